@@ -1,0 +1,23 @@
+import type { ParseArgsConfig } from 'node:util';
+import type { Io } from './io.js';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** One CLI command: its help, its options, and what it does. Returns the exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  /** The help text after the usage line. */
+  help: string;
+  options: Options;
+  run(positionals: string[], values: Values, io: Io): Promise<number>;
+}
+
+/** The options every command takes. */
+export const COMMON_OPTIONS: Options = {
+  json: { type: 'boolean', default: false },
+  region: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+};

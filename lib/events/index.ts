@@ -1,0 +1,3 @@
+export { EventError, MalformedEventError } from './errors.js';
+export { type EventResult, HANDLED_EVENTS, parseEvent, parsePayload } from './parse.js';
+export type { Change, RecordResult } from './types.js';

@@ -1,0 +1,357 @@
+import type { z } from 'zod';
+import { clip } from '../refs/errors.js';
+import { parameterArn, partitionOf, secretNamesOfArn } from '../refs/index.js';
+import { EventError, MalformedEventError } from './errors.js';
+import {
+  type CloudTrailDetail,
+  CloudTrailDetailSchema,
+  type Envelope,
+  EnvelopeSchema,
+  ParameterChangeDetailSchema,
+  ParameterPolicyDetailSchema,
+  SecretLabelDetailSchema,
+  SqsEventSchema,
+  SqsRecordSchema,
+} from './schemas.js';
+import type { Change, RecordResult } from './types.js';
+
+/** What one EventBridge event means to the watcher. */
+export interface EventResult {
+  changes: Change[];
+  /** Why the event yields no change, when it is of a kind the watcher does not act on. */
+  ignored: string | null;
+}
+
+type Base = Pick<
+  Change,
+  'partition' | 'region' | 'account' | 'changedAt' | 'eventId' | 'detailType'
+>;
+type Handler = (envelope: Envelope, base: Base) => EventResult;
+
+const HANDLERS: Record<string, Handler> = {
+  'aws.ssm|Parameter Store Change': parameterChange,
+  'aws.ssm|Parameter Store Policy Action': parameterPolicy,
+  'aws.secretsmanager|Secret Label Updated': secretLabel,
+  'aws.secretsmanager|AWS API Call via CloudTrail': secretCloudTrail,
+  'aws.secretsmanager|AWS Service Event via CloudTrail': secretCloudTrail,
+};
+
+/** The detail-types the watcher acts on, by source. */
+export const HANDLED_EVENTS = Object.keys(HANDLERS).map((key) => {
+  const [source = '', detailType = ''] = key.split('|');
+  return { source, detailType };
+});
+
+/**
+ * Turns one EventBridge event into changes. An event of a kind the watcher does not handle
+ * yields no change and a reason; an event of a handled kind with bad fields throws.
+ *
+ * @throws MalformedEventError naming the field that is wrong.
+ */
+export function parseEvent(event: unknown): EventResult {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new MalformedEventError(
+      `expected an EventBridge event (a JSON object), got ${describe(event)}`,
+    );
+  }
+  const raw = event as Record<string, unknown>;
+  const source = raw.source;
+  const detailType = raw['detail-type'];
+  if (typeof source !== 'string' || typeof detailType !== 'string') {
+    throw new MalformedEventError(
+      'not an EventBridge event: "source" and "detail-type" must be strings',
+      'source',
+    );
+  }
+  const handler = HANDLERS[`${source}|${detailType}`];
+  if (!handler) {
+    return {
+      changes: [],
+      ignored: `${clip(source, 64)} "${clip(detailType, 64)}" is not an event the watcher acts on`,
+    };
+  }
+  const envelope = validate(EnvelopeSchema, event, `${detailType} event`);
+  const base: Base = {
+    partition: partitionOf(envelope.region),
+    region: envelope.region,
+    account: envelope.account,
+    changedAt: new Date(envelope.time).toISOString(),
+    eventId: envelope.id,
+    detailType,
+  };
+  return handler(envelope, base);
+}
+
+/**
+ * Reads whatever reaches the watcher: one EventBridge event, a list of them, or an SQS batch
+ * whose record bodies are events. Never throws: what cannot be read is an `error` on its record.
+ */
+export function parsePayload(payload: unknown): RecordResult[] {
+  if (Array.isArray(payload)) return payload.map((event) => fromEvent(null, event));
+  if (typeof payload === 'object' && payload !== null && 'Records' in payload) {
+    const batch = SqsEventSchema.safeParse(payload);
+    if (!batch.success) return [failed(null, `an SQS batch needs a non-empty "Records" list`)];
+    return batch.data.Records.map((record, index) => fromSqsRecord(record, index));
+  }
+  return [fromEvent(null, payload)];
+}
+
+function fromSqsRecord(record: unknown, index: number): RecordResult {
+  const parsed = SqsRecordSchema.safeParse(record);
+  if (!parsed.success) return failed(null, `SQS record ${index + 1}: ${firstIssue(parsed.error)}`);
+  const { messageId, body } = parsed.data;
+  let event: unknown;
+  try {
+    event = JSON.parse(body);
+  } catch {
+    return failed(messageId, `SQS record ${messageId}: the body is not JSON`);
+  }
+  return fromEvent(messageId, event);
+}
+
+function fromEvent(recordId: string | null, event: unknown): RecordResult {
+  try {
+    const { changes, ignored } = parseEvent(event);
+    return { recordId, changes, ignored, error: null };
+  } catch (error) {
+    if (!(error instanceof EventError)) throw error;
+    return failed(recordId, recordId ? `SQS record ${recordId}: ${error.message}` : error.message);
+  }
+}
+
+function failed(recordId: string | null, error: string): RecordResult {
+  return { recordId, changes: [], ignored: null, error };
+}
+
+function parameterChange(envelope: Envelope, base: Base): EventResult {
+  const detail = validate(
+    ParameterChangeDetailSchema,
+    envelope.detail,
+    'Parameter Store Change event',
+    'detail',
+  );
+  const effect = PARAMETER_EFFECTS[detail.operation];
+  if (!effect) {
+    return {
+      changes: [],
+      ignored: `Parameter Store operation "${clip(detail.operation, 64)}" is not one the watcher acts on`,
+    };
+  }
+  return {
+    changes: [parameter(envelope, base, detail.name, detail.operation, effect)],
+    ignored: null,
+  };
+}
+
+const PARAMETER_EFFECTS: Record<string, Change['effect']> = {
+  Create: 'value',
+  Update: 'value',
+  Delete: 'deleted',
+  LabelParameterVersion: 'label',
+};
+
+function parameterPolicy(envelope: Envelope, base: Base): EventResult {
+  const detail = validate(
+    ParameterPolicyDetailSchema,
+    envelope.detail,
+    'Parameter Store Policy Action event',
+    'detail',
+  );
+  const policy = detail['policy-type'];
+  // An Expiration policy deletes the parameter; the two notification policies change nothing.
+  const effect = policy === 'Expiration' ? 'deleted' : 'notice';
+  return {
+    changes: [parameter(envelope, base, detail['parameter-name'], policy, effect)],
+    ignored: null,
+  };
+}
+
+function parameter(
+  envelope: Envelope,
+  base: Base,
+  name: string,
+  operation: string,
+  effect: Change['effect'],
+): Change {
+  const given = envelope.resources.find((arn) => arn.startsWith(`arn:${base.partition}:ssm:`));
+  return {
+    ...base,
+    service: 'ssm',
+    name,
+    arn: given ?? parameterArn(base.partition, base.region, base.account, name),
+    operation,
+    effect,
+    versionStage: null,
+    versionId: null,
+  };
+}
+
+function secretLabel(envelope: Envelope, base: Base): EventResult {
+  const detail = validate(
+    SecretLabelDetailSchema,
+    envelope.detail,
+    'Secret Label Updated event',
+    'detail',
+  );
+  const arn = envelope.resources.find(isSecretArn) ?? null;
+  return {
+    changes: [
+      {
+        ...base,
+        ...secretPlace(arn, base),
+        service: 'secretsmanager',
+        name: detail.name,
+        arn,
+        operation: 'LabelUpdated',
+        effect: 'value',
+        versionStage: detail.labelUpdated,
+        versionId: detail.versionId ?? null,
+      },
+    ],
+    ignored: null,
+  };
+}
+
+/** CloudTrail calls that change what a label points to, and the effect they have. */
+const SECRET_CALLS: Record<string, Change['effect']> = {
+  PutSecretValue: 'value',
+  UpdateSecret: 'value',
+  RotateSecret: 'value',
+  UpdateSecretVersionStage: 'value',
+  RotationSucceeded: 'value',
+  DeleteSecret: 'deleted',
+};
+
+function secretCloudTrail(envelope: Envelope, base: Base): EventResult {
+  const detail = validate(
+    CloudTrailDetailSchema,
+    envelope.detail,
+    `${base.detailType} event`,
+    'detail',
+  );
+  const call = detail.eventName;
+  if (detail.eventSource !== 'secretsmanager.amazonaws.com') {
+    return {
+      changes: [],
+      ignored: `CloudTrail event from ${clip(detail.eventSource, 64)}, not Secrets Manager`,
+    };
+  }
+  if (detail.errorCode) {
+    return {
+      changes: [],
+      ignored: `the ${clip(call, 64)} call failed (${clip(detail.errorCode, 64)}); nothing changed`,
+    };
+  }
+  const effect = SECRET_CALLS[call];
+  if (!effect)
+    return {
+      changes: [],
+      ignored: `Secrets Manager ${clip(call, 64)} does not change a secret's value`,
+    };
+  const response = detail.responseElements;
+  if (call === 'UpdateSecret' && response && !response.versionId) {
+    return {
+      changes: [],
+      ignored: 'UpdateSecret changed only metadata (no new version was created)',
+    };
+  }
+  const { arn, name } = secretIdentity(detail);
+  const changes = stagesMoved(detail).map(
+    (versionStage): Change => ({
+      ...base,
+      ...secretPlace(arn, base),
+      service: 'secretsmanager',
+      name,
+      arn,
+      operation: call,
+      effect,
+      versionStage,
+      versionId: detail.requestParameters?.moveToVersionId ?? response?.versionId ?? null,
+    }),
+  );
+  return { changes, ignored: null };
+}
+
+/** The staging labels a call moved: PutSecretValue may name its own (a rotation's AWSPENDING). */
+function stagesMoved(detail: CloudTrailDetail): string[] {
+  const request = detail.requestParameters;
+  if (detail.eventName === 'PutSecretValue' && request?.versionStages?.length)
+    return [...new Set(request.versionStages)];
+  if (detail.eventName === 'UpdateSecretVersionStage' && request?.versionStage)
+    return [request.versionStage];
+  return ['AWSCURRENT'];
+}
+
+function secretIdentity(detail: CloudTrailDetail): { arn: string | null; name: string } {
+  const ids = [
+    detail.responseElements?.arn,
+    detail.responseElements?.aRN,
+    detail.requestParameters?.secretId,
+    detail.additionalEventData?.SecretId,
+  ].filter((id): id is string => typeof id === 'string');
+  const arn = ids.find(isSecretArn) ?? null;
+  const name =
+    detail.responseElements?.name ??
+    ids.find((id) => !id.startsWith('arn:')) ??
+    (arn ? secretNamesOfArn(arn)[0] : undefined);
+  if (!name) {
+    throw new MalformedEventError(
+      `${detail.eventName} event names no secret: expected requestParameters.secretId, responseElements.arn or additionalEventData.SecretId`,
+      'detail.requestParameters.secretId',
+    );
+  }
+  return { arn, name };
+}
+
+/** A secret lives where its ARN says, which can differ from the event's region for a replica. */
+function secretPlace(
+  arn: string | null,
+  base: Base,
+): Pick<Change, 'partition' | 'region' | 'account'> {
+  const parts = arn?.split(':');
+  if (parts?.[3] && parts[4])
+    return { partition: parts[1] ?? base.partition, region: parts[3], account: parts[4] };
+  return { partition: base.partition, region: base.region, account: base.account };
+}
+
+function isSecretArn(value: string): boolean {
+  const parts = value.split(':');
+  return (
+    parts[0] === 'arn' &&
+    parts[2] === 'secretsmanager' &&
+    parts[5] === 'secret' &&
+    parts.length === 7 &&
+    /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(parts[3] ?? '') &&
+    /^\d{12}$/.test(parts[4] ?? '')
+  );
+}
+
+function validate<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  label: string,
+  prefix?: string,
+): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.');
+  throw new MalformedEventError(`${label}: ${firstIssue(result.error, prefix)}`, path || null, {
+    cause: result.error,
+  });
+}
+
+function firstIssue(error: z.ZodError, prefix?: string): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const path = [prefix, ...issue.path.map((part) => clip(String(part), 40))]
+    .filter(Boolean)
+    .join('.');
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return `a ${typeof value}`;
+}

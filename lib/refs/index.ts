@@ -1,0 +1,30 @@
+export { contextOfArn, isAccount, isRegion, partitionOf } from './arn.js';
+export {
+  jobDefinitionReferences,
+  type ReadOptions,
+  readDefinitions,
+  taskDefinitionReferences,
+} from './definitions.js';
+export { InvalidReferenceError, RefsError, UnrecognizedDefinitionError } from './errors.js';
+export {
+  type ChangedValue,
+  type ChangeEffect,
+  type Relevance,
+  refersTo,
+  relevance,
+} from './match.js';
+export {
+  parameterArn,
+  parameterKey,
+  resolveReference,
+  SECRETS_MANAGER_REFERENCE_PREFIX,
+  secretNamesOfArn,
+} from './target.js';
+export type {
+  Definition,
+  DefinitionKind,
+  RefContext,
+  Reference,
+  Target,
+  TargetService,
+} from './types.js';
