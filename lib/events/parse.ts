@@ -22,10 +22,9 @@ export interface EventResult {
   ignored: string | null;
 }
 
-type Base = Pick<
-  Change,
-  'partition' | 'region' | 'account' | 'changedAt' | 'eventId' | 'detailType'
->;
+type Base = Pick<Change, 'partition' | 'region' | 'changedAt' | 'eventId' | 'detailType'> & {
+  account: string;
+};
 type Handler = (envelope: Envelope, base: Base) => EventResult;
 
 const HANDLERS: Record<string, Handler> = {
@@ -63,7 +62,7 @@ export function parseEvent(event: unknown): EventResult {
       'source',
     );
   }
-  const handler = HANDLERS[`${source}|${detailType}`];
+  const handler = own(HANDLERS, `${source}|${detailType}`);
   if (!handler) {
     return {
       changes: [],
@@ -130,7 +129,7 @@ function parameterChange(envelope: Envelope, base: Base): EventResult {
     'Parameter Store Change event',
     'detail',
   );
-  const effect = PARAMETER_EFFECTS[detail.operation];
+  const effect = own(PARAMETER_EFFECTS, detail.operation);
   if (!effect) {
     return {
       changes: [],
@@ -158,8 +157,13 @@ function parameterPolicy(envelope: Envelope, base: Base): EventResult {
     'detail',
   );
   const policy = detail['policy-type'];
-  // An Expiration policy deletes the parameter; the two notification policies change nothing.
-  const effect = policy === 'Expiration' ? 'deleted' : 'notice';
+  // An Expiration policy that finished deleted the parameter; the two notification policies,
+  // and an expiration that failed, change nothing.
+  const status = detail['action-status'];
+  const effect =
+    policy === 'Expiration' && (status === undefined || status === 'Finished')
+      ? 'deleted'
+      : 'notice';
   return {
     changes: [parameter(envelope, base, detail['parameter-name'], policy, effect)],
     ignored: null,
@@ -216,7 +220,9 @@ function secretLabel(envelope: Envelope, base: Base): EventResult {
 const SECRET_CALLS: Record<string, Change['effect']> = {
   PutSecretValue: 'value',
   UpdateSecret: 'value',
-  RotateSecret: 'value',
+  // RotateSecret only starts a rotation: AWSCURRENT moves later (UpdateSecretVersionStage and
+  // RotationSucceeded say when). Restarting on it would read the old value, so it is a notice.
+  RotateSecret: 'notice',
   UpdateSecretVersionStage: 'value',
   RotationSucceeded: 'value',
   DeleteSecret: 'deleted',
@@ -242,7 +248,7 @@ function secretCloudTrail(envelope: Envelope, base: Base): EventResult {
       ignored: `the ${clip(call, 64)} call failed (${clip(detail.errorCode, 64)}); nothing changed`,
     };
   }
-  const effect = SECRET_CALLS[call];
+  const effect = own(SECRET_CALLS, call);
   if (!effect)
     return {
       changes: [],
@@ -266,7 +272,12 @@ function secretCloudTrail(envelope: Envelope, base: Base): EventResult {
       operation: call,
       effect,
       versionStage,
-      versionId: detail.requestParameters?.moveToVersionId ?? response?.versionId ?? null,
+      versionId:
+        detail.requestParameters?.moveToVersionId ??
+        response?.versionId ??
+        detail.serviceEventDetails?.versionId ??
+        detail.requestParameters?.clientRequestToken ??
+        null,
     }),
   );
   return { changes, ignored: null };
@@ -288,6 +299,7 @@ function secretIdentity(detail: CloudTrailDetail): { arn: string | null; name: s
     detail.responseElements?.aRN,
     detail.requestParameters?.secretId,
     detail.additionalEventData?.SecretId,
+    detail.serviceEventDetails?.secretId,
   ].filter((id): id is string => typeof id === 'string');
   const arn = ids.find(isSecretArn) ?? null;
   const name =
@@ -348,6 +360,11 @@ function firstIssue(error: z.ZodError, prefix?: string): string {
     .filter(Boolean)
     .join('.');
   return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+/** A table lookup that a key such as `constructor` or `__proto__` cannot steer into the prototype. */
+function own<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 function describe(value: unknown): string {

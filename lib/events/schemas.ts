@@ -42,6 +42,7 @@ export const ParameterChangeDetailSchema = z.looseObject({
 export const ParameterPolicyDetailSchema = z.looseObject({
   'parameter-name': text(2048),
   'policy-type': text(64),
+  'action-status': z.string().max(64).optional(),
 });
 
 /**
@@ -77,6 +78,7 @@ export const CloudTrailDetailSchema = z.looseObject({
     versionStage: text(256).optional(),
     versionStages: z.array(text(256)).max(20).optional(),
     moveToVersionId: z.string().max(64).optional(),
+    clientRequestToken: z.string().max(64).optional(),
   }),
   responseElements: optionalObject({
     arn: ARN.optional(),
@@ -87,7 +89,10 @@ export const CloudTrailDetailSchema = z.looseObject({
   additionalEventData: optionalObject({
     SecretId: text(2048).optional(),
   }),
-  serviceEventDetails: optionalObject({}),
+  serviceEventDetails: optionalObject({
+    secretId: text(2048).optional(),
+    versionId: z.string().max(64).optional(),
+  }),
 });
 export type CloudTrailDetail = z.infer<typeof CloudTrailDetailSchema>;
 

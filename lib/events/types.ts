@@ -7,7 +7,8 @@ import type { ChangedValue } from '../refs/index.js';
 export interface Change extends ChangedValue {
   partition: string;
   region: string;
-  account: string;
+  /** `null` only for a change read from metadata whose account is not known (a bare name's). */
+  account: string | null;
   /** The AWS operation: Update, Delete, PutSecretValue, RotationSucceeded, Expiration, ... */
   operation: string;
   /** When the change happened (ISO 8601): consumers that started before it hold the old value. */

@@ -178,18 +178,26 @@ function reference(
   }
 }
 
-function unwrap(json: unknown): Json[] {
-  if (Array.isArray(json)) return json.flatMap((item) => unwrap(item));
+/** Lists and wrappers nest a few levels at most in anything AWS prints; deeper is not a definition. */
+const MAX_NESTING = 4;
+
+function unwrap(json: unknown, depth = 0): Json[] {
+  if (depth > MAX_NESTING) {
+    throw new UnrecognizedDefinitionError(
+      `lists or wrappers nested more than ${MAX_NESTING} deep: not a task or job definition`,
+    );
+  }
+  if (Array.isArray(json)) return json.flatMap((item) => unwrap(item, depth + 1));
   if (!isObject(json)) {
     throw new UnrecognizedDefinitionError(
       `expected a task or job definition (a JSON object or list), got ${describe(json)}`,
     );
   }
   if (isObject(json.taskDefinition)) return [json.taskDefinition];
-  if (Array.isArray(json.jobDefinitions))
-    return json.jobDefinitions.flatMap((item) => unwrap(item));
-  if (Array.isArray(json.taskDefinitions))
-    return json.taskDefinitions.flatMap((item) => unwrap(item));
+  for (const key of ['jobDefinitions', 'taskDefinitions']) {
+    const list = json[key];
+    if (Array.isArray(list)) return list.flatMap((item) => unwrap(item, depth + 1));
+  }
   return [json];
 }
 

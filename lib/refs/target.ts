@@ -6,7 +6,9 @@ import type { RefContext, Target } from './types.js';
 export const SECRETS_MANAGER_REFERENCE_PREFIX = '/aws/reference/secretsmanager/';
 
 const PARAMETER_NAME = /^[A-Za-z0-9_.\-/]+$/;
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
+// Secrets Manager names are letters, digits and /_+=.@-, but names that services create for
+// themselves go beyond that (RDS: `rds!db-…`), so only what breaks the ARN form is refused.
+const SECRET_NAME = /^[^\s:]+$/;
 const SECRET_SUFFIX = /^(.+)-[A-Za-z0-9]{6}$/;
 const MAX_PARAMETER_NAME = 2048;
 const MAX_SECRET_NAME = 512;
@@ -73,6 +75,8 @@ function resolveParameterName(name: string, context: RefContext, original: strin
     );
   }
   checkParameterName(name, original);
+  // SSM spells hierarchical names with a leading slash; `prod/db` and `/prod/db` are one parameter.
+  const canonical = name.includes('/') && !name.startsWith('/') ? `/${name}` : name;
   const { region, account } = context;
   const partition = context.partition ?? (region ? partitionOf(region) : null);
   return {
@@ -80,8 +84,9 @@ function resolveParameterName(name: string, context: RefContext, original: strin
     partition,
     region,
     account,
-    name,
-    arn: partition && region && account ? parameterArn(partition, region, account, name) : null,
+    name: canonical,
+    arn:
+      partition && region && account ? parameterArn(partition, region, account, canonical) : null,
     jsonKey: null,
     versionStage: null,
     versionId: null,

@@ -11,8 +11,8 @@ export interface Target {
   region: string | null;
   account: string | null;
   /**
-   * Parameter Store: the parameter name as SSM spells it (hierarchical names keep their leading
-   * slash). Secrets Manager: the secret name, without the 6-character suffix of a full ARN.
+   * Parameter Store: the parameter name as SSM spells it (hierarchical names with their leading
+   * slash, whether the reference wrote it or not). Secrets Manager: the secret name, without the 6-character suffix of a full ARN.
    */
   name: string;
   /** Parameter Store: the parameter ARN. Secrets Manager: the secret ARN as given (full or partial). */

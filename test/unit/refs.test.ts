@@ -20,7 +20,7 @@ describe('resolveReference', () => {
     {
       spelling: 'a hierarchical name without its leading slash',
       valueFrom: 'prod/db/password',
-      name: 'prod/db/password',
+      name: '/prod/db/password',
       arn: 'arn:aws:ssm:us-east-1:123456789012:parameter/prod/db/password',
     },
     {
