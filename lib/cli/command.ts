@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
+import type { ClientOptions } from '../aws/index.js';
 import type { Io } from './io.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -12,7 +13,13 @@ export interface Command {
   /** The help text after the usage line. */
   help: string;
   options: Options;
-  run(positionals: string[], values: Values, io: Io): Promise<number>;
+  run(positionals: string[], values: Values, io: Io, context: Context): Promise<number>;
+}
+
+/** What a caller can hand the commands beyond the arguments: tests pass recorded AWS replies. */
+export interface Context {
+  clientOptions?: ClientOptions;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The options every command takes. */

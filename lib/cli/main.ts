@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
-import { COMMON_OPTIONS, type Command } from './command.js';
+import { COMMON_OPTIONS, type Command, type Context } from './command.js';
+import { driftCommand } from './drift.js';
 import { CliError, EXIT } from './errors.js';
 import { type Io, processIo } from './io.js';
 import { refsCommand } from './refs.js';
+import { whoUsesCommand } from './who-uses.js';
 
-const COMMANDS: Command[] = [refsCommand];
+const COMMANDS: Command[] = [refsCommand, whoUsesCommand, driftCommand];
 
 const PROGRAM_HELP = `rotation-watcher: find the ECS services, tasks and Batch jobs still running on an old
 Parameter Store parameter or Secrets Manager secret.
@@ -24,9 +26,13 @@ Run \`rotation-watcher <command> --help\` for a command's options.
 `;
 
 /** Runs the CLI and returns its exit code; everything it prints goes through `io`. */
-export async function run(argv: string[], io: Io = processIo): Promise<number> {
+export async function run(
+  argv: string[],
+  io: Io = processIo,
+  context: Context = {},
+): Promise<number> {
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, io, context);
   } catch (error) {
     if (error instanceof CliError) {
       io.err(`rotation-watcher: ${error.message}\n`);
@@ -41,7 +47,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   }
 }
 
-async function dispatch(argv: string[], io: Io): Promise<number> {
+async function dispatch(argv: string[], io: Io, context: Context): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h') {
     io.out(PROGRAM_HELP);
@@ -63,7 +69,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     io.out(commandHelp(command));
     return EXIT.ok;
   }
-  return command.run(positionals, values, io);
+  return command.run(positionals, values, io, context);
 }
 
 function parse(command: Command, args: string[]) {

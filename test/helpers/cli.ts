@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ClientOptions } from '../../lib/aws/index.js';
 import type { Io } from '../../lib/cli/io.js';
 import { run } from '../../lib/cli/main.js';
 
@@ -10,7 +11,11 @@ export interface CliResult {
 }
 
 /** Runs the CLI in this process, capturing what it prints. */
-export async function cli(args: string[], stdin?: string): Promise<CliResult> {
+export async function cli(
+  args: string[],
+  stdin?: string,
+  clientOptions?: ClientOptions,
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: Io = {
@@ -23,7 +28,7 @@ export async function cli(args: string[], stdin?: string): Promise<CliResult> {
     interactive: false,
     stdin: async () => stdin ?? '',
   };
-  const code = await run(args, io);
+  const code = await run(args, io, clientOptions ? { clientOptions } : {});
   return { code, stdout, stderr };
 }
 

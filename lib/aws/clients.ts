@@ -1,0 +1,147 @@
+import { BatchClient } from '@aws-sdk/client-batch';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { CallCounter, isThrottling } from './calls.js';
+
+/** The services the watcher calls, by the short name used in counts and limits. */
+const FACTORIES = {
+  ecs: ECSClient,
+  batch: BatchClient,
+  ssm: SSMClient,
+  secretsmanager: SecretsManagerClient,
+  sns: SNSClient,
+  events: EventBridgeClient,
+  sts: STSClient,
+} as const;
+
+export type ServiceName = keyof typeof FACTORIES;
+type ClientOf<S extends ServiceName> = InstanceType<(typeof FACTORIES)[S]>;
+
+export interface ClientOptions {
+  /** Attempts per call, retries included (adaptive mode also rate-limits on the client side). */
+  maxAttempts?: number;
+  /** Calls in flight at once per service and region. AWS throttles per account and region. */
+  concurrency?: Partial<Record<ServiceName, number>>;
+  /** Per-attempt socket timeout in milliseconds. */
+  requestTimeoutMs?: number;
+  counter?: CallCounter;
+  /** An HTTP handler to use instead of the SDK's (tests serve recorded AWS replies through it). */
+  requestHandler?: unknown;
+  /** Credentials to use instead of the SDK's chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+const DEFAULT_CONCURRENCY: Record<ServiceName, number> = {
+  ecs: 8,
+  batch: 4,
+  ssm: 4,
+  secretsmanager: 4,
+  sns: 2,
+  events: 2,
+  sts: 1,
+};
+
+/**
+ * Builds every AWS client in one place: one per service and region, adaptive retries, a call
+ * counter on each, and a concurrency limit per service and region. Endpoint and credentials
+ * come from the SDK's standard chain (so AWS_ENDPOINT_URL points everything at an emulator).
+ */
+export class AwsClients {
+  readonly counter: CallCounter;
+  private readonly clients = new Map<string, unknown>();
+  private readonly limits = new Map<string, LimitFunction>();
+
+  constructor(private readonly options: ClientOptions = {}) {
+    this.counter = options.counter ?? new CallCounter();
+  }
+
+  get<S extends ServiceName>(service: S, region: string): ClientOf<S> {
+    const key = `${service}|${region}`;
+    let client = this.clients.get(key) as ClientOf<S> | undefined;
+    if (!client) {
+      const Factory = FACTORIES[service] as unknown as new (config: object) => ClientOf<S>;
+      client = new Factory({
+        region,
+        retryMode: 'adaptive',
+        maxAttempts: this.options.maxAttempts ?? 8,
+        ...(this.options.requestTimeoutMs
+          ? { requestHandler: { requestTimeout: this.options.requestTimeoutMs } }
+          : {}),
+        ...(this.options.requestHandler ? { requestHandler: this.options.requestHandler } : {}),
+        ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
+      });
+      countCalls(client, service, this.counter);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** Runs `task` within the concurrency limit of `service` in `region`. */
+  limited<T>(service: ServiceName, region: string, task: () => Promise<T>): Promise<T> {
+    const key = `${service}|${region}`;
+    let limit = this.limits.get(key);
+    if (!limit) {
+      limit = pLimit(this.options.concurrency?.[service] ?? DEFAULT_CONCURRENCY[service]);
+      this.limits.set(key, limit);
+    }
+    return limit(task);
+  }
+
+  /** Releases the clients' sockets (the CLI calls it before exit). */
+  destroy(): void {
+    for (const client of this.clients.values()) (client as { destroy(): void }).destroy();
+    this.clients.clear();
+  }
+}
+
+interface Stackable {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: (args: unknown) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
+      options: {
+        step: 'initialize' | 'deserialize';
+        name: string;
+        priority?: 'high' | 'low' | 'normal';
+      },
+    ): void;
+  };
+}
+
+/** Counts each call once (initialize) and each HTTP attempt, throttled or not (deserialize). */
+function countCalls(client: unknown, service: ServiceName, counter: CallCounter): void {
+  const stack = (client as Stackable).middlewareStack;
+  const api = (context: { commandName?: string }) =>
+    `${service}:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
+  stack.add(
+    (next, context) => async (args) => {
+      counter.record(api(context), 'calls');
+      try {
+        return await next(args);
+      } catch (error) {
+        counter.record(api(context), 'failed');
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'rotationWatcherCallCounter', priority: 'high' },
+  );
+  stack.add(
+    (next, context) => async (args) => {
+      counter.record(api(context), 'attempts');
+      try {
+        return await next(args);
+      } catch (error) {
+        if (isThrottling(error)) counter.record(api(context), 'throttled');
+        throw error;
+      }
+    },
+    { step: 'deserialize', name: 'rotationWatcherAttemptCounter', priority: 'high' },
+  );
+}

@@ -1,0 +1,147 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { AwsClients } from '../aws/index.js';
+import { readSettings, type Settings, SettingsError } from '../config.js';
+import {
+  DefinitionCache,
+  type DiscoveryResult,
+  discover,
+  type Progress,
+  type Query,
+} from '../discovery/index.js';
+import { type Plan, plan } from '../plan.js';
+import { isRegion } from '../refs/index.js';
+import { buildReport, type Outcome, plannedOutcomes, type RunReport } from '../report.js';
+import type { Context, Values } from './command.js';
+import { CliError, EXIT } from './errors.js';
+import type { Io } from './io.js';
+import { printable, table } from './table.js';
+
+/** The settings, or a one-line error naming the variable. */
+export function settingsOrFail(context: Context): Settings {
+  const env = context.env ?? process.env;
+  try {
+    return readSettings(env);
+  } catch (error) {
+    if (error instanceof SettingsError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/** The regions to scan: --region, else WATCHER_REGIONS, else the SDK's current region. */
+export async function regionsFor(values: Values, settings: Settings): Promise<string[]> {
+  if (typeof values.region === 'string') {
+    const list = values.region.split(',').map((r) => r.trim());
+    const bad = list.find((region) => !isRegion(region));
+    if (bad !== undefined)
+      throw new CliError(
+        `--region must be a region such as us-east-1 (or a comma list), got ${JSON.stringify(values.region)}`,
+      );
+    return [...new Set(list)];
+  }
+  if (settings.regions) return settings.regions;
+  const probe = new ECSClient({});
+  try {
+    return [await probe.config.region()];
+  } catch {
+    throw new CliError(
+      'no region: pass --region, or set WATCHER_REGIONS or AWS_REGION (or a region in your AWS profile)',
+    );
+  } finally {
+    probe.destroy();
+  }
+}
+
+export interface AccountRun {
+  result: DiscoveryResult;
+  plan: Plan;
+  report: RunReport;
+  clients: AwsClients;
+}
+
+/** Discovers and plans (changing nothing), with a progress line on a terminal. */
+export async function scanAccount(
+  query: Query,
+  regions: string[],
+  settings: Settings,
+  io: Io,
+  context: Context,
+): Promise<AccountRun> {
+  const clients = new AwsClients(context.clientOptions);
+  try {
+    const result = await discover(query, {
+      regions,
+      clients,
+      cache: new DefinitionCache(),
+      onProgress: progressLine(io),
+    });
+    if (io.interactive) io.err('\r\x1b[K');
+    const planned = plan(result.consumers, settings);
+    const report = buildReport(result, planned, plannedOutcomes(planned), clients.counter.byApi());
+    return { result, plan: planned, report, clients };
+  } finally {
+    clients.destroy();
+  }
+}
+
+function progressLine(io: Io): ((progress: Progress) => void) | undefined {
+  if (!io.interactive) return undefined;
+  return ({ region, phase, done, total }) =>
+    io.err(`\r\x1b[Kscanning ${region}: ${phase} ${done}/${total}`);
+}
+
+/** Prints a run as JSON or a table, warns about gaps, and returns the exit code. */
+export function printRun(report: RunReport, values: Values, io: Io, empty: string): number {
+  if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+  else io.out(renderRun(report, empty));
+  for (const gap of report.gaps) {
+    io.err(
+      `warning: could not read ${printable(gap.scope)} in ${gap.region} (${gap.api}): ${printable(gap.error)}\n`,
+    );
+  }
+  if (!report.complete) {
+    io.err(
+      `rotation-watcher: the answer is incomplete: ${report.gaps.length} part${report.gaps.length === 1 ? '' : 's'} of the account could not be read (see warnings above)\n`,
+    );
+    return EXIT.incomplete;
+  }
+  return EXIT.ok;
+}
+
+export function renderRun(report: RunReport, empty: string): string {
+  const lines: string[] = [];
+  const stale = report.consumers.filter((consumer) => consumer.stale).length;
+  if (report.consumers.length === 0) {
+    lines.push(empty);
+  } else {
+    lines.push(
+      table(
+        ['KIND', 'NAME', 'REGION', 'RUNNING', 'STALE', 'ACTION', 'WHY'],
+        report.consumers.map((c) =>
+          [
+            c.kind,
+            c.name,
+            c.region,
+            String(c.running),
+            c.stale ? 'yes' : 'no',
+            c.action,
+            c.stale ? c.staleReason : c.reason,
+          ].map(printable),
+        ),
+      ).trimEnd(),
+    );
+    lines.push(
+      `\n${report.consumers.length} consumer${report.consumers.length === 1 ? '' : 's'}, ${stale} stale`,
+    );
+  }
+  const actions = report.actions.filter(
+    (action: Outcome) => action.status !== 'planned' || action.kind !== 'notify',
+  );
+  if (actions.length) {
+    lines.push('', 'Actions:');
+    for (const action of actions)
+      lines.push(
+        `  ${action.status.padEnd(8)} ${action.kind.padEnd(9)} ${printable(action.target)}${action.detail ? ` — ${printable(action.detail)}` : ''}`,
+      );
+  }
+  return `${lines.join('\n')}\n`;
+}

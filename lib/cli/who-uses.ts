@@ -1,0 +1,53 @@
+import { InvalidReferenceError, resolveReference } from '../refs/index.js';
+import { printRun, regionsFor, scanAccount, settingsOrFail } from './account.js';
+import type { Command } from './command.js';
+import { CliError } from './errors.js';
+
+export const whoUsesCommand: Command = {
+  name: 'who-uses',
+  summary: 'list the running consumers of one parameter or secret',
+  usage: 'rotation-watcher who-uses NAME|ARN [--secret] [--region R] [--json]',
+  help: `Lists every running ECS service, standalone ECS task and queued or running Batch job that
+references one Parameter Store parameter or Secrets Manager secret, in every region scanned,
+and whether each one started before the value's last change (stale).
+
+NAME is a parameter name (/prod/db/password; bare names are in the current region), a
+parameter or secret ARN, or /aws/reference/secretsmanager/SECRET. With --secret, NAME is a
+Secrets Manager secret name. Only metadata is read (DescribeParameters, DescribeSecret), never
+a value.
+
+Options:
+  --secret      NAME is a Secrets Manager secret name, not a parameter name
+  --region R    region(s) to scan, comma-separated (default: WATCHER_REGIONS, else the current region)
+  --json        print { changes, consumers, actions, complete, gaps, calls }
+  -h, --help    show this help
+
+Exit codes: 0 answered, 2 bad input, 3 incomplete (part of the account could not be read).`,
+  options: {
+    secret: { type: 'boolean', default: false },
+  },
+  async run(positionals, values, io, context) {
+    if (positionals.length !== 1)
+      throw new CliError('who-uses takes one NAME or ARN; see `rotation-watcher who-uses --help`');
+    const settings = settingsOrFail(context);
+    const regions = await regionsFor(values, settings);
+    const home = regions[0] ?? null;
+    const given = positionals[0] as string;
+    const spelled =
+      values.secret && !given.startsWith('arn:') ? `/aws/reference/secretsmanager/${given}` : given;
+    let target: ReturnType<typeof resolveReference>;
+    try {
+      target = resolveReference(spelled, { region: home, account: null });
+    } catch (error) {
+      if (error instanceof InvalidReferenceError) throw new CliError(`who-uses: ${error.message}`);
+      throw error;
+    }
+    const { report } = await scanAccount({ target }, regions, settings, io, context);
+    return printRun(
+      report,
+      values,
+      io,
+      `no running consumer of ${target.name} found in ${regions.join(', ')}`,
+    );
+  },
+};

@@ -1,0 +1,120 @@
+import { isRegion } from './refs/index.js';
+
+export const ACTIONS = ['redeploy', 'resubmit', 'notify', 'ignore'] as const;
+export type PolicyAction = (typeof ACTIONS)[number];
+
+/** The watcher's settings, read once at the boundary (handler or CLI) and passed down. */
+export interface Settings {
+  /** Regions whose consumers are scanned; `null` means the current region. */
+  regions: string[] | null;
+  defaultAction: PolicyAction;
+  dryRun: boolean;
+  maxActions: number;
+  snsTopicArn: string | null;
+  slackWebhookUrl: string | null;
+  slackWebhookParam: string | null;
+  eventBus: string | null;
+}
+
+/** A setting with a value the watcher cannot use; the message names the variable and what is allowed. */
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+/**
+ * Reads and validates the `WATCHER_*` settings.
+ * @throws SettingsError naming the variable, the value and what is allowed.
+ */
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const value = (name: string) => {
+    const raw = env[name]?.trim();
+    return raw ? raw : null;
+  };
+  return {
+    regions: regions(value('WATCHER_REGIONS')),
+    defaultAction: action(value('WATCHER_DEFAULT_ACTION')),
+    dryRun: bool('WATCHER_DRY_RUN', value('WATCHER_DRY_RUN')),
+    maxActions: count('WATCHER_MAX_ACTIONS', value('WATCHER_MAX_ACTIONS'), 25),
+    snsTopicArn: arn('WATCHER_SNS_TOPIC_ARN', value('WATCHER_SNS_TOPIC_ARN'), ':sns:'),
+    slackWebhookUrl: url(value('WATCHER_SLACK_WEBHOOK_URL')),
+    slackWebhookParam: value('WATCHER_SLACK_WEBHOOK_PARAM'),
+    eventBus: value('WATCHER_EVENT_BUS'),
+  };
+}
+
+function regions(raw: string | null): string[] | null {
+  if (raw === null) return null;
+  const list = raw
+    .split(',')
+    .map((region) => region.trim())
+    .filter(Boolean);
+  const bad = list.find((region) => !isRegion(region));
+  if (list.length === 0 || bad !== undefined) {
+    throw new SettingsError(
+      `WATCHER_REGIONS must be a comma list of regions such as us-east-1,eu-west-1, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return [...new Set(list)];
+}
+
+function action(raw: string | null): PolicyAction {
+  if (raw === null) return 'notify';
+  const found = ACTIONS.find((candidate) => candidate === raw.toLowerCase());
+  if (!found)
+    throw new SettingsError(
+      `WATCHER_DEFAULT_ACTION must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(raw)}`,
+    );
+  return found;
+}
+
+function bool(name: string, raw: string | null): boolean {
+  if (raw === null) return false;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new SettingsError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function count(name: string, raw: string | null, fallback: number): number {
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > 10_000) {
+    throw new SettingsError(
+      `${name} must be a whole number from 0 to 10000, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return Number(raw);
+}
+
+function arn(name: string, raw: string | null, service: string): string | null {
+  if (raw === null) return null;
+  if (!raw.startsWith('arn:') || !raw.includes(service)) {
+    throw new SettingsError(
+      `${name} must be an ARN (arn:aws${service}REGION:ACCOUNT:NAME), got ${JSON.stringify(raw.slice(0, 80))}`,
+    );
+  }
+  return raw;
+}
+
+function url(raw: string | null): string | null {
+  if (raw === null) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new SettingsError(
+      'WATCHER_SLACK_WEBHOOK_URL must be an https:// URL (its value is not shown: it is a credential)',
+    );
+  }
+  if (
+    parsed.protocol !== 'https:' &&
+    parsed.hostname !== '127.0.0.1' &&
+    parsed.hostname !== 'localhost'
+  ) {
+    throw new SettingsError(
+      'WATCHER_SLACK_WEBHOOK_URL must be an https:// URL (its value is not shown: it is a credential)',
+    );
+  }
+  return raw;
+}

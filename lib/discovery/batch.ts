@@ -1,0 +1,230 @@
+import {
+  DescribeJobDefinitionsCommand,
+  DescribeJobQueuesCommand,
+  DescribeJobsCommand,
+  type JobDetail,
+  type JobStatus,
+  ListJobsCommand,
+} from '@aws-sdk/client-batch';
+import { type AwsClients, allPages, chunks } from '../aws/index.js';
+import { contextOfArn, jobDefinitionReferences } from '../refs/index.js';
+import type { CachedDefinition } from './cache.js';
+import type { ScanDeps } from './ecs.js';
+import { accountOf, guarded, isoTime, tagRecord, usable } from './shared.js';
+import type { ConsumerReference, Gap } from './types.js';
+
+/** The statuses of a job that is running or will run: the ones that hold or will read a value. */
+export const LIVE_JOB_STATUSES: JobStatus[] = [
+  'SUBMITTED',
+  'PENDING',
+  'RUNNABLE',
+  'STARTING',
+  'RUNNING',
+];
+
+/** A Batch job that is queued or running, with its job definition's references. */
+export interface ScannedJob {
+  arn: string;
+  jobId: string;
+  name: string;
+  region: string;
+  account: string | null;
+  queue: string;
+  queueTags: Record<string, string>;
+  status: string;
+  startedAt: string | null;
+  definitionArn: string;
+  definitionTags: Record<string, string>;
+  references: ConsumerReference[];
+}
+
+const DESCRIBE_MAX = 100;
+
+/** Every live job of every queue in `region`, each with its job definition's references. */
+export async function scanBatch(
+  region: string,
+  deps: ScanDeps,
+  gaps: Gap[],
+): Promise<ScannedJob[]> {
+  const { clients } = deps;
+  const batch = clients.get('batch', region);
+  const call = <T>(task: () => Promise<T>) => clients.limited('batch', region, task);
+  const queues = await guarded(
+    gaps,
+    { region, scope: 'batch', api: 'batch:DescribeJobQueues' },
+    () =>
+      allPages(async (nextToken) => {
+        const page = await call(() =>
+          batch.send(new DescribeJobQueuesCommand({ nextToken, maxResults: 100 })),
+        );
+        return { items: page.jobQueues, next: page.nextToken };
+      }),
+  );
+  if (!queues) return [];
+  let done = 0;
+  const perQueue = await Promise.all(
+    queues.map(async (queue) => {
+      const queueArn = queue.jobQueueArn ?? queue.jobQueueName ?? 'unknown queue';
+      const lists = await Promise.all(
+        LIVE_JOB_STATUSES.map((jobStatus) =>
+          guarded(gaps, { region, scope: queueArn, api: 'batch:ListJobs' }, () =>
+            allPages(async (nextToken) => {
+              const page = await call(() =>
+                batch.send(
+                  new ListJobsCommand({
+                    jobQueue: queueArn,
+                    jobStatus,
+                    nextToken,
+                    maxResults: 1000,
+                  }),
+                ),
+              );
+              // ListJobs filters by status, but a job can move on between pages; keep the asked status.
+              return {
+                items: page.jobSummaryList?.map((job) => ({
+                  ...job,
+                  status: job.status ?? jobStatus,
+                })),
+                next: page.nextToken,
+              };
+            }),
+          ),
+        ),
+      );
+      deps.onProgress?.({ region, phase: 'Batch queues', done: ++done, total: queues.length });
+      return lists
+        .flatMap((list) => list ?? [])
+        .map((job) => ({ job, queueArn, queueTags: tagRecord(queue.tags) }));
+    }),
+  );
+  // A job seen under two statuses (it moved between the two list calls) counts once.
+  const seen = new Set<string>();
+  const found = perQueue
+    .flat()
+    .filter(({ job }) => job.jobId && !seen.has(job.jobId) && seen.add(job.jobId));
+  const withDefinition = await definitionsOf(
+    found.map(({ job }) => job),
+    region,
+    deps,
+    gaps,
+  );
+  const definitions = await jobDefinitions(
+    [...new Set(withDefinition.values())],
+    region,
+    deps,
+    gaps,
+  );
+  return found.flatMap(({ job, queueArn, queueTags }) => {
+    const definitionArn = withDefinition.get(job.jobId as string);
+    if (!definitionArn) return [];
+    const definition = definitions.get(definitionArn);
+    const arn =
+      job.jobArn ?? `arn:aws:batch:${region}:${accountOf(queueArn) ?? ''}:job/${job.jobId}`;
+    return [
+      {
+        arn,
+        jobId: job.jobId as string,
+        name: job.jobName ?? (job.jobId as string),
+        region,
+        account: accountOf(arn),
+        queue: queueArn,
+        queueTags,
+        status: job.status as string,
+        startedAt: isoTime(job.startedAt),
+        definitionArn,
+        definitionTags: definition?.tags ?? {},
+        references: usable(definition?.references ?? []),
+      },
+    ];
+  });
+}
+
+/**
+ * The job definition of each job. ListJobs summaries carry it; where one does not (older API
+ * versions and some emulators), DescribeJobs fills it in, 100 jobs a call.
+ */
+async function definitionsOf(
+  jobs: Array<{ jobId?: string; jobDefinition?: string }>,
+  region: string,
+  deps: ScanDeps,
+  gaps: Gap[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const unknown: string[] = [];
+  for (const job of jobs) {
+    if (!job.jobId) continue;
+    if (job.jobDefinition) out.set(job.jobId, job.jobDefinition);
+    else unknown.push(job.jobId);
+  }
+  for (const detail of await describeJobs(region, unknown, deps.clients, gaps)) {
+    if (detail.jobId && detail.jobDefinition) out.set(detail.jobId, detail.jobDefinition);
+  }
+  return out;
+}
+
+/** DescribeJobDefinitions for the ARNs not yet cached, 100 a call. */
+function jobDefinitions(
+  arns: string[],
+  region: string,
+  deps: ScanDeps,
+  gaps: Gap[],
+): Promise<Map<string, CachedDefinition>> {
+  const { clients, cache } = deps;
+  const batch = clients.get('batch', region);
+  return cache.getMany(arns, async (missing) => {
+    const found = new Map<string, CachedDefinition>();
+    const failed: string[] = [];
+    await Promise.all(
+      chunks(missing, DESCRIBE_MAX).map(async (group) => {
+        const reply = await guarded(
+          gaps,
+          { region, scope: 'job definitions', api: 'batch:DescribeJobDefinitions' },
+          () =>
+            clients.limited('batch', region, () =>
+              batch.send(
+                new DescribeJobDefinitionsCommand({
+                  jobDefinitions: group,
+                  maxResults: DESCRIBE_MAX,
+                }),
+              ),
+            ),
+        );
+        if (!reply) {
+          failed.push(...group);
+          return;
+        }
+        for (const definition of reply.jobDefinitions ?? []) {
+          const arn = definition.jobDefinitionArn;
+          if (!arn) continue;
+          found.set(arn, {
+            arn,
+            references: jobDefinitionReferences(definition, contextOfArn(arn)),
+            tags: tagRecord(definition.tags),
+          });
+        }
+      }),
+    );
+    return { found, failed };
+  });
+}
+
+/** DescribeJobs, 100 jobs a call: tags, parameters and settings for a resubmit. */
+export async function describeJobs(
+  region: string,
+  jobIds: string[],
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<JobDetail[]> {
+  const batch = clients.get('batch', region);
+  const replies = await Promise.all(
+    chunks(jobIds, DESCRIBE_MAX).map((group) =>
+      guarded(gaps, { region, scope: 'jobs', api: 'batch:DescribeJobs' }, async () => {
+        const reply = await clients.limited('batch', region, () =>
+          batch.send(new DescribeJobsCommand({ jobs: group })),
+        );
+        return reply.jobs ?? [];
+      }),
+    ),
+  );
+  return replies.flatMap((reply) => reply ?? []);
+}

@@ -1,0 +1,304 @@
+import type { JobDetail, KeyValuePair } from '@aws-sdk/client-batch';
+import type { Service } from '@aws-sdk/client-ecs';
+import type { AwsClients } from '../aws/index.js';
+import type { Change } from '../events/index.js';
+import { refersTo, type Target } from '../refs/index.js';
+import { describeJobs, type ScannedJob, scanBatch } from './batch.js';
+import type { DefinitionCache } from './cache.js';
+import { describeServices, type ScannedTask, scanEcs } from './ecs.js';
+import { latestChanges } from './metadata.js';
+import { tagRecord } from './shared.js';
+import { assessConsumer } from './staleness.js';
+import type {
+  Consumer,
+  ConsumerReference,
+  DiscoveryResult,
+  Gap,
+  JobDetails,
+  Progress,
+  Run,
+  ServiceDetails,
+} from './types.js';
+
+/** What to look for: consumers of given changes, of one target, or every stale consumer. */
+export type Query = { changes: Change[] } | { target: Target } | { drift: true };
+
+export interface DiscoverOptions {
+  regions: string[];
+  clients: AwsClients;
+  cache: DefinitionCache;
+  now?: () => Date;
+  onProgress?: (progress: Progress) => void;
+}
+
+/**
+ * Finds the running consumers (ECS services, standalone tasks, Batch jobs) in every region that
+ * reference the query's parameters or secrets, and says whether each one holds an old value.
+ * Parts of the account that cannot be read are listed as gaps; the rest is still answered.
+ */
+export async function discover(query: Query, options: DiscoverOptions): Promise<DiscoveryResult> {
+  const { regions, clients, cache, onProgress } = options;
+  const now = options.now?.() ?? new Date();
+  const gaps: Gap[] = [];
+  const scanned = await Promise.all(
+    regions.map(async (region) => {
+      const [tasks, jobs] = await Promise.all([
+        scanEcs(region, { clients, cache, onProgress }, gaps),
+        scanBatch(region, { clients, cache, onProgress }, gaps),
+      ]);
+      return { tasks, jobs };
+    }),
+  );
+  const tasks = scanned.flatMap((s) => s.tasks);
+  const jobs = scanned.flatMap((s) => s.jobs);
+  const changes = await changesFor(query, tasks, jobs, clients, gaps, now);
+  const matchedTasks = tasks.flatMap((task) => narrow(task, changes));
+  const matchedJobs = jobs.flatMap((job) => narrow(job, changes));
+  const [services, jobDetails] = await Promise.all([
+    servicesOf(matchedTasks, clients, gaps),
+    jobDetailsOf(matchedJobs, clients, gaps),
+  ]);
+  const consumers = [
+    ...taskConsumers(matchedTasks, services, changes),
+    ...matchedJobs.map((job) => jobConsumer(job, jobDetails.get(job.jobId), changes)),
+  ];
+  consumers.sort((a, b) => a.kind.localeCompare(b.kind) || a.arn.localeCompare(b.arn));
+  return { changes, consumers, gaps, complete: gaps.length === 0 };
+}
+
+async function changesFor(
+  query: Query,
+  tasks: ScannedTask[],
+  jobs: ScannedJob[],
+  clients: AwsClients,
+  gaps: Gap[],
+  now: Date,
+): Promise<Change[]> {
+  if ('changes' in query) return query.changes;
+  if ('target' in query) return latestChanges([query.target], clients, gaps, now);
+  const targets = [...tasks, ...jobs].flatMap((consumer) =>
+    consumer.references.map((ref) => ref.target),
+  );
+  return latestChanges(targets, clients, gaps, now);
+}
+
+/** The item with only the references some change names, or nothing if none does. */
+function narrow<T extends { references: ConsumerReference[] }>(item: T, changes: Change[]): T[] {
+  const references = item.references.filter((ref) =>
+    changes.some((change) => refersTo(ref.target, change)),
+  );
+  return references.length > 0 ? [{ ...item, references }] : [];
+}
+
+function serviceName(task: ScannedTask): string | null {
+  return task.group?.startsWith('service:') ? task.group.slice('service:'.length) : null;
+}
+
+async function servicesOf(
+  tasks: ScannedTask[],
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<Map<string, Service>> {
+  const byCluster = new Map<string, { region: string; cluster: string; names: Set<string> }>();
+  for (const task of tasks) {
+    const name = serviceName(task);
+    if (!name) continue;
+    const entry = byCluster.get(task.cluster) ?? {
+      region: task.region,
+      cluster: task.cluster,
+      names: new Set<string>(),
+    };
+    entry.names.add(name);
+    byCluster.set(task.cluster, entry);
+  }
+  const found = new Map<string, Service>();
+  await Promise.all(
+    [...byCluster.values()].map(async ({ region, cluster, names }) => {
+      for (const service of await describeServices(region, cluster, [...names], clients, gaps)) {
+        if (service.serviceName) found.set(`${cluster}|${service.serviceName}`, service);
+      }
+    }),
+  );
+  return found;
+}
+
+async function jobDetailsOf(
+  jobs: ScannedJob[],
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<Map<string, JobDetail>> {
+  const byRegion = new Map<string, string[]>();
+  for (const job of jobs)
+    byRegion.set(job.region, [...(byRegion.get(job.region) ?? []), job.jobId]);
+  const found = new Map<string, JobDetail>();
+  await Promise.all(
+    [...byRegion].map(async ([region, ids]) => {
+      for (const detail of await describeJobs(region, ids, clients, gaps))
+        if (detail.jobId) found.set(detail.jobId, detail);
+    }),
+  );
+  return found;
+}
+
+function taskConsumers(
+  tasks: ScannedTask[],
+  services: Map<string, Service>,
+  changes: Change[],
+): Consumer[] {
+  const groups = new Map<string, ScannedTask[]>();
+  for (const task of tasks) {
+    const name = serviceName(task);
+    const key = name ? `${task.cluster}|${name}` : task.arn;
+    groups.set(key, [...(groups.get(key) ?? []), task]);
+  }
+  return [...groups].map(([key, members]) => {
+    const first = members[0] as ScannedTask;
+    const name = serviceName(first);
+    const runs = members.map(toRun);
+    if (!name) {
+      const verdict = assessConsumer('ecs-task', runs, changes, null);
+      return {
+        kind: 'ecs-task',
+        arn: first.arn,
+        name: `${first.group ?? 'task'} ${first.arn.split('/').pop()}`,
+        region: first.region,
+        account: first.account,
+        parent: first.cluster,
+        references: mergeReferences(runs),
+        runs,
+        tags: [{ level: 'task', tags: first.tags }],
+        stale: verdict.stale,
+        staleReason: verdict.reason,
+        changes: verdict.changes,
+        service: null,
+        job: null,
+      };
+    }
+    const described = services.get(key);
+    const details = serviceDetails(first.cluster, described);
+    const verdict = assessConsumer('ecs-service', runs, changes, details);
+    const clusterName = first.cluster.split('/').pop();
+    return {
+      kind: 'ecs-service',
+      arn:
+        described?.serviceArn ??
+        `${first.cluster.split(':cluster/')[0]}:service/${clusterName}/${name}`,
+      name,
+      region: first.region,
+      account: first.account,
+      parent: first.cluster,
+      references: mergeReferences(runs),
+      runs,
+      tags: [{ level: 'service', tags: tagRecord(described?.tags) }],
+      stale: verdict.stale,
+      staleReason: described
+        ? verdict.reason
+        : `${verdict.reason} (DescribeServices failed: deployments unknown)`,
+      changes: verdict.changes,
+      service: details,
+      job: null,
+    };
+  });
+}
+
+function serviceDetails(cluster: string, service: Service | undefined): ServiceDetails | null {
+  if (!service) return null;
+  const newest = [...(service.deployments ?? [])].sort(
+    (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
+  )[0];
+  return {
+    cluster,
+    deploymentController: service.deploymentController?.type ?? 'ECS',
+    newestDeployment: newest
+      ? {
+          id: newest.id ?? '?',
+          createdAt: newest.createdAt?.toISOString() ?? null,
+          status: newest.status ?? '?',
+        }
+      : null,
+    desiredCount: service.desiredCount ?? 0,
+  };
+}
+
+function jobConsumer(job: ScannedJob, detail: JobDetail | undefined, changes: Change[]): Consumer {
+  const runs = [toRun(job)];
+  const verdict = assessConsumer('batch-job', runs, changes, null);
+  return {
+    kind: 'batch-job',
+    arn: job.arn,
+    name: job.name,
+    region: job.region,
+    account: job.account,
+    parent: job.queue,
+    references: job.references,
+    runs,
+    tags: [
+      { level: 'job', tags: tagRecord(detail?.tags) },
+      { level: 'job-definition', tags: job.definitionTags },
+      { level: 'job-queue', tags: job.queueTags },
+    ],
+    stale: verdict.stale,
+    staleReason: verdict.reason,
+    changes: verdict.changes,
+    service: null,
+    job: jobDetails(job, detail),
+  };
+}
+
+function jobDetails(job: ScannedJob, detail: JobDetail | undefined): JobDetails {
+  return {
+    jobId: job.jobId,
+    queue: job.queue,
+    definitionArn: job.definitionArn,
+    parameters: detail?.parameters ?? {},
+    submit: detail ? submitSettings(detail) : {},
+  };
+}
+
+/** The parts of a job's description that SubmitJob takes back, so a resubmit is the same job. */
+function submitSettings(detail: JobDetail): Record<string, unknown> {
+  const environment = (detail.container?.environment ?? []).filter(
+    (pair: KeyValuePair) => !pair.name?.startsWith('AWS_BATCH_'),
+  );
+  return {
+    retryStrategy: detail.retryStrategy,
+    timeout: detail.timeout,
+    tags: detail.tags,
+    propagateTags: detail.propagateTags,
+    schedulingPriority: detail.schedulingPriority,
+    shareIdentifier: detail.shareIdentifier,
+    arrayProperties: detail.arrayProperties?.size
+      ? { size: detail.arrayProperties.size }
+      : undefined,
+    containerOverrides: detail.container
+      ? {
+          command: detail.container.command,
+          environment: environment.length ? environment : undefined,
+          resourceRequirements: detail.container.resourceRequirements,
+          instanceType: detail.container.instanceType,
+        }
+      : undefined,
+  };
+}
+
+function toRun(item: ScannedTask | ScannedJob): Run {
+  return {
+    arn: item.arn,
+    definitionArn: item.definitionArn,
+    status: 'lastStatus' in item ? item.lastStatus : item.status,
+    startedAt: item.startedAt,
+    references: item.references,
+  };
+}
+
+/** The references of all runs, each once (a service's tasks usually share one definition). */
+function mergeReferences(runs: Run[]): ConsumerReference[] {
+  const seen = new Map<string, ConsumerReference>();
+  for (const ref of runs.flatMap((run) => run.references)) {
+    seen.set(
+      `${ref.container}|${ref.field}|${ref.name}|${ref.valueFrom}|${ref.target.region}`,
+      ref,
+    );
+  }
+  return [...seen.values()];
+}

@@ -1,0 +1,176 @@
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  ListClustersCommand,
+  ListTasksCommand,
+  type Service,
+} from '@aws-sdk/client-ecs';
+import { type AwsClients, allPages, chunks } from '../aws/index.js';
+import { contextOfArn, taskDefinitionReferences } from '../refs/index.js';
+import type { CachedDefinition, DefinitionCache } from './cache.js';
+import { accountOf, guarded, isoTime, tagRecord, usable } from './shared.js';
+import type { ConsumerReference, Gap, Progress } from './types.js';
+
+/** A task ECS reports as meant to be running, with the references of its task definition. */
+export interface ScannedTask {
+  arn: string;
+  region: string;
+  account: string | null;
+  cluster: string;
+  /** `service:NAME` for a service's tasks, `family:NAME` for standalone ones. */
+  group: string | null;
+  lastStatus: string;
+  startedAt: string | null;
+  definitionArn: string;
+  tags: Record<string, string>;
+  references: ConsumerReference[];
+}
+
+export interface ScanDeps {
+  clients: AwsClients;
+  cache: DefinitionCache;
+  onProgress?: (progress: Progress) => void;
+}
+
+const DESCRIBE_TASKS_MAX = 100;
+const DESCRIBE_SERVICES_MAX = 10;
+
+/** Every running task of every cluster in `region`, each with its task definition's references. */
+export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Promise<ScannedTask[]> {
+  const { clients } = deps;
+  const ecs = clients.get('ecs', region);
+  const call = <T>(task: () => Promise<T>) => clients.limited('ecs', region, task);
+  const clusters = await guarded(gaps, { region, scope: 'ecs', api: 'ecs:ListClusters' }, () =>
+    allPages(async (nextToken) => {
+      const page = await call(() =>
+        ecs.send(new ListClustersCommand({ nextToken, maxResults: 100 })),
+      );
+      return { items: page.clusterArns, next: page.nextToken };
+    }),
+  );
+  if (!clusters) return [];
+  let done = 0;
+  const perCluster = await Promise.all(
+    clusters.map(async (cluster) => {
+      const tasks = await guarded(
+        gaps,
+        { region, scope: cluster, api: 'ecs:ListTasks' },
+        async () => {
+          const arns = await allPages(async (nextToken) => {
+            const page = await call(() =>
+              ecs.send(
+                new ListTasksCommand({
+                  cluster,
+                  desiredStatus: 'RUNNING',
+                  nextToken,
+                  maxResults: 100,
+                }),
+              ),
+            );
+            return { items: page.taskArns, next: page.nextToken };
+          });
+          const described = await Promise.all(
+            chunks(arns, DESCRIBE_TASKS_MAX).map((batch) =>
+              guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeTasks' }, async () => {
+                const reply = await call(() =>
+                  ecs.send(new DescribeTasksCommand({ cluster, tasks: batch, include: ['TAGS'] })),
+                );
+                return reply.tasks ?? [];
+              }),
+            ),
+          );
+          return described.flatMap((batch) => batch ?? []);
+        },
+      );
+      deps.onProgress?.({ region, phase: 'ECS clusters', done: ++done, total: clusters.length });
+      return (tasks ?? []).map((task) => ({ task, cluster }));
+    }),
+  );
+  const found = perCluster
+    .flat()
+    .filter(
+      ({ task }) => task.taskArn && task.taskDefinitionArn && task.desiredStatus !== 'STOPPED',
+    );
+  const definitions = await taskDefinitions(
+    found.map(({ task }) => task.taskDefinitionArn as string),
+    region,
+    deps,
+    gaps,
+  );
+  return found.map(({ task, cluster }) => {
+    const definitionArn = task.taskDefinitionArn as string;
+    return {
+      arn: task.taskArn as string,
+      region,
+      account: accountOf(task.taskArn as string),
+      cluster,
+      group: task.group ?? null,
+      lastStatus: task.lastStatus ?? 'UNKNOWN',
+      startedAt: isoTime(task.startedAt),
+      definitionArn,
+      tags: tagRecord(task.tags),
+      references: usable(definitions.get(definitionArn)?.references ?? []),
+    };
+  });
+}
+
+/** Describes each task definition ARN not yet in the cache, one call each (the API takes one). */
+function taskDefinitions(
+  arns: string[],
+  region: string,
+  deps: ScanDeps,
+  gaps: Gap[],
+): Promise<Map<string, CachedDefinition>> {
+  const { clients, cache } = deps;
+  const ecs = clients.get('ecs', region);
+  return cache.getMany(arns, async (missing) => {
+    const found = new Map<string, CachedDefinition>();
+    const failed: string[] = [];
+    await Promise.all(
+      missing.map(async (arn) => {
+        const reply = await guarded(
+          gaps,
+          { region, scope: arn, api: 'ecs:DescribeTaskDefinition' },
+          () =>
+            clients.limited('ecs', region, () =>
+              ecs.send(
+                new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] }),
+              ),
+            ),
+        );
+        if (!reply) failed.push(arn);
+        else if (reply.taskDefinition) {
+          found.set(arn, {
+            arn,
+            references: taskDefinitionReferences(reply.taskDefinition, contextOfArn(arn)),
+            tags: tagRecord(reply.tags),
+          });
+        }
+      }),
+    );
+    return { found, failed };
+  });
+}
+
+/** DescribeServices for the named services of one cluster, 10 a call, with their tags. */
+export async function describeServices(
+  region: string,
+  cluster: string,
+  names: string[],
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<Service[]> {
+  const ecs = clients.get('ecs', region);
+  const batches = await Promise.all(
+    chunks(names, DESCRIBE_SERVICES_MAX).map((batch) =>
+      guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeServices' }, async () => {
+        const reply = await clients.limited('ecs', region, () =>
+          ecs.send(new DescribeServicesCommand({ cluster, services: batch, include: ['TAGS'] })),
+        );
+        return reply.services ?? [];
+      }),
+    ),
+  );
+  return batches.flatMap((batch) => batch ?? []);
+}

@@ -1,0 +1,17 @@
+export { LIVE_JOB_STATUSES } from './batch.js';
+export { type CachedDefinition, DefinitionCache } from './cache.js';
+export { type DiscoverOptions, discover, type Query } from './discover.js';
+export { latestChanges } from './metadata.js';
+export { assessConsumer, assessRun, type Verdict } from './staleness.js';
+export type {
+  Consumer,
+  ConsumerKind,
+  ConsumerReference,
+  DiscoveryResult,
+  Gap,
+  JobDetails,
+  Progress,
+  Run,
+  ServiceDetails,
+  TagLevel,
+} from './types.js';

@@ -1,0 +1,51 @@
+import { describeError } from '../aws/index.js';
+import type { Reference } from '../refs/index.js';
+import type { ConsumerReference, Gap } from './types.js';
+
+/** The references that name something; an invalid one cannot match any change. */
+export function usable(references: Reference[]): ConsumerReference[] {
+  return references.flatMap(({ container, field, name, valueFrom, target }) =>
+    target ? [{ container, field, name, valueFrom, target }] : [],
+  );
+}
+
+/** `[{key, value}]` (ECS) or `{key: value}` (Batch) as one record. */
+export function tagRecord(
+  tags: Array<{ key?: string; value?: string }> | Record<string, string> | undefined,
+): Record<string, string> {
+  if (!tags) return {};
+  if (Array.isArray(tags)) {
+    return Object.fromEntries(
+      tags
+        .filter((tag) => tag.key !== undefined)
+        .map((tag) => [tag.key as string, tag.value ?? '']),
+    );
+  }
+  return { ...tags };
+}
+
+/** Runs one read, recording a gap instead of failing when AWS refuses or fails it. */
+export async function guarded<T>(
+  gaps: Gap[],
+  where: Omit<Gap, 'error'>,
+  read: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    gaps.push({ ...where, error: describeError(error) });
+    return undefined;
+  }
+}
+
+/** ISO time of an SDK date (ECS) or epoch milliseconds (Batch). */
+export function isoTime(value: Date | number | undefined | null): string | null {
+  if (value === undefined || value === null) return null;
+  const date = typeof value === 'number' ? new Date(value) : value;
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/** Account of an ARN, or null. */
+export function accountOf(arn: string): string | null {
+  return arn.split(':')[4] || null;
+}

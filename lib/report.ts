@@ -1,0 +1,95 @@
+import type { ApiCount } from './aws/index.js';
+import type { Consumer, DiscoveryResult, Gap } from './discovery/index.js';
+import type { Change } from './events/index.js';
+import type { Decision, Plan } from './plan.js';
+
+/** What became of one action: the closed set of outcomes the CLI contract names. */
+export interface Outcome {
+  kind: string;
+  target: string;
+  status: 'planned' | 'done' | 'failed' | 'skipped';
+  detail: string;
+}
+
+/** The JSON the CLI prints and the notifications carry (DESIGN.md's contract, plus `complete`, `gaps`, `calls`). */
+export interface RunReport {
+  changes: ReturnType<typeof changeJson>[];
+  consumers: ReturnType<typeof consumerJson>[];
+  actions: Outcome[];
+  complete: boolean;
+  gaps: Gap[];
+  calls?: Record<string, ApiCount>;
+}
+
+export function changeJson(change: Change) {
+  return {
+    service: change.service,
+    name: change.name,
+    arn: change.arn,
+    region: change.region,
+    account: change.account,
+    operation: change.operation,
+    changedAt: change.changedAt,
+    effect: change.effect,
+    versionStage: change.versionStage,
+  };
+}
+
+export function consumerJson(consumer: Consumer, decision: Decision | undefined) {
+  return {
+    kind: consumer.kind,
+    arn: consumer.arn,
+    name: consumer.name,
+    references: consumer.references.map(({ container, field, name, valueFrom, target }) => ({
+      container,
+      field,
+      name,
+      valueFrom,
+      target,
+    })),
+    stale: consumer.stale,
+    staleReason: consumer.staleReason,
+    action: decision?.action ?? 'none',
+    reason: decision?.reason ?? consumer.staleReason,
+    region: consumer.region,
+    parent: consumer.parent,
+    running: consumer.runs.length,
+  };
+}
+
+/** The planned actions as outcomes, for runs that change nothing (who-uses, drift, dry runs). */
+export function plannedOutcomes(plan: Plan): Outcome[] {
+  return plan.actions.map((action) => ({
+    kind: action.kind,
+    target: action.consumer.arn,
+    status: action.status,
+    detail: action.detail,
+  }));
+}
+
+export function buildReport(
+  result: DiscoveryResult,
+  plan: Plan,
+  actions: Outcome[],
+  calls?: Record<string, ApiCount>,
+): RunReport {
+  const decisions = new Map(plan.decisions.map((decision) => [decision.consumer, decision]));
+  return {
+    changes: dedupeChanges(result.changes).map(changeJson),
+    consumers: result.consumers.map((consumer) => consumerJson(consumer, decisions.get(consumer))),
+    actions,
+    complete: result.complete,
+    gaps: result.gaps,
+    ...(calls ? { calls } : {}),
+  };
+}
+
+/** The same change delivered twice (at-least-once delivery) is reported once. */
+export function dedupeChanges(changes: Change[]): Change[] {
+  const seen = new Map<string, Change>();
+  for (const change of changes) {
+    const key = `${change.service}|${change.region}|${change.account}|${change.name}|${change.operation}|${change.changedAt}|${change.versionStage}`;
+    if (!seen.has(key)) seen.set(key, change);
+  }
+  return [...seen.values()];
+}

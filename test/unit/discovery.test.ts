@@ -1,0 +1,543 @@
+import { describe, expect, it } from 'vitest';
+import { AwsClients } from '../../lib/aws/index.js';
+import { DefinitionCache, discover } from '../../lib/discovery/index.js';
+import type { Change } from '../../lib/events/index.js';
+import { cli } from '../helpers/cli.js';
+import { type AwsReply, type AwsRequest, awsError, RecordedAws } from '../helpers/recorded-aws.js';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const CHANGED_AT = '2026-11-20T12:00:00.000Z';
+const BEFORE = Date.parse('2026-11-20T11:00:00Z') / 1000;
+const AFTER = Date.parse('2026-11-20T13:00:00Z') / 1000;
+const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
+
+const clusterArn = (name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${name}`;
+const taskArn = (cluster: string, id: string) =>
+  `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${cluster}/${id}`;
+const tdArn = (family: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:1`;
+const jdArn = (name: string) => `arn:aws:batch:${REGION}:${ACCOUNT}:job-definition/${name}:1`;
+
+const change: Change = {
+  service: 'ssm',
+  name: '/prod/db/password',
+  arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/prod/db/password`,
+  region: REGION,
+  account: ACCOUNT,
+  partition: 'aws',
+  operation: 'Update',
+  effect: 'value',
+  changedAt: CHANGED_AT,
+  versionStage: null,
+  versionId: null,
+  eventId: 'e-1',
+  detailType: 'Parameter Store Change',
+};
+
+interface RecordedTask {
+  id: string;
+  family: string;
+  group?: string;
+  lastStatus?: string;
+  startedAt?: number;
+  tags?: Record<string, string>;
+}
+
+interface RecordedAccount {
+  clusters: Record<string, RecordedTask[]>;
+  services?: Record<
+    string,
+    { deployedAt: number; controller?: string; tags?: Record<string, string> }
+  >;
+  families?: Record<string, string[]>;
+  jobs?: Record<string, unknown>[];
+  jobDefinitions?: Record<string, unknown>[];
+  /** Answer a request with this instead (faults), or undefined to answer normally. */
+  fault?: (request: AwsRequest) => AwsReply | undefined;
+  pageSize?: number;
+}
+
+/** Serves an account as AWS would: recorded shapes, real page limits, tokens that are page offsets. */
+function recordedAccount(account: RecordedAccount): RecordedAws {
+  const families = account.families ?? { web: ['/prod/db/password'], other: ['/unrelated'] };
+  const page = <T>(items: T[], token: unknown, size: number) => {
+    const start = Number(token ?? 0);
+    const next = start + size < items.length ? String(start + size) : undefined;
+    return { items: items.slice(start, start + size), next };
+  };
+  return new RecordedAws((request) => {
+    const faulted = account.fault?.(request);
+    if (faulted) return faulted;
+    const { input } = request;
+    const api = `${request.service}:${request.operation}`;
+    const size = account.pageSize ?? 100;
+    switch (api) {
+      case 'ecs:ListClusters': {
+        const { items, next } = page(
+          Object.keys(account.clusters).map(clusterArn),
+          input.nextToken,
+          Math.min(size, Number(input.maxResults ?? 100)),
+        );
+        return { body: { clusterArns: items, nextToken: next } };
+      }
+      case 'ecs:ListTasks': {
+        const name = String(input.cluster).split('/').pop() as string;
+        const tasks = (account.clusters[name] ?? []).map((task) => taskArn(name, task.id));
+        const { items, next } = page(
+          tasks,
+          input.nextToken,
+          Math.min(size, Number(input.maxResults ?? 100)),
+        );
+        return { body: { taskArns: items, nextToken: next } };
+      }
+      case 'ecs:DescribeTasks': {
+        const name = String(input.cluster).split('/').pop() as string;
+        const wanted = new Set(input.tasks as string[]);
+        const tasks = (account.clusters[name] ?? [])
+          .filter((task) => wanted.has(taskArn(name, task.id)))
+          .map((task) => ({
+            taskArn: taskArn(name, task.id),
+            clusterArn: clusterArn(name),
+            taskDefinitionArn: tdArn(task.family),
+            group: task.group ?? `family:${task.family}`,
+            lastStatus: task.lastStatus ?? 'RUNNING',
+            desiredStatus: 'RUNNING',
+            createdAt: (task.startedAt ?? BEFORE) - 30,
+            ...(task.startedAt !== undefined ? { startedAt: task.startedAt } : {}),
+            launchType: 'FARGATE',
+            tags: Object.entries(task.tags ?? {}).map(([key, value]) => ({ key, value })),
+          }));
+        return { body: { tasks, failures: [] } };
+      }
+      case 'ecs:DescribeTaskDefinition': {
+        const family = String(input.taskDefinition).split('/').pop()?.split(':')[0] as string;
+        const secrets = (families[family] ?? []).map((valueFrom, i) => ({
+          name: `S${i}`,
+          valueFrom,
+        }));
+        return {
+          body: {
+            taskDefinition: {
+              taskDefinitionArn: tdArn(family),
+              family,
+              revision: 1,
+              containerDefinitions: [{ name: family, image: 'x', secrets }],
+            },
+            tags: [],
+          },
+        };
+      }
+      case 'ecs:DescribeServices': {
+        const services = (input.services as string[]).map((serviceName) => {
+          const spec = account.services?.[serviceName] ?? { deployedAt: BEFORE };
+          return {
+            serviceName,
+            serviceArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${String(input.cluster).split('/').pop()}/${serviceName}`,
+            deploymentController: { type: spec.controller ?? 'ECS' },
+            deployments: [
+              {
+                id: `ecs-svc/${serviceName}`,
+                status: 'PRIMARY',
+                createdAt: spec.deployedAt,
+                rolloutState: 'COMPLETED',
+              },
+            ],
+            desiredCount: 1,
+            tags: Object.entries(spec.tags ?? {}).map(([key, value]) => ({ key, value })),
+          };
+        });
+        return { body: { services, failures: [] } };
+      }
+      case 'batch:DescribeJobQueues':
+        return {
+          body: {
+            jobQueues: account.jobs
+              ? [
+                  {
+                    jobQueueName: 'q',
+                    jobQueueArn: `arn:aws:batch:${REGION}:${ACCOUNT}:job-queue/q`,
+                    state: 'ENABLED',
+                    status: 'VALID',
+                    priority: 1,
+                    computeEnvironmentOrder: [],
+                    tags: { team: 'data' },
+                  },
+                ]
+              : [],
+          },
+        };
+      case 'batch:ListJobs':
+        return {
+          body: {
+            jobSummaryList: (account.jobs ?? []).filter((job) => job.status === input.jobStatus),
+          },
+        };
+      case 'batch:DescribeJobDefinitions':
+        return {
+          body: {
+            jobDefinitions: (account.jobDefinitions ?? []).filter((d) =>
+              (input.jobDefinitions as string[]).includes(d.jobDefinitionArn as string),
+            ),
+          },
+        };
+      case 'batch:DescribeJobs':
+        return {
+          body: {
+            jobs: (account.jobs ?? [])
+              .filter((job) => (input.jobs as string[]).includes(job.jobId as string))
+              .map((job) => ({
+                ...job,
+                jobQueue: `arn:aws:batch:${REGION}:${ACCOUNT}:job-queue/q`,
+                tags: { owner: 'etl' },
+                parameters: { day: 'today' },
+                retryStrategy: { attempts: 2 },
+              })),
+          },
+        };
+      default:
+        return awsError('UnknownOperationException', `not recorded: ${api}`);
+    }
+  });
+}
+
+async function run(recorded: RecordedAws, changes: Change[] = [change]) {
+  const clients = new AwsClients({ requestHandler: recorded, credentials, maxAttempts: 3 });
+  const result = await discover(
+    { changes },
+    { regions: [REGION], clients, cache: new DefinitionCache() },
+  );
+  return { result, clients };
+}
+
+describe('discovery with recorded AWS replies', () => {
+  it('reads every page of clusters and tasks, and describes tasks 100 at a time with tags', async () => {
+    const clusters = Object.fromEntries(
+      Array.from({ length: 3 }, (_, c) => [
+        `c${c}`,
+        Array.from({ length: c === 0 ? 250 : 1 }, (_, t) => ({
+          id: `t${t}`,
+          family: 'web',
+          startedAt: BEFORE,
+        })),
+      ]),
+    );
+    const byPage = recordedAccount({ clusters });
+    const { result, clients } = await run(byPage);
+    expect(result.complete).toBe(true);
+    expect(result.consumers.filter((c) => c.kind === 'ecs-task')).toHaveLength(252);
+    expect(
+      byPage.calls('ecs:ListTasks').filter((r) => r.input.cluster === clusterArn('c0')),
+    ).toHaveLength(3);
+    const describes = byPage
+      .calls('ecs:DescribeTasks')
+      .filter((r) => r.input.cluster === clusterArn('c0'));
+    expect(describes.map((r) => (r.input.tasks as string[]).length).sort()).toEqual([100, 100, 50]);
+    expect(describes.every((r) => JSON.stringify(r.input.include) === '["TAGS"]')).toBe(true);
+    expect(
+      byPage
+        .calls('ecs:ListTasks')
+        .every((r) => r.input.desiredStatus === 'RUNNING' && r.input.maxResults === 100),
+    ).toBe(true);
+    expect(clients.counter.of('ecs:DescribeTaskDefinition')).toBe(1);
+  });
+
+  it('follows ListClusters pages', async () => {
+    const clusters = Object.fromEntries(
+      Array.from({ length: 5 }, (_, c) => [
+        `c${c}`,
+        [{ id: 't', family: 'web', startedAt: BEFORE }],
+      ]),
+    );
+    const recorded = recordedAccount({ clusters, pageSize: 2 });
+    const { result } = await run(recorded);
+    expect(recorded.calls('ecs:ListClusters')).toHaveLength(3);
+    expect(result.consumers).toHaveLength(5);
+  });
+
+  describe('task start times around the change', () => {
+    it.each([
+      [
+        'started before the change',
+        { startedAt: BEFORE },
+        true,
+        /started 2026-11-20T11:00:00.000Z, before the change of \/prod\/db\/password/,
+      ],
+      ['started after the change', { startedAt: AFTER }, false, /after the change/],
+      ['with no start time', {}, true, /start time unknown/],
+      ['still PENDING', { lastStatus: 'PENDING' }, false, /not started yet/],
+    ])('a standalone task %s: stale %s', async (_label, task, stale, reason) => {
+      const { result } = await run(
+        recordedAccount({ clusters: { c: [{ id: 't', family: 'web', ...task }] } }),
+      );
+      expect(result.consumers[0]).toMatchObject({
+        kind: 'ecs-task',
+        stale,
+        staleReason: expect.stringMatching(reason),
+      });
+    });
+
+    it('calls a service fresh when its newest deployment began after the change', async () => {
+      const recorded = recordedAccount({
+        clusters: { c: [{ id: 't', family: 'web', group: 'service:api', startedAt: BEFORE }] },
+        services: { api: { deployedAt: AFTER } },
+      });
+      const { result } = await run(recorded);
+      expect(result.consumers[0]).toMatchObject({
+        kind: 'ecs-service',
+        name: 'api',
+        stale: false,
+        staleReason: expect.stringMatching(/deployment ecs-svc\/api began .* after the change/),
+      });
+    });
+
+    it('calls a service stale when one of its tasks predates the change and no deployment is newer', async () => {
+      const recorded = recordedAccount({
+        clusters: {
+          c: [
+            { id: 'old', family: 'web', group: 'service:api', startedAt: BEFORE },
+            { id: 'new', family: 'web', group: 'service:api', startedAt: AFTER },
+          ],
+        },
+        services: {
+          api: { deployedAt: BEFORE - 600, tags: { 'rotation-watcher:action': 'redeploy' } },
+        },
+      });
+      const { result } = await run(recorded);
+      expect(result.consumers).toHaveLength(1);
+      expect(result.consumers[0]).toMatchObject({
+        stale: true,
+        staleReason: expect.stringMatching(/^1 of 2 running tasks stale/),
+      });
+      expect(result.consumers[0]?.tags[0]?.tags).toEqual({ 'rotation-watcher:action': 'redeploy' });
+      expect(recorded.calls('ecs:DescribeServices')[0]?.input).toMatchObject({
+        services: ['api'],
+        include: ['TAGS'],
+      });
+    });
+
+    it('describes services 10 at a time, and only those whose tasks reference the change', async () => {
+      const tasks = Array.from({ length: 23 }, (_, i) => ({
+        id: `t${i}`,
+        family: i < 21 ? 'web' : 'other',
+        group: `service:s${i}`,
+        startedAt: BEFORE,
+      }));
+      const recorded = recordedAccount({ clusters: { c: tasks } });
+      const { result } = await run(recorded);
+      expect(result.consumers).toHaveLength(21);
+      expect(
+        recorded.calls('ecs:DescribeServices').map((r) => (r.input.services as string[]).length),
+      ).toEqual([10, 10, 1]);
+    });
+  });
+
+  describe('Batch', () => {
+    const ms = (seconds: number) => seconds * 1000;
+    const jobDefinitions = [
+      {
+        jobDefinitionName: 'single',
+        jobDefinitionArn: jdArn('single'),
+        revision: 1,
+        type: 'container',
+        containerProperties: {
+          image: 'x',
+          secrets: [{ name: 'P', valueFrom: '/prod/db/password' }],
+        },
+        tags: { 'rotation-watcher:action': 'resubmit' },
+      },
+      {
+        jobDefinitionName: 'mnp',
+        jobDefinitionArn: jdArn('mnp'),
+        revision: 1,
+        type: 'multinode',
+        nodeProperties: {
+          numNodes: 2,
+          mainNode: 0,
+          nodeRangeProperties: [
+            {
+              targetNodes: '0:',
+              container: {
+                image: 'x',
+                secrets: [
+                  {
+                    name: 'P',
+                    valueFrom: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/prod/db/password`,
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      },
+      {
+        jobDefinitionName: 'ecs',
+        jobDefinitionArn: jdArn('ecs'),
+        revision: 1,
+        type: 'container',
+        ecsProperties: {
+          taskProperties: [
+            {
+              containers: [
+                {
+                  name: 'main',
+                  image: 'x',
+                  secrets: [{ name: 'P', valueFrom: 'prod/db/password' }],
+                },
+              ],
+            },
+          ],
+        },
+      },
+    ];
+    const jobs = [
+      {
+        jobArn: `arn:aws:batch:${REGION}:${ACCOUNT}:job/j1`,
+        jobId: 'j1',
+        jobName: 'nightly',
+        status: 'RUNNING',
+        createdAt: ms(BEFORE - 60),
+        startedAt: ms(BEFORE),
+        jobDefinition: jdArn('single'),
+      },
+      {
+        jobArn: `arn:aws:batch:${REGION}:${ACCOUNT}:job/j2`,
+        jobId: 'j2',
+        jobName: 'queued',
+        status: 'RUNNABLE',
+        createdAt: ms(BEFORE),
+        jobDefinition: jdArn('single'),
+      },
+      {
+        jobArn: `arn:aws:batch:${REGION}:${ACCOUNT}:job/j3`,
+        jobId: 'j3',
+        jobName: 'solver',
+        status: 'RUNNING',
+        createdAt: ms(BEFORE),
+        startedAt: ms(BEFORE),
+        jobDefinition: jdArn('mnp'),
+        nodeProperties: { isMainNode: true, numNodes: 2 },
+      },
+      {
+        jobArn: `arn:aws:batch:${REGION}:${ACCOUNT}:job/j4`,
+        jobId: 'j4',
+        jobName: 'etl',
+        status: 'RUNNING',
+        createdAt: ms(AFTER),
+        startedAt: ms(AFTER),
+        jobDefinition: jdArn('ecs'),
+      },
+    ];
+
+    it('lists running and queued jobs of multi-node and ecsProperties definitions, with start times in epoch ms', async () => {
+      const recorded = recordedAccount({ clusters: {}, jobs, jobDefinitions });
+      const { result } = await run(recorded);
+      const byName = Object.fromEntries(result.consumers.map((c) => [c.name, c]));
+      expect(Object.keys(byName).sort()).toEqual(['etl', 'nightly', 'queued', 'solver']);
+      expect(byName.nightly).toMatchObject({ kind: 'batch-job', stale: true });
+      expect(byName.queued).toMatchObject({
+        stale: false,
+        staleReason: expect.stringMatching(/runnable, not started yet/),
+      });
+      expect(byName.solver?.stale).toBe(true);
+      expect(byName.etl).toMatchObject({
+        stale: false,
+        staleReason: expect.stringMatching(/after the change/),
+      });
+      expect(byName.nightly?.tags.map((t) => t.level)).toEqual([
+        'job',
+        'job-definition',
+        'job-queue',
+      ]);
+      expect(byName.nightly?.job).toMatchObject({
+        jobId: 'j1',
+        definitionArn: jdArn('single'),
+        parameters: { day: 'today' },
+        submit: { retryStrategy: { attempts: 2 } },
+      });
+      const statuses = recorded.calls('batch:ListJobs').map((r) => r.input.jobStatus);
+      expect(statuses.sort()).toEqual(['PENDING', 'RUNNABLE', 'RUNNING', 'STARTING', 'SUBMITTED']);
+      expect(recorded.calls('batch:DescribeJobDefinitions')).toHaveLength(1);
+    });
+  });
+
+  describe('faults', () => {
+    it('retries a throttled call and then answers in full', async () => {
+      let throttled = 0;
+      const recorded = recordedAccount({
+        clusters: { c: [{ id: 't', family: 'web', startedAt: BEFORE }] },
+        fault: (request) =>
+          request.operation === 'ListTasks' && throttled++ === 0
+            ? awsError('ThrottlingException', 'Rate exceeded')
+            : undefined,
+      });
+      const { result, clients } = await run(recorded);
+      expect(result.complete).toBe(true);
+      expect(result.consumers).toHaveLength(1);
+      expect(clients.counter.byApi()['ecs:ListTasks']).toEqual({
+        calls: 1,
+        attempts: 2,
+        throttled: 1,
+        failed: 0,
+      });
+    });
+
+    it('isolates an AccessDenied cluster: the others are answered and the gap is named', async () => {
+      const recorded = recordedAccount({
+        clusters: {
+          open: [{ id: 't', family: 'web', startedAt: BEFORE }],
+          locked: [{ id: 'u', family: 'web', startedAt: BEFORE }],
+        },
+        fault: (request) =>
+          request.operation === 'ListTasks' && request.input.cluster === clusterArn('locked')
+            ? awsError('AccessDeniedException', 'User is not authorized to perform: ecs:ListTasks')
+            : undefined,
+      });
+      const { result } = await run(recorded);
+      expect(result.complete).toBe(false);
+      expect(result.consumers.map((c) => c.parent)).toEqual([clusterArn('open')]);
+      expect(result.gaps).toEqual([
+        {
+          region: REGION,
+          scope: clusterArn('locked'),
+          api: 'ecs:ListTasks',
+          error: 'AccessDeniedException: User is not authorized to perform: ecs:ListTasks',
+        },
+      ]);
+    });
+
+    it('makes the CLI exit 3 and say what is missing when the answer is incomplete', async () => {
+      const recorded = recordedAccount({
+        clusters: { open: [{ id: 't', family: 'web', startedAt: BEFORE }] },
+        fault: (request) =>
+          request.service === 'batch'
+            ? awsError('AccessDeniedException', 'no batch for you')
+            : request.service === 'ssm'
+              ? {
+                  body: {
+                    Parameters: [
+                      { Name: '/prod/db/password', LastModifiedDate: BEFORE + 1800, Version: 3 },
+                    ],
+                  },
+                }
+              : undefined,
+      });
+      const { code, stdout, stderr } = await cli(
+        ['who-uses', '/prod/db/password', '--region', REGION, '--json'],
+        undefined,
+        { requestHandler: recorded, credentials, maxAttempts: 2 },
+      );
+      expect(code).toBe(3);
+      expect(JSON.parse(stdout)).toMatchObject({
+        complete: false,
+        gaps: [
+          { api: 'batch:DescribeJobQueues', error: 'AccessDeniedException: no batch for you' },
+        ],
+      });
+      expect(stdout).toContain('"stale": true');
+      expect(stderr).toMatch(
+        /warning: could not read batch in us-east-1 \(batch:DescribeJobQueues\): AccessDeniedException: no batch for you/,
+      );
+      expect(stderr).toMatch(/the answer is incomplete: 1 part of the account could not be read/);
+    });
+  });
+});
