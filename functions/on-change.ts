@@ -1,21 +1,60 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse } from 'aws-lambda';
 import { parsePayload } from '../lib/events/index.js';
+import { type PipelineDeps, runPipeline } from '../lib/pipeline.js';
+import { lambdaDeps, logger, record } from '../lib/runtime.js';
 
-const logger = new Logger({ serviceName: 'rotation-watcher' });
+let deps: PipelineDeps | undefined;
 
 /**
- * Receives Parameter Store and Secrets Manager change events (directly from EventBridge, or in
- * an SQS batch) and turns them into changes. Discovery and actions are wired in by later work.
+ * Receives Parameter Store and Secrets Manager change events, directly from EventBridge or in
+ * an SQS batch, coalesces every change of the batch into one plan, acts, and tells. With SQS it
+ * returns the records to retry (only those touched by a failure).
  */
-export const handler = async (payload: unknown) => {
+export const handler = async (
+  payload: unknown,
+  context?: Partial<Context>,
+): Promise<SQSBatchResponse | { changes: number; stale: number }> => {
+  deps ??= lambdaDeps();
+  if (context?.awsRequestId) logger.appendKeys({ requestId: context.awsRequestId });
   const records = parsePayload(payload);
-  for (const record of records) {
-    if (record.error)
-      logger.error('unreadable event', { recordId: record.recordId, reason: record.error });
-    else if (record.ignored)
-      logger.info('event ignored', { recordId: record.recordId, reason: record.ignored });
+  for (const item of records) {
+    if (item.error)
+      logger.error('unreadable event', { recordId: item.recordId, reason: item.error });
+    else if (item.ignored)
+      logger.info('event ignored', { recordId: item.recordId, reason: item.ignored });
   }
-  const changes = records.flatMap((record) => record.changes);
-  logger.info('changes received', { changes: changes.length, records: records.length });
-  return { changes };
+  const run = await runPipeline({ records }, deps, { apply: true });
+  record(run, { trigger: 'on-change', records: records.length });
+  const isSqs = typeof payload === 'object' && payload !== null && 'Records' in payload;
+  if (isSqs)
+    return { batchItemFailures: run.failedRecords.map((itemIdentifier) => ({ itemIdentifier })) };
+  const failed =
+    records.some((item) => item.error) ||
+    !run.report.complete ||
+    run.report.actions.some((action) => action.status === 'failed');
+  // Delivered directly, the event is retried by Lambda only if the invocation fails.
+  if (failed)
+    throw new Error(
+      `rotation-watcher: the run did not complete: ${summarizeFailures(run.report.actions, records)}`,
+    );
+  return {
+    changes: run.report.changes.length,
+    stale: run.report.consumers.filter((consumer) => consumer.stale).length,
+  };
 };
+
+function summarizeFailures(
+  actions: Array<{ kind: string; status: string; detail: string }>,
+  records: Array<{ error: string | null }>,
+): string {
+  const failures = [
+    ...records.flatMap((item) => (item.error ? [item.error] : [])),
+    ...actions.filter((a) => a.status === 'failed').map((a) => `${a.kind}: ${a.detail}`),
+  ];
+  return failures.slice(0, 3).join('; ') || 'part of the account could not be read';
+}
+
+/** Forgets the container's state (tests start each case as a cold start). */
+export function resetForTests(): void {
+  deps = undefined;
+}

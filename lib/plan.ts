@@ -68,6 +68,13 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
     };
   }
   if (!consumer.stale) return { consumer, action: 'none', reason: consumer.staleReason };
+  if (consumer.job?.replacedBy) {
+    return {
+      consumer,
+      action: 'none',
+      reason: `already resubmitted as job ${consumer.job.replacedBy}`,
+    };
+  }
   const { action: wanted, source } = policyFor(consumer, policy);
   if (wanted === 'ignore') return { consumer, action: 'ignore', reason: `ignored by ${source}` };
   if (wanted === 'notify') return { consumer, action: 'notify', reason: `notify by ${source}` };

@@ -21,12 +21,26 @@ import {
   RunTaskCommand,
   type Volume,
 } from '@aws-sdk/client-ecs';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 
 export const ACCOUNT = '123456789012';
@@ -148,6 +162,19 @@ export class Seeder {
     return { arn: reply.service?.serviceArn as string, deploymentId, tasks };
   }
 
+  /** Tasks that say they belong to a service that does not exist (a service deleted under them). */
+  async runServiceTasksWithoutService(
+    region: string,
+    cluster: string,
+    taskDefinition: string,
+    service: string,
+  ): Promise<string[]> {
+    return this.runTasks(region, cluster, taskDefinition, 1, {
+      group: `service:${service}`,
+      startedBy: 'ecs-svc/0000000000000000000',
+    });
+  }
+
   /** A task that no service started. */
   async standaloneTask(
     region: string,
@@ -258,6 +285,85 @@ export class Seeder {
       this.networks.set(region, network);
     }
     return network;
+  }
+
+  /** An SQS queue, returned as its URL and ARN. */
+  async queue(region: string, name: string): Promise<{ url: string; arn: string }> {
+    const sqs = this.client('sqs', region, () => new SQSClient({ region }));
+    const created = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+    const url = created.QueueUrl as string;
+    const attributes = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+    );
+    return { url, arn: attributes.Attributes?.QueueArn as string };
+  }
+
+  /** Every message now in a queue (removing them), as parsed JSON bodies. */
+  async drain(
+    region: string,
+    url: string,
+  ): Promise<Array<{ body: string; attributes: Record<string, unknown> }>> {
+    const sqs = this.client('sqs', region, () => new SQSClient({ region }));
+    const out: Array<{ body: string; attributes: Record<string, unknown> }> = [];
+    for (;;) {
+      const reply = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+          WaitTimeSeconds: 0,
+        }),
+      );
+      const messages = reply.Messages ?? [];
+      if (messages.length === 0) return out;
+      for (const message of messages) {
+        out.push({ body: message.Body ?? '', attributes: message.MessageAttributes ?? {} });
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }),
+        );
+      }
+    }
+  }
+
+  /** An SNS topic with an SQS subscriber, so a test or the demo can read what was published. */
+  async topicWithSubscriber(
+    region: string,
+    name: string,
+  ): Promise<{ topicArn: string; queueUrl: string }> {
+    const sns = this.client('sns', region, () => new SNSClient({ region }));
+    const topic = await sns.send(new CreateTopicCommand({ Name: name }));
+    const queue = await this.queue(region, `${name}-subscriber`);
+    await sns.send(
+      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queue.arn }),
+    );
+    return { topicArn: topic.TopicArn as string, queueUrl: queue.url };
+  }
+
+  /** A custom event bus whose rule for `source` delivers to an SQS queue. */
+  async busWithQueue(
+    region: string,
+    name: string,
+    source: string,
+  ): Promise<{ bus: string; queueUrl: string }> {
+    const events = this.client('events', region, () => new EventBridgeClient({ region }));
+    await events.send(new CreateEventBusCommand({ Name: name }));
+    const queue = await this.queue(region, `${name}-target`);
+    await events.send(
+      new PutRuleCommand({
+        Name: `${name}-all`,
+        EventBusName: name,
+        EventPattern: JSON.stringify({ source: [source] }),
+        State: 'ENABLED',
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({
+        Rule: `${name}-all`,
+        EventBusName: name,
+        Targets: [{ Id: 'queue', Arn: queue.arn }],
+      }),
+    );
+    return { bus: name, queueUrl: queue.url };
   }
 
   /** Forgets cached network ids (after a moto reset). */

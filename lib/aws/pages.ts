@@ -31,6 +31,7 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const message = error.message.split('\n')[0] ?? '';
+    if (error.name === 'Error' && message) return message;
     return message && message !== error.name ? `${error.name}: ${message}` : error.name;
   }
   return String(error);

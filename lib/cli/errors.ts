@@ -15,4 +15,5 @@ export const EXIT = {
   internal: 1,
   badInput: 2,
   incomplete: 3,
+  actionFailed: 4,
 } as const;

@@ -4,9 +4,10 @@ import { driftCommand } from './drift.js';
 import { CliError, EXIT } from './errors.js';
 import { type Io, processIo } from './io.js';
 import { refsCommand } from './refs.js';
+import { simulateCommand } from './simulate.js';
 import { whoUsesCommand } from './who-uses.js';
 
-const COMMANDS: Command[] = [refsCommand, whoUsesCommand, driftCommand];
+const COMMANDS: Command[] = [refsCommand, whoUsesCommand, driftCommand, simulateCommand];
 
 const PROGRAM_HELP = `rotation-watcher: find the ECS services, tasks and Batch jobs still running on an old
 Parameter Store parameter or Secrets Manager secret.

@@ -58,9 +58,12 @@ export async function discover(query: Query, options: DiscoverOptions): Promise<
     servicesOf(matchedTasks, clients, gaps),
     jobDetailsOf(matchedJobs, clients, gaps),
   ]);
+  const replacements = replacementsOf(jobDetails);
   const consumers = [
     ...taskConsumers(matchedTasks, services, changes),
-    ...matchedJobs.map((job) => jobConsumer(job, jobDetails.get(job.jobId), changes)),
+    ...matchedJobs.map((job) =>
+      jobConsumer(job, jobDetails.get(job.jobId), changes, replacements.get(job.jobId) ?? null),
+    ),
   ];
   consumers.sort((a, b) => a.kind.localeCompare(b.kind) || a.arn.localeCompare(b.arn));
   return { changes, consumers, gaps, complete: gaps.length === 0 };
@@ -220,7 +223,24 @@ function serviceDetails(cluster: string, service: Service | undefined): ServiceD
   };
 }
 
-function jobConsumer(job: ScannedJob, detail: JobDetail | undefined, changes: Change[]): Consumer {
+/** Tag a resubmitted job carries, naming the job it replaces (so a repeated event does not resubmit twice). */
+export const REPLACES_TAG = 'rotation-watcher:replaces';
+
+function replacementsOf(details: Map<string, JobDetail>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const detail of details.values()) {
+    const replaced = detail.tags?.[REPLACES_TAG];
+    if (replaced && detail.jobId) out.set(replaced, detail.jobId);
+  }
+  return out;
+}
+
+function jobConsumer(
+  job: ScannedJob,
+  detail: JobDetail | undefined,
+  changes: Change[],
+  replacedBy: string | null,
+): Consumer {
   const runs = [toRun(job)];
   const verdict = assessConsumer('batch-job', runs, changes, null);
   return {
@@ -241,11 +261,14 @@ function jobConsumer(job: ScannedJob, detail: JobDetail | undefined, changes: Ch
     staleReason: verdict.reason,
     changes: verdict.changes,
     service: null,
-    job: jobDetails(job, detail),
+    job: { ...jobDetails(job, detail), replacedBy },
   };
 }
 
-function jobDetails(job: ScannedJob, detail: JobDetail | undefined): JobDetails {
+function jobDetails(
+  job: ScannedJob,
+  detail: JobDetail | undefined,
+): Omit<JobDetails, 'replacedBy'> {
   return {
     jobId: job.jobId,
     queue: job.queue,

@@ -47,6 +47,8 @@ export interface JobDetails {
   parameters: Record<string, string>;
   /** The overrides and settings of the original SubmitJob, as DescribeJobs returns them. */
   submit: Record<string, unknown>;
+  /** The job the watcher already submitted in its place, if one is queued or running. */
+  replacedBy: string | null;
 }
 
 /** A running consumer of one or more references, assessed against the changes. */

@@ -10,11 +10,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI in this process, capturing what it prints. */
+/** Runs the CLI in this process; `settings` adds WATCHER_* variables for this run only. */
 export async function cli(
   args: string[],
   stdin?: string,
   clientOptions?: ClientOptions,
+  settings?: Record<string, string>,
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
@@ -28,7 +29,10 @@ export async function cli(
     interactive: false,
     stdin: async () => stdin ?? '',
   };
-  const code = await run(args, io, clientOptions ? { clientOptions } : {});
+  const code = await run(args, io, {
+    ...(clientOptions ? { clientOptions } : {}),
+    ...(settings ? { env: { ...process.env, ...settings } } : {}),
+  });
   return { code, stdout, stderr };
 }
 

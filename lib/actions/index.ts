@@ -1,0 +1,118 @@
+import {
+  SubmitJobCommand,
+  type SubmitJobCommandInput,
+  TerminateJobCommand,
+} from '@aws-sdk/client-batch';
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { type AwsClients, describeError } from '../aws/index.js';
+import { type Consumer, REPLACES_TAG } from '../discovery/index.js';
+import type { PlannedAction } from '../plan.js';
+import type { Outcome } from '../report.js';
+
+/** One strategy per kind of restart: what it calls, and what it reports. */
+interface Restart {
+  apply(consumer: Consumer, clients: AwsClients): Promise<string>;
+}
+
+const STRATEGIES: Record<PlannedAction['kind'], Restart> = {
+  redeploy: { apply: redeploy },
+  resubmit: { apply: resubmit },
+};
+
+export interface ExecuteOptions {
+  clients: AwsClients;
+  /** Change nothing: every planned action is reported as skipped. */
+  dryRun: boolean;
+}
+
+/** The result of one action, with the consumer it was for (to map failures back to SQS records). */
+export interface ActionOutcome extends Outcome {
+  consumer: Consumer;
+}
+
+/**
+ * Carries out the planned actions, each on its own: one failure never stops the others. The
+ * outcome of each is `done` (with what changed), `failed` (with the error) or `skipped` (why).
+ */
+export async function execute(
+  actions: PlannedAction[],
+  options: ExecuteOptions,
+): Promise<ActionOutcome[]> {
+  return Promise.all(
+    actions.map(async (action): Promise<ActionOutcome> => {
+      const base = { kind: action.kind, target: action.consumer.arn, consumer: action.consumer };
+      if (action.status === 'skipped') return { ...base, status: 'skipped', detail: action.detail };
+      if (options.dryRun)
+        return {
+          ...base,
+          status: 'skipped',
+          detail: 'dry run (WATCHER_DRY_RUN=true): nothing was changed',
+        };
+      try {
+        return {
+          ...base,
+          status: 'done',
+          detail: await STRATEGIES[action.kind].apply(action.consumer, options.clients),
+        };
+      } catch (error) {
+        return { ...base, status: 'failed', detail: describeError(error) };
+      }
+    }),
+  );
+}
+
+/** UpdateService with forceNewDeployment: ECS replaces every task, and new tasks read the new value. */
+async function redeploy(consumer: Consumer, clients: AwsClients): Promise<string> {
+  const cluster = consumer.service?.cluster ?? consumer.parent;
+  if (!cluster) throw new Error('the service has no cluster');
+  const ecs = clients.get('ecs', consumer.region);
+  const reply = await clients.limited('ecs', consumer.region, () =>
+    ecs.send(
+      new UpdateServiceCommand({ cluster, service: consumer.arn, forceNewDeployment: true }),
+    ),
+  );
+  const primary =
+    reply.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY') ??
+    reply.service?.deployments?.[0];
+  return `new deployment ${primary?.id ?? '(id not returned)'}`;
+}
+
+/**
+ * SubmitJob with the same definition, queue, parameters, overrides, retry strategy, timeout and
+ * tags, then TerminateJob of the old job with a reason naming the change. The new job is tagged
+ * with the id it replaces, so a repeated event finds it and does not resubmit twice.
+ */
+async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string> {
+  const job = consumer.job;
+  if (!job) throw new Error('the job has no details to resubmit with');
+  const batch = clients.get('batch', consumer.region);
+  const submit = job.submit as Partial<SubmitJobCommandInput> & {
+    tags?: Record<string, string>;
+    schedulingPriority?: number;
+  };
+  const { schedulingPriority, tags, ...settings } = submit;
+  const input: SubmitJobCommandInput = {
+    ...settings,
+    jobName: consumer.name,
+    jobQueue: job.queue,
+    jobDefinition: job.definitionArn,
+    parameters: job.parameters,
+    tags: { ...withoutAwsTags(tags), [REPLACES_TAG]: job.jobId },
+    ...(schedulingPriority !== undefined ? { schedulingPriorityOverride: schedulingPriority } : {}),
+  };
+  const submitted = await clients.limited('batch', consumer.region, () =>
+    batch.send(new SubmitJobCommand(input)),
+  );
+  const names = [...new Set(consumer.changes.map((change) => change.name))].join(', ');
+  const reason =
+    `rotation-watcher: resubmitted as ${submitted.jobId} because ${names} changed`.slice(0, 255);
+  await clients.limited('batch', consumer.region, () =>
+    batch.send(new TerminateJobCommand({ jobId: job.jobId, reason })),
+  );
+  return `resubmitted as job ${submitted.jobId}; job ${job.jobId} terminated`;
+}
+
+/** Tags under `aws:` are AWS's own and cannot be set on submit. */
+function withoutAwsTags(tags: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags ?? {}).filter(([key]) => !key.startsWith('aws:')));
+}

@@ -1,0 +1,65 @@
+import { AwsClients } from '../aws/index.js';
+import { DefinitionCache } from '../discovery/index.js';
+import { parsePayload } from '../events/index.js';
+import { runPipeline } from '../pipeline.js';
+import { printRun, regionsFor, settingsOrFail } from './account.js';
+import type { Command } from './command.js';
+import { CliError } from './errors.js';
+import { readJson } from './io.js';
+import { printable } from './table.js';
+
+export const simulateCommand: Command = {
+  name: 'simulate',
+  summary: 'run the watcher on one event file, exactly as the Lambda does',
+  usage: 'rotation-watcher simulate EVENT.json [--apply] [--region R] [--json]',
+  help: `Runs the on-change pipeline (the same modules and the same plan as the Lambda) on an
+EventBridge event: one event, a list of events, or an SQS batch of them as Lambda receives it.
+EVENT.json "-" reads standard input.
+
+Without --apply it only plans: nothing is changed and nobody is notified. With --apply it
+redeploys, resubmits and notifies per policy (tags, WATCHER_DEFAULT_ACTION); with
+WATCHER_DRY_RUN=true it notifies but changes nothing. Notifications go where the WATCHER_*
+settings say (WATCHER_SNS_TOPIC_ARN, WATCHER_SLACK_WEBHOOK_URL or _PARAM, WATCHER_EVENT_BUS).
+
+Options:
+  --apply       act and notify instead of only planning
+  --region R    region(s) to scan, comma-separated (default: WATCHER_REGIONS, else the current region)
+  --json        print { changes, consumers, actions, complete, gaps, calls }
+  -h, --help    show this help
+
+Exit codes: 0 done, 2 bad input (an unreadable event), 3 incomplete (part of the account could
+not be read), 4 an action or notification failed.`,
+  options: {
+    apply: { type: 'boolean', default: false },
+  },
+  async run(positionals, values, io, context) {
+    if (positionals.length !== 1)
+      throw new CliError('simulate takes one EVENT.json; see `rotation-watcher simulate --help`');
+    const file = positionals[0] as string;
+    const settings = settingsOrFail(context);
+    const records = parsePayload(await readJson(file, io));
+    const broken = records.find((record) => record.error);
+    if (broken) throw new CliError(`${file}: ${broken.error}`);
+    for (const record of records.filter((r) => r.ignored))
+      io.err(`note: ${printable(file)}: ${printable(record.ignored ?? '')}\n`);
+    const regions = await regionsFor(values, settings);
+    const clients = new AwsClients(context.clientOptions);
+    try {
+      const run = await runPipeline(
+        { records },
+        { clients, cache: new DefinitionCache(), settings, regions, home: regions[0] as string },
+        { apply: Boolean(values.apply) },
+      );
+      const code = printRun(
+        run.report,
+        values,
+        io,
+        'no running consumer references the changed values',
+      );
+      if (code !== 0) return code;
+      return run.report.actions.some((action) => action.status === 'failed') ? 4 : 0;
+    } finally {
+      clients.destroy();
+    }
+  },
+};

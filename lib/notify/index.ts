@@ -1,0 +1,174 @@
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { type AwsClients, describeError } from '../aws/index.js';
+import type { Settings } from '../config.js';
+import type { Outcome, RunReport } from '../report.js';
+import { type PostOptions, postToSlack, slackMessage } from './slack.js';
+import { renderText, summarize } from './summary.js';
+
+export { escapeMrkdwn, postToSlack, type SlackMessage, slackMessage } from './slack.js';
+export { oneLine, renderText, type Severity, summarize, worthTelling } from './summary.js';
+
+export interface NotifyOptions {
+  clients: AwsClients;
+  settings: Settings;
+  /** The region of the watcher's own topic, bus and webhook parameter. */
+  region: string;
+  slack?: PostOptions;
+}
+
+/** EventBridge detail-type of the watcher's own events. */
+export const RUN_DETAIL_TYPE = 'Rotation Watcher Run';
+export const RUN_SOURCE = 'rotation-watcher';
+
+/**
+ * Sends the run's report to every configured channel (SNS, Slack, EventBridge), each on its own:
+ * a failing channel is an outcome, not an exception.
+ */
+export async function notify(report: RunReport, options: NotifyOptions): Promise<Outcome[]> {
+  const { settings } = options;
+  const channels: Array<[string, string | null, () => Promise<string>]> = [
+    ['sns', settings.snsTopicArn, () => publishSns(report, options)],
+    [
+      'slack',
+      settings.slackWebhookUrl ?? settings.slackWebhookParam,
+      () => sendSlack(report, options),
+    ],
+    ['eventbridge', settings.eventBus, () => putRunEvent(report, options)],
+  ];
+  return Promise.all(
+    channels
+      .filter(([, target]) => target !== null)
+      .map(async ([kind, target, send]): Promise<Outcome> => {
+        // The webhook URL is a credential: outcomes name the parameter or just "webhook".
+        const shown =
+          kind === 'slack' ? (settings.slackWebhookParam ?? 'webhook') : (target as string);
+        try {
+          return { kind, target: shown, status: 'done', detail: await send() };
+        } catch (error) {
+          return { kind, target: shown, status: 'failed', detail: describeError(error) };
+        }
+      }),
+  );
+}
+
+/** One message a run: readable text for e-mail, the JSON report for queues, Lambdas and HTTPS. */
+async function publishSns(
+  report: RunReport,
+  { clients, settings, region }: NotifyOptions,
+): Promise<string> {
+  const summary = summarize(report);
+  const json = JSON.stringify(trimmed(report, 200_000));
+  const text = renderText(report).slice(0, 200_000);
+  const sns = clients.get('sns', topicRegion(settings.snsTopicArn as string) ?? region);
+  const reply = await sns.send(
+    new PublishCommand({
+      TopicArn: settings.snsTopicArn as string,
+      Subject: asciiSubject(summary.title),
+      MessageStructure: 'json',
+      Message: JSON.stringify({
+        default: text,
+        email: text,
+        'email-json': json,
+        sqs: json,
+        lambda: json,
+        https: json,
+        http: json,
+      }),
+      MessageAttributes: {
+        severity: { DataType: 'String', StringValue: summary.severity },
+        parameter: {
+          DataType: 'String.Array',
+          StringValue: JSON.stringify(summary.names.slice(0, 50)),
+        },
+        stale: { DataType: 'Number', StringValue: String(summary.stale) },
+      },
+    }),
+  );
+  return `published ${reply.MessageId ?? ''}`.trim();
+}
+
+async function sendSlack(report: RunReport, options: NotifyOptions): Promise<string> {
+  const url = await slackWebhook(options);
+  return postToSlack(url, slackMessage(report, { dryRun: options.settings.dryRun }), options.slack);
+}
+
+const webhooks = new Map<string, Promise<string>>();
+
+/**
+ * The webhook URL: given directly, or decrypted once per cold start from the SecureString that
+ * holds it. This is the only value the watcher ever decrypts.
+ */
+async function slackWebhook({ clients, settings, region }: NotifyOptions): Promise<string> {
+  if (settings.slackWebhookUrl) return settings.slackWebhookUrl;
+  const name = settings.slackWebhookParam as string;
+  let url = webhooks.get(name);
+  if (!url) {
+    const ssm = clients.get('ssm', region);
+    url = ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })).then((reply) => {
+      const value = reply.Parameter?.Value;
+      if (!value?.startsWith('https://') && !value?.startsWith('http://127.0.0.1')) {
+        throw new Error(`the parameter ${name} does not hold an https:// webhook URL`);
+      }
+      return value;
+    });
+    webhooks.set(name, url);
+    url.catch(() => webhooks.delete(name));
+  }
+  return url;
+}
+
+/** Forgets decrypted webhooks (tests; a new cold start does the same). */
+export function forgetWebhooks(): void {
+  webhooks.clear();
+}
+
+async function putRunEvent(
+  report: RunReport,
+  { clients, settings, region }: NotifyOptions,
+): Promise<string> {
+  const summary = summarize(report);
+  const detail = { severity: summary.severity, title: summary.title, ...trimmed(report, 200_000) };
+  const events = clients.get('events', region);
+  const reply = await events.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          Source: RUN_SOURCE,
+          DetailType: RUN_DETAIL_TYPE,
+          EventBusName: settings.eventBus as string,
+          Resources: report.consumers.slice(0, 10).map((consumer) => consumer.arn),
+          Detail: JSON.stringify(detail),
+        },
+      ],
+    }),
+  );
+  const entry = reply.Entries?.[0];
+  if ((reply.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
+    throw new Error(
+      `PutEvents refused the event: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim(),
+    );
+  }
+  return `event ${entry?.EventId ?? ''}`.trim();
+}
+
+/** The report, with consumers cut so that its JSON stays under `limit` characters. */
+function trimmed(report: RunReport, limit: number): RunReport & { truncated?: number } {
+  if (JSON.stringify(report).length <= limit) return report;
+  let consumers = report.consumers;
+  while (consumers.length > 0 && JSON.stringify({ ...report, consumers }).length > limit) {
+    consumers = consumers.slice(0, Math.floor(consumers.length / 2));
+  }
+  return { ...report, consumers, truncated: report.consumers.length - consumers.length };
+}
+
+/** SNS subjects: ASCII, no line breaks, at most 100 characters. */
+function asciiSubject(title: string): string {
+  const ascii = title.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length > 100 ? `${ascii.slice(0, 99)}~` : ascii;
+}
+
+function topicRegion(arn: string): string | null {
+  return arn.split(':')[3] || null;
+}

@@ -1,0 +1,128 @@
+import { type ActionOutcome, execute } from './actions/index.js';
+import type { AwsClients } from './aws/index.js';
+import type { Settings } from './config.js';
+import { type DefinitionCache, type DiscoveryResult, discover } from './discovery/index.js';
+import type { Change, RecordResult } from './events/index.js';
+import { notify } from './notify/index.js';
+import type { PostOptions } from './notify/slack.js';
+import { worthTelling } from './notify/summary.js';
+import { type Plan, plan } from './plan.js';
+import {
+  buildReport,
+  dedupeChanges,
+  type Outcome,
+  plannedOutcomes,
+  type RunReport,
+} from './report.js';
+
+export interface PipelineDeps {
+  clients: AwsClients;
+  cache: DefinitionCache;
+  settings: Settings;
+  /** Regions whose consumers are scanned. */
+  regions: string[];
+  /** The watcher's own region (its topic, bus and webhook parameter). */
+  home: string;
+  now?: () => Date;
+  slack?: PostOptions;
+}
+
+/** Changes read from events (the Lambda, `simulate`), or a sweep of every referenced value. */
+export type PipelineInput = { records: RecordResult[] } | { sweep: true };
+
+export interface PipelineRun {
+  report: RunReport;
+  result: DiscoveryResult;
+  plan: Plan;
+  actions: ActionOutcome[];
+  notifications: Outcome[];
+  /** SQS message ids to hand back for a retry: unreadable, or touched by a failure. */
+  failedRecords: string[];
+}
+
+/**
+ * The whole flow for one batch: changes → consumers → plan → actions → notifications. The
+ * on-change Lambda, the sweep and `simulate` all run this one function. With `apply` false it
+ * only plans; with WATCHER_DRY_RUN it plans and notifies but changes nothing.
+ */
+export async function runPipeline(
+  input: PipelineInput,
+  deps: PipelineDeps,
+  options: { apply: boolean },
+): Promise<PipelineRun> {
+  const { clients, cache, settings, regions } = deps;
+  const records = 'records' in input ? input.records : [];
+  const changes = dedupeChanges(records.flatMap((record) => record.changes));
+  const result: DiscoveryResult =
+    'sweep' in input || changes.length > 0
+      ? await discover('sweep' in input ? { drift: true } : { changes }, {
+          regions,
+          clients,
+          cache,
+          now: deps.now,
+        })
+      : { changes: [], consumers: [], gaps: [], complete: true };
+  const planned = plan(result.consumers, settings);
+  const actions = options.apply
+    ? await execute(planned.actions, { clients, dryRun: settings.dryRun })
+    : [];
+  const outcomes: Outcome[] = options.apply
+    ? actions.map(({ consumer: _, ...outcome }) => outcome)
+    : plannedOutcomes(planned);
+  const draft = buildReport(result, planned, outcomes, clients.counter.byApi());
+  const notifications =
+    options.apply && worthTelling(draft)
+      ? await notify(draft, { clients, settings, region: deps.home, slack: deps.slack })
+      : [];
+  const report = {
+    ...draft,
+    actions: [...draft.actions, ...notifications],
+    calls: clients.counter.byApi(),
+  };
+  return {
+    report,
+    result,
+    plan: planned,
+    actions,
+    notifications,
+    failedRecords: failedRecords(records, result, actions, notifications),
+  };
+}
+
+/**
+ * Which SQS records to retry. A record whose change touched a consumer whose action failed, or
+ * whose run could not be told (a notification failed) or fully seen (discovery had gaps), comes
+ * back; a retry is safe because a restarted consumer is fresh and is not restarted twice.
+ * Unreadable records come back too, and end in the dead-letter queue after the retries.
+ */
+function failedRecords(
+  records: RecordResult[],
+  result: DiscoveryResult,
+  actions: ActionOutcome[],
+  notifications: Outcome[],
+): string[] {
+  const failed = new Set<string>();
+  const failedChanges = actions
+    .filter((action) => action.status === 'failed')
+    .flatMap((action) => action.consumer.changes);
+  const runFailed =
+    !result.complete || notifications.some((outcome) => outcome.status === 'failed');
+  for (const record of records) {
+    if (!record.recordId) continue;
+    if (record.error) failed.add(record.recordId);
+    else if (
+      record.changes.length > 0 &&
+      (runFailed || record.changes.some((change) => touches(change, failedChanges)))
+    )
+      failed.add(record.recordId);
+  }
+  return [...failed];
+}
+
+/** Deduplication keeps one of several equal changes, so compare by what the change is. */
+function touches(change: Change, failed: Change[]): boolean {
+  const key = (c: Change) =>
+    `${c.service}|${c.region}|${c.name}|${c.operation}|${c.changedAt}|${c.versionStage}`;
+  const wanted = key(change);
+  return failed.some((other) => key(other) === wanted);
+}

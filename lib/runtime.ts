@@ -1,0 +1,89 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AwsClients } from './aws/index.js';
+import { readSettings } from './config.js';
+import { DefinitionCache } from './discovery/index.js';
+import type { PipelineDeps, PipelineRun } from './pipeline.js';
+
+/**
+ * What a Lambda container keeps between invocations: settings (read once, at the boundary),
+ * clients and the definition cache. Built on first use so a bad setting fails the invocation
+ * with a message naming the variable.
+ */
+export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
+  const settings = readSettings(env);
+  const home = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!home) throw new Error('AWS_REGION is not set: the Lambda runtime always sets it');
+  return {
+    settings,
+    regions: settings.regions ?? [home],
+    home,
+    clients: new AwsClients(),
+    cache: new DefinitionCache(),
+  };
+}
+
+export const logger = new Logger({ serviceName: 'rotation-watcher' });
+export const metrics = new Metrics({
+  namespace: 'RotationWatcher',
+  serviceName: 'rotation-watcher',
+});
+
+/** Logs a run's outcome in one structured line and records its metrics (EMF). */
+export function record(run: PipelineRun, extra: Record<string, unknown> = {}): void {
+  const { report } = run;
+  const stale = report.consumers.filter((consumer) => consumer.stale).length;
+  logger.info('run finished', {
+    ...extra,
+    changes: report.changes.map(({ service, name, region, operation, changedAt }) => ({
+      service,
+      name,
+      region,
+      operation,
+      changedAt,
+    })),
+    consumers: report.consumers.length,
+    stale,
+    actions: report.actions.map(({ kind, target, status, detail }) => ({
+      kind,
+      target,
+      status,
+      detail,
+    })),
+    complete: report.complete,
+    gaps: report.gaps,
+    failedRecords: run.failedRecords,
+    awsCalls: run.report.calls
+      ? Object.values(run.report.calls).reduce((sum, count) => sum + count.calls, 0)
+      : 0,
+  });
+  metrics.addMetric('ChangesReceived', MetricUnit.Count, report.changes.length);
+  metrics.addMetric('ConsumersFound', MetricUnit.Count, report.consumers.length);
+  metrics.addMetric('ConsumersStale', MetricUnit.Count, stale);
+  metrics.addMetric('Gaps', MetricUnit.Count, report.gaps.length);
+  metrics.addMetric('RecordsFailed', MetricUnit.Count, run.failedRecords.length);
+  const calls = Object.values(report.calls ?? {});
+  metrics.addMetric(
+    'AwsCalls',
+    MetricUnit.Count,
+    calls.reduce((sum, count) => sum + count.calls, 0),
+  );
+  metrics.addMetric(
+    'AwsCallsThrottled',
+    MetricUnit.Count,
+    calls.reduce((sum, count) => sum + count.throttled, 0),
+  );
+  const tally = new Map<string, number>();
+  for (const action of report.actions)
+    tally.set(
+      `${action.kind}|${action.status}`,
+      (tally.get(`${action.kind}|${action.status}`) ?? 0) + 1,
+    );
+  for (const [key, count] of tally) {
+    const [kind = '', status = ''] = key.split('|');
+    const single = metrics.singleMetric();
+    single.addDimensions({ kind, status });
+    single.addMetric('Actions', MetricUnit.Count, count);
+  }
+  metrics.publishStoredMetrics();
+}
