@@ -28,8 +28,9 @@ export function summarize(report: RunReport): Summary {
   const names = [...new Set(report.changes.map((change) => change.name))];
   const severity: Severity =
     alarm || failed > 0 || !report.complete ? 'alarm' : restarted > 0 ? 'action' : 'info';
-  const what = names.length === 1 ? (names[0] as string) : `${names.length} values`;
-  const parts = [`${stale} consumer${stale === 1 ? '' : 's'} still on the old ${what}`];
+  const what =
+    names.length === 1 ? `the old ${names[0] as string}` : `old values (${names.length} changed)`;
+  const parts = [`${stale} consumer${stale === 1 ? '' : 's'} still on ${what}`];
   if (restarted) parts.push(`${restarted} restarted`);
   if (failed) parts.push(`${failed} failed`);
   if (alarm) parts.push('a referenced value was deleted');
