@@ -99,22 +99,25 @@ function arn(name: string, raw: string | null, service: string): string | null {
 
 function url(raw: string | null): string | null {
   if (raw === null) return null;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new SettingsError(
-      'WATCHER_SLACK_WEBHOOK_URL must be an https:// URL (its value is not shown: it is a credential)',
-    );
-  }
-  if (
-    parsed.protocol !== 'https:' &&
-    parsed.hostname !== '127.0.0.1' &&
-    parsed.hostname !== 'localhost'
-  ) {
+  if (!isWebhookUrl(raw)) {
     throw new SettingsError(
       'WATCHER_SLACK_WEBHOOK_URL must be an https:// URL (its value is not shown: it is a credential)',
     );
   }
   return raw;
+}
+
+/** An https:// URL, or plain http:// to this machine (a local stand-in for tests and the demo). */
+export function isWebhookUrl(raw: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol === 'https:') return true;
+  return (
+    parsed.protocol === 'http:' &&
+    (parsed.hostname === '127.0.0.1' || parsed.hostname === 'localhost')
+  );
 }

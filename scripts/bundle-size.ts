@@ -36,7 +36,9 @@ async function bundle(fn: string, variant: 'bundled' | 'sdk-external'): Promise<
     target: 'node22',
     format: 'esm',
     mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+    },
     external: variant === 'sdk-external' ? ['@aws-sdk/*'] : [],
     logLevel: 'error',
   });
@@ -60,7 +62,11 @@ function loadTime(file: string): number {
   for (let i = 0; i < runs; i++) {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
       cwd: ROOT,
-      env: { ...process.env, AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: {
+        ...process.env,
+        AWS_REGION: 'us-east-1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
       encoding: 'utf8',
     });
     times.push(Number(out));
@@ -77,7 +83,12 @@ for (const fn of FUNCTIONS) {
     const file = join(ROOT, `.bundle-probe-${variant}-${fn}.mjs`);
     writeFileSync(file, readFileSync(join(dir, `${fn}.mjs`)));
     try {
-      rows.push({ fn, variant, zipKb: Math.round(zipSize(dir) / 102.4) / 10, loadMs: Math.round(loadTime(file) * 10) / 10 });
+      rows.push({
+        fn,
+        variant,
+        zipKb: Math.round(zipSize(dir) / 102.4) / 10,
+        loadMs: Math.round(loadTime(file) * 10) / 10,
+      });
     } finally {
       rmSync(file);
     }
@@ -89,6 +100,8 @@ if (process.argv.includes('--json')) {
 } else {
   process.stdout.write(`node ${process.version}, ${runs} runs each (median)\n`);
   process.stdout.write('function    variant       zip KB   load ms\n');
-  for (const row of rows) process.stdout.write(`${row.fn.padEnd(12)}${row.variant.padEnd(14)}${String(row.zipKb).padStart(6)}   ${String(row.loadMs).padStart(7)}\n`);
+  for (const row of rows)
+    process.stdout.write(
+      `${row.fn.padEnd(12)}${row.variant.padEnd(14)}${String(row.zipKb).padStart(6)}   ${String(row.loadMs).padStart(7)}\n`,
+    );
 }
-

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const reportsTd = await seed.taskDefinition(REGION, 'reports', [
     { name: 'reports', secrets: { DB_PASSWORD: 'prod/db/password' } },
   ]);
-  const checkout = await seed.service(REGION, payments, 'checkout', checkoutTd, {
+  await seed.service(REGION, payments, 'checkout', checkoutTd, {
     tasks: 2,
     tags: { 'rotation-watcher:action': 'redeploy' },
   });

@@ -106,9 +106,15 @@ async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string
   const names = [...new Set(consumer.changes.map((change) => change.name))].join(', ');
   const reason =
     `rotation-watcher: resubmitted as ${submitted.jobId} because ${names} changed`.slice(0, 255);
-  await clients.limited('batch', consumer.region, () =>
-    batch.send(new TerminateJobCommand({ jobId: job.jobId, reason })),
-  );
+  try {
+    await clients.limited('batch', consumer.region, () =>
+      batch.send(new TerminateJobCommand({ jobId: job.jobId, reason })),
+    );
+  } catch (error) {
+    throw new Error(
+      `resubmitted as job ${submitted.jobId}, but job ${job.jobId} could not be terminated and still runs on the old value: ${describeError(error)}`,
+    );
+  }
   return `resubmitted as job ${submitted.jobId}; job ${job.jobId} terminated`;
 }
 

@@ -2,7 +2,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { type AwsClients, describeError } from '../aws/index.js';
-import type { Settings } from '../config.js';
+import { isWebhookUrl, type Settings } from '../config.js';
 import type { Outcome, RunReport } from '../report.js';
 import { type PostOptions, postToSlack, slackMessage } from './slack.js';
 import { renderText, summarize } from './summary.js';
@@ -53,40 +53,63 @@ export async function notify(report: RunReport, options: NotifyOptions): Promise
   );
 }
 
+/** SNS takes at most 256 KiB a message, attributes included; this leaves room for them. */
+const SNS_MESSAGE_BYTES = 240 * 1024;
+
 /** One message a run: readable text for e-mail, the JSON report for queues, Lambdas and HTTPS. */
 async function publishSns(
   report: RunReport,
   { clients, settings, region }: NotifyOptions,
 ): Promise<string> {
   const summary = summarize(report);
-  const json = JSON.stringify(trimmed(report, 200_000));
-  const text = renderText(report).slice(0, 200_000);
   const sns = clients.get('sns', topicRegion(settings.snsTopicArn as string) ?? region);
   const reply = await sns.send(
     new PublishCommand({
       TopicArn: settings.snsTopicArn as string,
       Subject: asciiSubject(summary.title),
       MessageStructure: 'json',
-      Message: JSON.stringify({
-        default: text,
-        email: text,
-        'email-json': json,
-        sqs: json,
-        lambda: json,
-        https: json,
-        http: json,
-      }),
+      Message: snsMessage(report),
       MessageAttributes: {
         severity: { DataType: 'String', StringValue: summary.severity },
         parameter: {
           DataType: 'String.Array',
-          StringValue: JSON.stringify(summary.names.slice(0, 50)),
+          StringValue: JSON.stringify(summary.names.slice(0, 20)),
         },
         stale: { DataType: 'Number', StringValue: String(summary.stale) },
       },
     }),
   );
   return `published ${reply.MessageId ?? ''}`.trim();
+}
+
+/**
+ * The per-protocol message, within SNS's size limit: the longest list of consumers that fits,
+ * with `truncated` saying how many were left out (the logs have them all).
+ */
+export function snsMessage(report: RunReport): string {
+  let keep = report.consumers.length;
+  for (;;) {
+    const shown =
+      keep === report.consumers.length
+        ? report
+        : {
+            ...report,
+            consumers: report.consumers.slice(0, keep),
+            truncated: report.consumers.length - keep,
+          };
+    const text = renderText(shown);
+    const json = JSON.stringify(shown);
+    const message = JSON.stringify({
+      default: text,
+      email: text,
+      sqs: json,
+      lambda: json,
+      https: json,
+      http: json,
+    });
+    if (Buffer.byteLength(message) <= SNS_MESSAGE_BYTES || keep === 0) return message;
+    keep = Math.floor(keep / 2);
+  }
 }
 
 async function sendSlack(report: RunReport, options: NotifyOptions): Promise<string> {
@@ -108,7 +131,7 @@ async function slackWebhook({ clients, settings, region }: NotifyOptions): Promi
     const ssm = clients.get('ssm', region);
     url = ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })).then((reply) => {
       const value = reply.Parameter?.Value;
-      if (!value?.startsWith('https://') && !value?.startsWith('http://127.0.0.1')) {
+      if (!value || !isWebhookUrl(value)) {
         throw new Error(`the parameter ${name} does not hold an https:// webhook URL`);
       }
       return value;

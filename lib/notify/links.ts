@@ -33,10 +33,28 @@ export function secretLink(region: string, name: string): string {
   return consoleUrl(region, `secretsmanager/secret?name=${enc(name)}&region=${region}`);
 }
 
-export function consumerLink(kind: string, region: string, arn: string): string {
-  if (kind === 'ecs-service') return serviceLink(region, arn);
-  if (kind === 'ecs-task') return taskLink(region, arn);
+/** `parent` is the cluster ARN of ECS consumers: old-format ARNs (`service/NAME`) do not name it. */
+export function consumerLink(
+  kind: string,
+  region: string,
+  arn: string,
+  parent: string | null = null,
+): string {
+  const cluster = parent?.split(':cluster/')[1];
+  const last = arn.split('/').pop() ?? '';
+  if (kind === 'ecs-service')
+    return cluster
+      ? clusterLink(region, cluster, `services/${enc(last)}/health`)
+      : serviceLink(region, arn);
+  if (kind === 'ecs-task')
+    return cluster
+      ? clusterLink(region, cluster, `tasks/${enc(last)}/configuration`)
+      : taskLink(region, arn);
   return jobLink(region, arn);
+}
+
+function clusterLink(region: string, cluster: string, rest: string): string {
+  return consoleUrl(region, `ecs/v2/clusters/${enc(cluster)}/${rest}?region=${region}`);
 }
 
 function enc(part: string): string {

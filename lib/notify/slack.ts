@@ -52,7 +52,7 @@ export function slackMessage(report: RunReport, options: { dryRun?: boolean } = 
       const did = outcome
         ? `*${outcome.kind}* ${statusWord(outcome.status)}: ${escapeMrkdwn(oneLine(outcome.detail, 200))}`
         : `*${consumer.action}*: ${escapeMrkdwn(oneLine(consumer.reason, 200))}`;
-      return `• ${slackLink(consumerLink(consumer.kind, consumer.region, consumer.arn), consumer.name)} (${consumer.kind}, \`${consumer.region}\`) — ${did}`;
+      return `• ${slackLink(consumerLink(consumer.kind, consumer.region, consumer.arn, consumer.parent), consumer.name)} (${consumer.kind}, \`${consumer.region}\`) — ${did}`;
     });
   sections(
     blocks,
@@ -88,7 +88,7 @@ export function slackMessage(report: RunReport, options: { dryRun?: boolean } = 
     type: 'context',
     elements: [{ type: 'mrkdwn', text: `rotation-watcher · ${notes.join(' · ')}` }],
   });
-  return { text: oneLine(summary.title, 300), blocks: withinLimits(blocks) };
+  return { text: escapeMrkdwn(oneLine(summary.title, 300)), blocks: withinLimits(blocks) };
 }
 
 /** Adds a titled list as sections of at most MAX_SECTION characters each. */
@@ -178,9 +178,12 @@ export async function postToSlack(
       });
       status = reply.status;
       retryAfter = reply.headers.get('retry-after');
-      const body = (await reply.text()).slice(0, 200);
+      const body = (await reply.text()).trim();
       if (reply.ok) return `posted (HTTP ${status})`;
-      last = `Slack answered HTTP ${status}${body ? `: ${oneLine(body, 100)}` : ''}`;
+      // Only Slack's own error tokens (invalid_payload, no_service, ...) are repeated: a proxy's
+      // error page may echo the request path, and the path of a webhook is its secret.
+      const token = /^[a-z_]{2,60}$/.test(body) ? `: ${body}` : '';
+      last = `Slack answered HTTP ${status}${token}`;
       if (status !== 429 && status < 500) break;
     } catch (error) {
       last = `Slack could not be reached: ${error instanceof Error ? error.name : 'error'}`;

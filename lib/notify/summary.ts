@@ -59,6 +59,8 @@ export function renderText(report: RunReport): string {
       `  - [${state}] ${consumer.kind} ${oneLine(consumer.name)} (${consumer.region}) — ${did}`,
     );
   }
+  const cut = (report as RunReport & { truncated?: number }).truncated;
+  if (cut) lines.push(`  … and ${cut} more, left out to fit the message (the logs list them all)`);
   if (report.gaps.length) {
     lines.push('', 'Not read (the answer is incomplete):');
     for (const gap of report.gaps)

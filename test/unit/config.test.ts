@@ -1,0 +1,109 @@
+import { describe, expect, it, vi } from 'vitest';
+import { readSettings, SettingsError } from '../../lib/config.js';
+
+/** The error readSettings throws for `env`; fails the test if it throws none. */
+function settingsError(env: Record<string, string>): SettingsError {
+  try {
+    readSettings(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SettingsError);
+    return error as SettingsError;
+  }
+  throw new Error(`readSettings accepted ${JSON.stringify(env)}`);
+}
+
+describe('readSettings', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    expect(readSettings({})).toEqual({
+      regions: null,
+      defaultAction: 'notify',
+      dryRun: false,
+      maxActions: 25,
+      snsTopicArn: null,
+      slackWebhookUrl: null,
+      slackWebhookParam: null,
+      eventBus: null,
+    });
+  });
+
+  it('treats a variable set to blanks as not set', () => {
+    const settings = readSettings({ WATCHER_REGIONS: '  ', WATCHER_MAX_ACTIONS: '' });
+    expect(settings.regions).toBeNull();
+    expect(settings.maxActions).toBe(25);
+  });
+
+  it('reads the env object it is given, not process.env', () => {
+    vi.stubEnv('WATCHER_MAX_ACTIONS', 'ten');
+    try {
+      expect(readSettings({}).maxActions).toBe(25);
+      expect(() => readSettings()).toThrow(SettingsError);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('trims the regions and drops repeats and empty entries, keeping their order', () => {
+    const { regions } = readSettings({ WATCHER_REGIONS: ' eu-west-1 , us-east-1,,eu-west-1 ' });
+    expect(regions).toEqual(['eu-west-1', 'us-east-1']);
+  });
+
+  it.each([
+    ['WATCHER_DEFAULT_ACTION', 'Redeploy', 'defaultAction', 'redeploy'],
+    ['WATCHER_DEFAULT_ACTION', 'ignore', 'defaultAction', 'ignore'],
+    ['WATCHER_DRY_RUN', 'TRUE', 'dryRun', true],
+    ['WATCHER_DRY_RUN', 'yes', 'dryRun', true],
+    ['WATCHER_DRY_RUN', '0', 'dryRun', false],
+    ['WATCHER_MAX_ACTIONS', '0', 'maxActions', 0],
+    ['WATCHER_MAX_ACTIONS', '10000', 'maxActions', 10_000],
+    [
+      'WATCHER_SNS_TOPIC_ARN',
+      'arn:aws:sns:us-east-1:123456789012:t',
+      'snsTopicArn',
+      'arn:aws:sns:us-east-1:123456789012:t',
+    ],
+    [
+      'WATCHER_SLACK_WEBHOOK_URL',
+      'https://hooks.slack.com/services/T0/B0/x',
+      'slackWebhookUrl',
+      'https://hooks.slack.com/services/T0/B0/x',
+    ],
+    ['WATCHER_SLACK_WEBHOOK_PARAM', '/watcher/slack', 'slackWebhookParam', '/watcher/slack'],
+    ['WATCHER_EVENT_BUS', 'watcher-bus', 'eventBus', 'watcher-bus'],
+  ])('reads %s=%j as %s %j', (name, value, field, expected) => {
+    expect(readSettings({ [name]: value })).toHaveProperty(field, expected);
+  });
+
+  describe('a bad value stops start-up with a message naming the variable, the value and what is allowed', () => {
+    it.each([
+      ['WATCHER_REGIONS', 'us-east', /comma list of regions such as us-east-1/],
+      ['WATCHER_REGIONS', 'us-east-1,eu-west', /comma list of regions/],
+      ['WATCHER_DEFAULT_ACTION', 'restart', /one of redeploy, resubmit, notify, ignore/],
+      ['WATCHER_DRY_RUN', 'maybe', /must be true or false/],
+      ['WATCHER_MAX_ACTIONS', '-1', /whole number from 0 to 10000/],
+      ['WATCHER_MAX_ACTIONS', 'ten', /whole number from 0 to 10000/],
+      ['WATCHER_MAX_ACTIONS', '10001', /whole number from 0 to 10000/],
+      ['WATCHER_SNS_TOPIC_ARN', 'topic', /must be an ARN \(arn:aws:sns:REGION:ACCOUNT:NAME\)/],
+      ['WATCHER_SNS_TOPIC_ARN', 'arn:aws:sqs:us-east-1:123456789012:q', /must be an ARN/],
+    ])('%s=%j', (name, value, allowed) => {
+      const error = settingsError({ [name]: value });
+      expect(error.name).toBe('SettingsError');
+      expect(error.message).toContain(name);
+      expect(error.message).toContain(JSON.stringify(value));
+      expect(error.message).toMatch(allowed);
+    });
+  });
+
+  describe('WATCHER_SLACK_WEBHOOK_URL', () => {
+    it.each([
+      ['http://hooks.slack.com/services/T0/B0/s3cr3tT0k3n'],
+      ['hooks.slack.com/services/T0/B0/s3cr3tT0k3n'],
+      ['ftp://hooks.slack.com/services/T0/B0/s3cr3tT0k3n'],
+    ])('rejects %s, which is not https, without showing it', (value) => {
+      const error = settingsError({ WATCHER_SLACK_WEBHOOK_URL: value });
+      expect(error.message).toContain('WATCHER_SLACK_WEBHOOK_URL');
+      expect(error.message).toContain('https://');
+      expect(error.message).not.toContain('s3cr3tT0k3n');
+      expect(error.message).not.toContain('hooks.slack.com');
+    });
+  });
+});
