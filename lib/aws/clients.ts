@@ -25,9 +25,11 @@ type ClientOf<S extends ServiceName> = InstanceType<(typeof FACTORIES)[S]>;
 export interface ClientOptions {
   /** Attempts per call, retries included (adaptive mode also rate-limits on the client side). */
   maxAttempts?: number;
+  /** The SDK's retry mode; `adaptive` (the default here) also slows down when throttled. */
+  retryMode?: 'standard' | 'adaptive';
   /** Calls in flight at once per service and region. AWS throttles per account and region. */
   concurrency?: Partial<Record<ServiceName, number>>;
-  /** Per-attempt socket timeout in milliseconds. */
+  /** Per-attempt timeout in milliseconds (default 10 s). */
   requestTimeoutMs?: number;
   counter?: CallCounter;
   /** An HTTP handler to use instead of the SDK's (tests serve recorded AWS replies through it). */
@@ -67,12 +69,13 @@ export class AwsClients {
       const Factory = FACTORIES[service] as unknown as new (config: object) => ClientOf<S>;
       client = new Factory({
         region,
-        retryMode: 'adaptive',
+        retryMode: this.options.retryMode ?? 'adaptive',
         maxAttempts: this.options.maxAttempts ?? 8,
-        ...(this.options.requestTimeoutMs
-          ? { requestHandler: { requestTimeout: this.options.requestTimeoutMs } }
-          : {}),
-        ...(this.options.requestHandler ? { requestHandler: this.options.requestHandler } : {}),
+        // A hung connection must not hang the run: each attempt times out and is retried.
+        requestHandler: this.options.requestHandler ?? {
+          requestTimeout: this.options.requestTimeoutMs ?? 10_000,
+          connectionTimeout: 3_000,
+        },
         ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       });
       countCalls(client, service, this.counter);

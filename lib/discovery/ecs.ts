@@ -84,14 +84,19 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
         },
       );
       deps.onProgress?.({ region, phase: 'ECS clusters', done: ++done, total: clusters.length });
-      return (tasks ?? []).map((task) => ({ task, cluster }));
+      // A task names its own cluster; trust that over the list it came from (moto 5.2 lists
+      // other clusters' tasks too when filtering by status).
+      return (tasks ?? []).map((task) => ({ task, cluster: task.clusterArn ?? cluster }));
     }),
   );
+  // Each task once, even if two list calls returned it.
+  const seen = new Set<string>();
   const found = perCluster
     .flat()
     .filter(
       ({ task }) => task.taskArn && task.taskDefinitionArn && task.desiredStatus !== 'STOPPED',
-    );
+    )
+    .filter(({ task }) => !seen.has(task.taskArn as string) && seen.add(task.taskArn as string));
   const definitions = await taskDefinitions(
     found.map(({ task }) => task.taskDefinitionArn as string),
     region,
