@@ -10,6 +10,9 @@ export interface SlackMessage {
 
 const MAX_BLOCKS = 50;
 const MAX_SECTION = 2900;
+const MAX_LINE = 1000;
+/** Longer links are left out (the label stays): a URL that long only comes from a hostile name. */
+const MAX_URL = 600;
 const EMOJI = {
   alarm: ':rotating_light:',
   action: ':arrows_counterclockwise:',
@@ -39,7 +42,7 @@ export function slackMessage(report: RunReport, options: { dryRun?: boolean } = 
         ? parameterLink(change.region, change.name)
         : secretLink(change.region, change.name);
     const kind = change.service === 'ssm' ? 'Parameter' : 'Secret';
-    return `• ${kind} ${slackLink(link, change.name)} in \`${change.region}\`: ${escapeMrkdwn(change.operation)} at ${escapeMrkdwn(change.changedAt)}`;
+    return `• ${kind} ${slackLink(link, change.name)} in \`${change.region}\`: ${escapeMrkdwn(oneLine(change.operation, 64))} at ${escapeMrkdwn(change.changedAt)}`;
   });
   sections(blocks, `${EMOJI[summary.severity]} *What changed*`, changes);
   const outcomes = new Map(report.actions.map((action) => [action.target, action]));
@@ -94,7 +97,8 @@ export function slackMessage(report: RunReport, options: { dryRun?: boolean } = 
 /** Adds a titled list as sections of at most MAX_SECTION characters each. */
 function sections(blocks: Array<Record<string, unknown>>, title: string, lines: string[]): void {
   let text = title;
-  for (const line of lines) {
+  for (const whole of lines) {
+    const line = whole.length > MAX_LINE ? `${whole.slice(0, MAX_LINE - 1)}…` : whole;
     if (text.length + line.length + 1 > MAX_SECTION) {
       blocks.push({ type: 'section', text: { type: 'mrkdwn', text } });
       text = '';
@@ -129,6 +133,7 @@ function statusWord(status: string): string {
 
 /** A link whose label is escaped text; `|` would end the label early, so it is replaced. */
 function slackLink(url: string, label: string): string {
+  if (url.length > MAX_URL) return escapeMrkdwn(oneLine(label, 150));
   return `<${url.replace(/[<>|]/g, encodeURIComponent)}|${escapeMrkdwn(oneLine(label, 150)).replace(/\|/g, '¦')}>`;
 }
 

@@ -44,7 +44,7 @@ export function renderText(report: RunReport): string {
   const lines = [summary.title, '', 'What changed:'];
   for (const change of report.changes) {
     lines.push(
-      `  - ${change.service === 'ssm' ? 'parameter' : 'secret'} ${oneLine(change.name)} in ${change.region}: ${change.operation} at ${change.changedAt}`,
+      `  - ${change.service === 'ssm' ? 'parameter' : 'secret'} ${oneLine(change.name)} in ${change.region}: ${oneLine(change.operation, 64)} at ${change.changedAt}`,
     );
   }
   lines.push('', 'Consumers:');
