@@ -39,10 +39,17 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-export async function startFaultProxy(target: string, options: { seed?: number; rules?: FaultRule[]; slowMs?: number } = {}): Promise<FaultProxy> {
+export async function startFaultProxy(
+  target: string,
+  options: { seed?: number; rules?: FaultRule[]; slowMs?: number } = {},
+): Promise<FaultProxy> {
   const random = mulberry32(options.seed ?? 42);
   const upstream = new URL(target);
-  const proxy = { rules: options.rules ?? [], log: [], slowMs: options.slowMs ?? 3000 } as unknown as FaultProxy;
+  const proxy = {
+    rules: options.rules ?? [],
+    log: [],
+    slowMs: options.slowMs ?? 3000,
+  } as unknown as FaultProxy;
   const choose = (request: AwsRequest, body: string): Fault | null => {
     const api = `${request.service}:${request.operation}`;
     for (const rule of proxy.rules) {
@@ -57,7 +64,12 @@ export async function startFaultProxy(target: string, options: { seed?: number; 
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const parsed = parseRequest({ host: req.headers.host, path: req.url, headers: req.headers as Record<string, string>, body: body.toString('utf8') });
+      const parsed = parseRequest({
+        host: req.headers.host,
+        path: req.url,
+        headers: req.headers as Record<string, string>,
+        body: body.toString('utf8'),
+      });
       const api = `${parsed.service}:${parsed.operation}`;
       // moto's own endpoints (/moto-api) and unknown services pass untouched.
       const fault = parsed.service === 'unknown' ? null : choose(parsed, body.toString('utf8'));
@@ -77,15 +89,28 @@ export async function startFaultProxy(target: string, options: { seed?: number; 
               ? awsError('TooManyRequestsException', 'Too Many Requests', 429)
               : awsError('ThrottlingException', 'Rate exceeded')
             : fault === 'denied'
-              ? awsError('AccessDeniedException', `User: arn:aws:sts::123456789012:assumed-role/watcher is not authorized to perform: ${api}`)
-              : awsError(fault === 'error500' ? 'InternalFailure' : 'ServiceUnavailable', 'injected fault', fault === 'error500' ? 500 : 503);
+              ? awsError(
+                  'AccessDeniedException',
+                  `User: arn:aws:sts::123456789012:assumed-role/watcher is not authorized to perform: ${api}`,
+                )
+              : awsError(
+                  fault === 'error500' ? 'InternalFailure' : 'ServiceUnavailable',
+                  'injected fault',
+                  fault === 'error500' ? 500 : 503,
+                );
         const encoded = encodeReply(parsed.service, reply);
         res.writeHead(encoded.status, encoded.headers);
         res.end(encoded.body);
         return;
       }
       const out = forward(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: upstream.host },
+        },
         (reply) => {
           res.writeHead(reply.statusCode ?? 502, reply.headers);
           reply.pipe(res);

@@ -105,7 +105,8 @@ describe('a burst of 500 change events for 50 parameters', () => {
         records.Records.forEach((record, k) => {
           const id = (batch[k] as { id: string }).id;
           record.messageId = id;
-          recordChanges.set(id, [String((batch[k]?.body.detail as { name: string }).name)]);
+          const message = batch[k] as { body: { detail: { name: string } } };
+          recordChanges.set(id, [message.body.detail.name]);
         });
         const reply = (await handler(records)) as SQSBatchResponse;
         const failed = new Set(reply.batchItemFailures.map((item) => item.itemIdentifier));
