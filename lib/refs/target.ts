@@ -187,34 +187,31 @@ function resolveSecretArn(
 }
 
 function checkParameterName(name: string, original: string): void {
-  if (name === '' || name === '/')
-    throw new InvalidReferenceError(original, 'the parameter name is empty');
-  if (name.length > MAX_PARAMETER_NAME) {
-    throw new InvalidReferenceError(
-      original,
-      `the parameter name is longer than ${MAX_PARAMETER_NAME} characters`,
-    );
-  }
-  if (!PARAMETER_NAME.test(name)) {
-    throw new InvalidReferenceError(
-      original,
-      'a parameter name has only letters, digits and . - _ /',
-    );
-  }
+  checkName(
+    name === '/' ? '' : name,
+    original,
+    'parameter',
+    MAX_PARAMETER_NAME,
+    PARAMETER_NAME,
+    'has only letters, digits and . - _ /',
+  );
 }
 
 function checkSecretName(name: string, original: string): void {
-  if (name === '') throw new InvalidReferenceError(original, 'the secret name is empty');
-  if (name.length > MAX_SECRET_NAME) {
-    throw new InvalidReferenceError(
-      original,
-      `the secret name is longer than ${MAX_SECRET_NAME} characters`,
-    );
+  checkName(name, original, 'secret', MAX_SECRET_NAME, SECRET_NAME, 'has no spaces or colons');
+}
+
+function checkName(
+  name: string,
+  original: string,
+  kind: string,
+  max: number,
+  pattern: RegExp,
+  rule: string,
+): void {
+  if (name === '') throw new InvalidReferenceError(original, `the ${kind} name is empty`);
+  if (name.length > max) {
+    throw new InvalidReferenceError(original, `the ${kind} name is longer than ${max} characters`);
   }
-  if (!SECRET_NAME.test(name)) {
-    throw new InvalidReferenceError(
-      original,
-      'a secret name has only letters, digits and / _ + = . @ -',
-    );
-  }
+  if (!pattern.test(name)) throw new InvalidReferenceError(original, `a ${kind} name ${rule}`);
 }

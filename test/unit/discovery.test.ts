@@ -194,6 +194,16 @@ function recordedAccount(account: RecordedAccount): RecordedAws {
               })),
           },
         };
+      case 'ssm:DescribeParameters': {
+        const names = (input.ParameterFilters as Array<{ Values: string[] }>)[0]?.Values ?? [];
+        const Parameters = names.map((Name) => ({
+          Name,
+          Type: 'SecureString',
+          Version: 2,
+          LastModifiedDate: Date.parse(CHANGED_AT) / 1000,
+        }));
+        return { body: { Parameters } };
+      }
       default:
         return awsError('UnknownOperationException', `not recorded: ${api}`);
     }
@@ -539,5 +549,39 @@ describe('discovery with recorded AWS replies', () => {
       );
       expect(stderr).toMatch(/the answer is incomplete: 1 part of the account could not be read/);
     });
+  });
+});
+
+describe('the progress line', () => {
+  const account = () =>
+    recordedAccount({
+      clusters: {
+        a: [{ id: 't', family: 'web', startedAt: BEFORE }],
+        b: [{ id: 'u', family: 'web', startedAt: BEFORE }],
+      },
+    });
+  const runWith = async (interactive: boolean) => {
+    let err = '';
+    let out = '';
+    const { run: cliRun } = await import('../../lib/cli/main.js');
+    const code = await cliRun(
+      ['drift', '--region', REGION, '--json'],
+      { out: (t) => (out += t), err: (t) => (err += t), interactive },
+      { clientOptions: { requestHandler: account(), credentials } },
+    );
+    return { code, err, out };
+  };
+
+  it('shows scan progress on stderr when a person watches a terminal, and clears it', async () => {
+    const { err, out } = await runWith(true);
+    expect(err).toMatch(/\r\x1b\[Kscanning us-east-1: ECS clusters 1\/2/);
+    expect(err).toMatch(/\r\x1b\[Kscanning us-east-1: ECS clusters 2\/2/);
+    expect(err.endsWith('\r\x1b[K')).toBe(true);
+    expect(() => JSON.parse(out)).not.toThrow();
+  });
+
+  it('prints nothing on stderr when stderr is not a terminal', async () => {
+    const { err } = await runWith(false);
+    expect(err).toBe('');
   });
 });
