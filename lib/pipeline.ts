@@ -51,6 +51,8 @@ export async function runPipeline(
   options: { apply: boolean },
 ): Promise<PipelineRun> {
   const { clients, cache, settings, regions } = deps;
+  // Counts are per run: a Lambda container keeps its clients, and their counter, between runs.
+  clients.counter.reset();
   const records = 'records' in input ? input.records : [];
   const changes = dedupeChanges(records.flatMap((record) => record.changes));
   const result: DiscoveryResult =

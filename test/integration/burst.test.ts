@@ -1,6 +1,7 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler, resetForTests } from '../../functions/on-change.js';
+import { logger } from '../../lib/runtime.js';
 import { ACCOUNT } from '../../scripts/seed.js';
 import { sqsBatch } from '../helpers/events.js';
 import { useFaultyMoto } from '../helpers/faulty-moto.js';
@@ -63,6 +64,7 @@ describe('a burst of 500 change events for 50 parameters', () => {
     process.env.WATCHER_DEFAULT_ACTION = 'redeploy';
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     resetForTests();
+    logger.setLogLevel('INFO');
 
     // 400 rotations, after every service started and before delivery: 8 per parameter.
     const start = Date.now() + 200;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as onChange, resetForTests as resetOnChange } from '../../functions/on-change.js';
 import { resetForTests as resetSweep, handler as sweep } from '../../functions/sweep.js';
 import { forgetWebhooks } from '../../lib/notify/index.js';
+import { logger } from '../../lib/runtime.js';
 import { ACCOUNT } from '../../scripts/seed.js';
 import { type SlackStub, startSlackStub } from '../../scripts/slack-stub.js';
 import { cli } from '../helpers/cli.js';
@@ -119,6 +120,7 @@ describe('secret hygiene: no watched value is read, printed, logged, sent or emi
     // The functions, with their logs and metrics captured.
     Object.assign(process.env, settings, { AWS_REGION: REGION });
     resetOnChange();
+    logger.setLogLevel('INFO');
     resetSweep();
     forgetWebhooks();
     const write = (chunk: string | Uint8Array) => {

@@ -1,6 +1,7 @@
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler, resetForTests } from '../../functions/on-change.js';
+import { resetForTests as resetSweep, handler as sweep } from '../../functions/sweep.js';
 import { forgetWebhooks } from '../../lib/notify/index.js';
 import { ACCOUNT } from '../../scripts/seed.js';
 import { type SlackStub, startSlackStub } from '../../scripts/slack-stub.js';
@@ -277,6 +278,39 @@ describe('functions/on-change with SQS batches against moto', () => {
     expect(reply).toEqual({ batchItemFailures: [{ itemIdentifier: batch.Records[0]?.messageId }] });
     expect(slack.received).toHaveLength(0);
     expect(await env.seed.drain(REGION, world.topicQueue)).toHaveLength(1);
+  });
+});
+
+describe('functions/sweep against moto: the safety net for missed events', () => {
+  let world: World;
+  beforeAll(async () => {
+    await env.reset();
+    world = await seedWorld();
+  }, 60_000);
+
+  it('redeploys a tagged service whose value changed with no event, and only once', async () => {
+    for (const [key, value] of Object.entries({ ...world.settings, AWS_REGION: REGION }))
+      process.env[key] = value;
+    delete process.env.WATCHER_DEFAULT_ACTION;
+    slack.received.length = 0;
+    resetSweep();
+    const billing = await deploymentOf(world, 'billing');
+    forgetWebhooks();
+    const before = await deploymentOf(world, 'checkout');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The rotation whose event never arrived.
+    await env.seed.parameter(REGION, '/prod/db/password', 'rotated-silently');
+    const first = await sweep();
+    expect(first).toMatchObject({ complete: true });
+    expect(first.stale).toBeGreaterThanOrEqual(3);
+    const after = await deploymentOf(world, 'checkout');
+    expect(after).not.toBe(before);
+    // Untagged, under the default action (notify): told about, not restarted.
+    expect(await deploymentOf(world, 'billing')).toBe(billing);
+    expect(slack.received).toHaveLength(1);
+    expect(JSON.stringify(slack.received[0])).toMatch(/\*redeploy\* done/);
+    await sweep();
+    expect(await deploymentOf(world, 'checkout')).toBe(after);
   });
 });
 
