@@ -86,6 +86,13 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
     };
   }
   if (consumer.kind === 'ecs-service') {
+    if (!consumer.service) {
+      return {
+        consumer,
+        action: 'notify',
+        reason: `${wanted} by ${source}, but DescribeServices failed: its tags and deployment controller are unknown, so it is not restarted`,
+      };
+    }
     if (wanted !== 'redeploy')
       return {
         consumer,
@@ -108,6 +115,9 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
       action: 'notify',
       reason: `${wanted} by ${source} does not apply to a Batch job (use resubmit)`,
     };
+  const unauthorised = resubmitBlocked(consumer, source);
+  if (unauthorised)
+    return { consumer, action: 'notify', reason: `resubmit by ${source}, but ${unauthorised}` };
   return { consumer, action: 'resubmit', reason: `resubmit by ${source}` };
 }
 
@@ -116,7 +126,8 @@ function policyFor(consumer: Consumer, policy: Policy): { action: PolicyAction; 
   for (const { level, tags } of consumer.tags) {
     const value = tags[ACTION_TAG];
     if (value === undefined) continue;
-    const action = ACTIONS.find((candidate) => candidate === value.trim().toLowerCase());
+    // Exactly as IAM's StringEquals conditions compare it, or a restart would be planned and then denied.
+    const action = ACTIONS.find((candidate) => candidate === value);
     if (action) return { action, source: `the ${level} tag` };
     return {
       action: policy.defaultAction,
@@ -124,4 +135,19 @@ function policyFor(consumer: Consumer, policy: Policy): { action: PolicyAction; 
     };
   }
   return { action: policy.defaultAction, source: 'the default' };
+}
+
+/**
+ * The packaged role lets a tag authorise a resubmit only when the job definition carries it
+ * (SubmitJob) and so does the job (TerminateJob; `propagateTags` on the definition does that).
+ * With the default action `resubmit` the role allows every job.
+ */
+function resubmitBlocked(consumer: Consumer, source: string): string | null {
+  if (source.startsWith('the default')) return null;
+  const tagOf = (level: string) => consumer.tags.find((t) => t.level === level)?.tags[ACTION_TAG];
+  if (tagOf('job-definition') !== 'resubmit')
+    return 'the job definition is not tagged resubmit, which SubmitJob needs';
+  if (tagOf('job') !== 'resubmit')
+    return 'the job itself is not tagged resubmit (set propagateTags on its definition), which TerminateJob needs';
+  return null;
 }

@@ -34,7 +34,12 @@ Exit codes: 0 answered, 2 bad input, 3 incomplete (part of the account could not
     const { report } = await scanAccount({ drift: true }, regions, settings, io, context);
     const shown = values.all
       ? report
-      : { ...report, consumers: report.consumers.filter((consumer) => consumer.stale) };
+      : {
+          ...report,
+          consumers: report.consumers.filter(
+            (consumer) => consumer.stale || consumer.reason.startsWith('alarm:'),
+          ),
+        };
     return printRun(shown, values, io, `no stale consumer in ${regions.join(', ')}`);
   },
 };

@@ -74,7 +74,11 @@ async function refsOfFile(
 ): Promise<RefRow[]> {
   const json = await readJson(file, io);
   try {
-    return readDefinitions(json, options).flatMap((definition) =>
+    const definitions = readDefinitions(json, options);
+    if (definitions.length === 0) {
+      throw new CliError(`${file}: holds no task or job definition (an empty list)`);
+    }
+    return definitions.flatMap((definition) =>
       definition.references.map((ref: Reference) => ({ source: definition.id, file, ...ref })),
     );
   } catch (error) {

@@ -60,7 +60,7 @@ export async function discover(query: Query, options: DiscoverOptions): Promise<
   ]);
   const replacements = replacementsOf(jobDetails);
   const consumers = [
-    ...taskConsumers(matchedTasks, services, changes),
+    ...taskConsumers(matchedTasks, services, changes, gaps),
     ...matchedJobs.map((job) =>
       jobConsumer(job, jobDetails.get(job.jobId), changes, replacements.get(job.jobId) ?? null),
     ),
@@ -147,6 +147,7 @@ function taskConsumers(
   tasks: ScannedTask[],
   services: Map<string, Service>,
   changes: Change[],
+  gaps: Gap[],
 ): Consumer[] {
   const groups = new Map<string, ScannedTask[]>();
   for (const task of tasks) {
@@ -178,7 +179,11 @@ function taskConsumers(
       };
     }
     const described = services.get(key);
-    const details = serviceDetails(first.cluster, described);
+    // Unreadable (the DescribeServices call failed) is not the same as gone (AWS says MISSING).
+    const unreadable = gaps.some(
+      (gap) => gap.api === 'ecs:DescribeServices' && gap.scope === first.cluster,
+    );
+    const details = described || !unreadable ? serviceDetails(first.cluster, described) : null;
     const verdict = assessConsumer('ecs-service', runs, changes, details);
     const clusterName = first.cluster.split('/').pop();
     return {
@@ -196,7 +201,7 @@ function taskConsumers(
       stale: verdict.stale,
       staleReason: described
         ? verdict.reason
-        : `${verdict.reason} (DescribeServices failed: deployments unknown)`,
+        : `${verdict.reason} (${details ? 'DescribeServices says the service does not exist' : 'DescribeServices failed: deployments unknown'})`,
       changes: verdict.changes,
       service: details,
       job: null,
@@ -204,8 +209,15 @@ function taskConsumers(
   });
 }
 
-function serviceDetails(cluster: string, service: Service | undefined): ServiceDetails | null {
-  if (!service) return null;
+function serviceDetails(cluster: string, service: Service | undefined): ServiceDetails {
+  if (!service)
+    return {
+      cluster,
+      deploymentController: 'ECS',
+      newestDeployment: null,
+      desiredCount: 0,
+      missing: true,
+    };
   const newest = [...(service.deployments ?? [])].sort(
     (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
   )[0];

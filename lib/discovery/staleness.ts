@@ -15,7 +15,10 @@ const NOT_STARTED = new Set([
 export interface Verdict {
   stale: boolean;
   reason: string;
-  /** The changes that make it stale. */
+  /**
+   * The changes that make it stale, and every deletion of a value it references: a deleted value
+   * is an alarm whether or not the consumer started before it (new containers cannot start).
+   */
   changes: Change[];
 }
 
@@ -62,8 +65,14 @@ export function assessRun(run: Run, changes: Change[]): Verdict {
   return {
     stale: stale.length > 0,
     reason: notes[0] ?? 'no change touches its references',
-    changes: stale,
+    changes: withDeletions(stale, run, changes),
   };
+}
+
+/** Adds the deletions of values the run references to `stale`, each once. */
+function withDeletions(stale: Change[], run: Run, changes: Change[]): Change[] {
+  const deleted = touching(run, changes).filter((change) => change.effect === 'deleted');
+  return [...new Set([...stale, ...deleted])];
 }
 
 /** Whether a consumer (a service with its tasks, a standalone task, a job) holds an old value. */
@@ -74,13 +83,18 @@ export function assessConsumer(
   service: ServiceDetails | null,
 ): Verdict {
   const verdicts = runs.map((run) => assessRun(run, changes));
+  const deletions = [
+    ...new Set(verdicts.flatMap((v) => v.changes.filter((change) => change.effect === 'deleted'))),
+  ];
   if (kind !== 'ecs-service')
     return verdicts[0] ?? { stale: false, reason: 'no running task', changes: [] };
   const staleRuns = verdicts.filter((v) => v.stale);
   if (staleRuns.length === 0) {
-    return { stale: false, reason: verdicts[0]?.reason ?? 'no running task', changes: [] };
+    return { stale: false, reason: verdicts[0]?.reason ?? 'no running task', changes: deletions };
   }
-  const staleChanges = unique(staleRuns.flatMap((v) => v.changes));
+  const staleChanges = unique(
+    staleRuns.flatMap((v) => v.changes.filter((change) => change.effect !== 'deleted' || v.stale)),
+  );
   const latest =
     staleChanges
       .map((change) => change.changedAt)
@@ -91,14 +105,14 @@ export function assessConsumer(
     return {
       stale: false,
       reason: `deployment ${deployment.id} began ${deployment.createdAt}, after the change: its tasks read the new value`,
-      changes: [],
+      changes: deletions,
     };
   }
   const first = staleRuns[0]?.reason ?? '';
   return {
     stale: true,
     reason: `${staleRuns.length} of ${runs.length} running task${runs.length === 1 ? '' : 's'} stale; first: ${first}`,
-    changes: staleChanges,
+    changes: unique([...staleChanges, ...deletions]),
   };
 }
 

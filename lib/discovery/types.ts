@@ -37,6 +37,8 @@ export interface ServiceDetails {
   /** The newest deployment: a service redeployed after a change is fresh. */
   newestDeployment: { id: string; createdAt: string | null; status: string } | null;
   desiredCount: number;
+  /** DescribeServices answered that the service does not exist (its tasks outlived it). */
+  missing?: boolean;
 }
 
 /** What resubmitting a Batch job needs to submit the same job again. */

@@ -48,7 +48,10 @@ export function slackMessage(report: RunReport, options: { dryRun?: boolean } = 
   const outcomes = new Map(report.actions.map((action) => [action.target, action]));
   const consumers = report.consumers
     .filter(
-      (consumer) => consumer.stale || consumer.action === 'notify' || outcomes.has(consumer.arn),
+      (consumer) =>
+        (consumer.stale && consumer.action !== 'ignore') ||
+        consumer.action === 'notify' ||
+        outcomes.has(consumer.arn),
     )
     .map((consumer) => {
       const outcome = outcomes.get(consumer.arn);

@@ -14,7 +14,11 @@ export interface Summary {
 /** Whether a run has anything a person should hear about. */
 export function worthTelling(report: RunReport): boolean {
   return (
-    report.consumers.some((consumer) => consumer.stale || consumer.action === 'notify') ||
+    // A consumer tagged ignore is not news, stale or not.
+    report.consumers.some(
+      (consumer) =>
+        (consumer.stale && consumer.action !== 'ignore') || consumer.action === 'notify',
+    ) ||
     report.actions.some((action) => action.status !== 'planned') ||
     !report.complete
   );

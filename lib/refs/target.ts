@@ -57,7 +57,11 @@ export function secretNamesOfArn(arn: string): string[] {
   const resource = arn.split(':')[6];
   if (resource === undefined) return [];
   const suffixed = SECRET_SUFFIX.exec(resource);
-  return suffixed?.[1] ? [suffixed[1], resource] : [resource];
+  if (!suffixed?.[1]) return [resource];
+  // AWS's suffix is random letters and digits; one of only lowercase letters (`-tokens`) is more
+  // likely the end of the name itself, so that reading comes first (it is the name shown).
+  const random = /[A-Z0-9]/.test(resource.slice(-6));
+  return random ? [suffixed[1], resource] : [resource, suffixed[1]];
 }
 
 function resolveParameterName(name: string, context: RefContext, original: string): Target {

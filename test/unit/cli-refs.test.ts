@@ -119,8 +119,11 @@ describe('rotation-watcher refs (table)', () => {
     );
   });
 
-  it('says so when there is nothing to list', async () => {
-    const file = write('empty.json', JSON.stringify({ jobDefinitions: [] }));
+  it('says so when the definitions hold no reference', async () => {
+    const file = write(
+      'eks.json',
+      JSON.stringify({ jobDefinitions: [{ jobDefinitionName: 'eks', eksProperties: {} }] }),
+    );
     expect((await cli(['refs', file])).stdout).toBe('no references found\n');
   });
 });
@@ -142,6 +145,11 @@ describe('bad input to the CLI', () => {
       'a scalar',
       () => ['refs', write('scalar.json', '"hello"')],
       /scalar\.json: expected a task or job definition .* got a string/,
+    ],
+    [
+      'an empty list',
+      () => ['refs', write('empty-list.json', '[]')],
+      /empty-list\.json: holds no task or job definition \(an empty list\)$/,
     ],
     ['a directory', () => ['refs', scratch], /is a directory/],
     ['no file at all', () => ['refs'], /refs needs at least one FILE/],

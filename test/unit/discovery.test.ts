@@ -585,3 +585,58 @@ describe('the progress line', () => {
     expect(err).toBe('');
   });
 });
+
+describe('a deleted value that is still referenced', () => {
+  const deleted: Change = { ...change, operation: 'Delete', effect: 'deleted' };
+
+  it('is an alarm for a job that has not started yet (it will fail to start)', async () => {
+    const recorded = recordedAccount({
+      clusters: {},
+      jobDefinitions: [
+        {
+          jobDefinitionName: 'j',
+          jobDefinitionArn: jdArn('j'),
+          revision: 1,
+          type: 'container',
+          containerProperties: {
+            image: 'x',
+            secrets: [{ name: 'P', valueFrom: '/prod/db/password' }],
+          },
+        },
+      ],
+      jobs: [
+        {
+          jobArn: `arn:aws:batch:${REGION}:${ACCOUNT}:job/q1`,
+          jobId: 'q1',
+          jobName: 'queued',
+          status: 'RUNNABLE',
+          createdAt: BEFORE * 1000,
+          jobDefinition: jdArn('j'),
+        },
+      ],
+    });
+    const { result } = await run(recorded, [deleted]);
+    const consumer = result.consumers[0];
+    expect(consumer).toMatchObject({ stale: false, changes: [deleted] });
+    const { plan } = await import('../../lib/plan.js');
+    expect(
+      plan(result.consumers, { defaultAction: 'resubmit', maxActions: 25 }).decisions[0],
+    ).toMatchObject({
+      action: 'notify',
+      reason: expect.stringMatching(/^alarm: \/prod\/db\/password was deleted/),
+    });
+  });
+
+  it('is an alarm for a service redeployed after the deletion (its new tasks cannot start)', async () => {
+    const recorded = recordedAccount({
+      clusters: { c: [{ id: 't', family: 'web', group: 'service:api', startedAt: BEFORE }] },
+      services: { api: { deployedAt: AFTER, tags: { 'rotation-watcher:action': 'redeploy' } } },
+    });
+    const { result } = await run(recorded, [deleted]);
+    expect(result.consumers[0]).toMatchObject({ stale: false, changes: [deleted] });
+    const { decide } = await import('../../lib/plan.js');
+    expect(
+      decide(result.consumers[0] as never, { defaultAction: 'notify', maxActions: 25 }).action,
+    ).toBe('notify');
+  });
+});

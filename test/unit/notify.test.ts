@@ -333,6 +333,16 @@ describe('summarize, worthTelling and renderText', () => {
     expect(summarize(report).severity).toBe('alarm');
   });
 
+  it('is not worth telling when the only stale consumers are tagged ignore', () => {
+    const ignored = aReportedConsumer(
+      { stale: true },
+      { action: 'ignore', reason: 'ignored by the service tag' },
+    );
+    const report = aReport({ consumers: [ignored, freshConsumer()] });
+    expect(worthTelling(report)).toBe(false);
+    expect(JSON.stringify(slackMessage(report).blocks)).not.toContain(ignored.name);
+  });
+
   it('is not worth telling when every consumer is fresh and nothing happened', () => {
     expect(worthTelling(aReport({ consumers: [freshConsumer(), freshConsumer()] }))).toBe(false);
   });

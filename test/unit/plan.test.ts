@@ -8,10 +8,15 @@ import { aChange, aConsumer, actionTags, TAG_LEVELS } from '../helpers/factories
 
 const NOTIFY: Policy = { defaultAction: 'notify', maxActions: 25 };
 
-/** A consumer of `kind` whose own (most specific) level carries the action tag `value`. */
+/**
+ * A consumer of `kind` whose own (most specific) level carries the action tag `value`; a Batch
+ * job's definition carries it too, as `propagateTags` makes it (the role needs both to resubmit).
+ */
 function tagged(kind: ConsumerKind, value: string, overrides: Partial<Consumer> = {}): Consumer {
   const level = TAG_LEVELS[kind][0] as string;
-  return aConsumer({ kind, tags: actionTags(kind, { [level]: value }), ...overrides });
+  const levels =
+    kind === 'batch-job' ? { job: value, 'job-definition': value } : { [level]: value };
+  return aConsumer({ kind, tags: actionTags(kind, levels), ...overrides });
 }
 
 describe('decide', () => {
@@ -64,7 +69,7 @@ describe('decide', () => {
 
   describe('the most specific tag level wins', () => {
     it.each<[string, Record<string, string>, ActionKind, string]>([
-      ['only the job queue is tagged', { 'job-queue': 'resubmit' }, 'resubmit', 'job-queue'],
+      ['only the job queue is tagged', { 'job-queue': 'resubmit' }, 'notify', 'job-queue'],
       [
         'the job definition overrides the job queue',
         { 'job-definition': 'ignore', 'job-queue': 'resubmit' },
@@ -74,7 +79,7 @@ describe('decide', () => {
       [
         'the job overrides the job definition and the job queue',
         { job: 'resubmit', 'job-definition': 'ignore', 'job-queue': 'notify' },
-        'resubmit',
+        'notify',
         'job',
       ],
       [
@@ -118,15 +123,59 @@ describe('decide', () => {
     });
   });
 
-  describe('tag values are read without regard to case or surrounding spaces', () => {
-    it.each<[ConsumerKind, string, ActionKind]>([
-      ['ecs-service', 'REDEPLOY', 'redeploy'],
-      ['ecs-service', ' Redeploy ', 'redeploy'],
-      ['batch-job', 'ReSubmit', 'resubmit'],
-      ['ecs-task', 'IGNORE', 'ignore'],
-      ['batch-job', 'Notify', 'notify'],
-    ])('a stale %s tagged %j gets %s', (kind, value, action) => {
-      expect(decide(tagged(kind, value), NOTIFY).action).toBe(action);
+  describe('tag values must match exactly, as the IAM conditions of the role compare them', () => {
+    it.each<[ConsumerKind, string]>([
+      ['ecs-service', 'REDEPLOY'],
+      ['ecs-service', ' redeploy '],
+      ['batch-job', 'ReSubmit'],
+      ['ecs-task', 'IGNORE'],
+    ])('a stale %s tagged %j gets the default, with the reason', (kind, value) => {
+      const decision = decide(tagged(kind, value), NOTIFY);
+      expect(decision.action).toBe('notify');
+      expect(decision.reason).toContain(`value ${JSON.stringify(value)} is not one of`);
+    });
+  });
+
+  describe('a resubmit by tag needs what the role needs', () => {
+    it.each<[string, Record<string, string>, ActionKind, RegExp]>([
+      [
+        'the job and its definition',
+        { job: 'resubmit', 'job-definition': 'resubmit' },
+        'resubmit',
+        /^resubmit by the job tag$/,
+      ],
+      [
+        'only the job',
+        { job: 'resubmit' },
+        'notify',
+        /the job definition is not tagged resubmit, which SubmitJob needs/,
+      ],
+      [
+        'only the definition',
+        { 'job-definition': 'resubmit' },
+        'notify',
+        /the job itself is not tagged resubmit \(set propagateTags/,
+      ],
+      [
+        'only the queue',
+        { 'job-queue': 'resubmit' },
+        'notify',
+        /the job definition is not tagged resubmit/,
+      ],
+    ])('tagged on %s: %s', (_label, values, action, reason) => {
+      const decision = decide(
+        aConsumer({ kind: 'batch-job', tags: actionTags('batch-job', values) }),
+        NOTIFY,
+      );
+      expect(decision.action).toBe(action);
+      expect(decision.reason).toMatch(reason);
+    });
+
+    it('resubmits untagged jobs when the default action is resubmit (the role then allows all)', () => {
+      expect(
+        decide(aConsumer({ kind: 'batch-job' }), { defaultAction: 'resubmit', maxActions: 25 })
+          .action,
+      ).toBe('resubmit');
     });
   });
 
@@ -197,9 +246,12 @@ describe('decide', () => {
       },
     );
 
-    it('a service whose details are unknown is taken to use the ECS controller', () => {
+    it('a service whose details could not be read is not restarted: its tags may say otherwise', () => {
       const decision = decide(tagged('ecs-service', 'redeploy', { service: null }), NOTIFY);
-      expect(decision.action).toBe('redeploy');
+      expect(decision.action).toBe('notify');
+      expect(decision.reason).toMatch(
+        /DescribeServices failed: its tags and deployment controller are unknown/,
+      );
     });
   });
 

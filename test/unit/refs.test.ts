@@ -133,6 +133,14 @@ describe('resolveReference', () => {
       expect(target).toMatchObject({ ...pins, arn: secret, name: 'prod/db-creds' });
     });
 
+    it('reads a partial ARN ending in a lowercase word (api-tokens) as that whole name', () => {
+      const target = resolveReference(
+        'arn:aws:secretsmanager:us-east-1:123456789012:secret:api-tokens',
+        here,
+      );
+      expect(target.name).toBe('api-tokens');
+    });
+
     it('maps /aws/reference/secretsmanager/NAME to the secret NAME in the consumer region', () => {
       const target = resolveReference('/aws/reference/secretsmanager/legacy/app-token', here);
       expect(target).toMatchObject({
