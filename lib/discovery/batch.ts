@@ -6,11 +6,11 @@ import {
   type JobStatus,
   ListJobsCommand,
 } from '@aws-sdk/client-batch';
-import { type AwsClients, allPages, chunks } from '../aws/index.js';
+import { type AwsClients, chunks } from '../aws/index.js';
 import { contextOfArn, jobDefinitionReferences } from '../refs/index.js';
 import type { CachedDefinition } from './cache.js';
 import type { ScanDeps } from './ecs.js';
-import { accountOf, guarded, isoTime, tagRecord, usable } from './shared.js';
+import { accountOf, guarded, isoTime, listAll, tagRecord, usable } from './shared.js';
 import type { ConsumerReference, Gap } from './types.js';
 
 /** The statuses of a job that is running or will run: the ones that hold or will read a value. */
@@ -49,16 +49,14 @@ export async function scanBatch(
   const { clients } = deps;
   const batch = clients.get('batch', region);
   const call = <T>(task: () => Promise<T>) => clients.limited('batch', region, task);
-  const queues = await guarded(
+  const queues = await listAll(
     gaps,
     { region, scope: 'batch', api: 'batch:DescribeJobQueues' },
-    () =>
-      allPages(async (nextToken) => {
-        const page = await call(() =>
-          batch.send(new DescribeJobQueuesCommand({ nextToken, maxResults: 100 })),
-        );
-        return { items: page.jobQueues, next: page.nextToken };
-      }),
+    call,
+    async (nextToken) => {
+      const page = await batch.send(new DescribeJobQueuesCommand({ nextToken, maxResults: 100 }));
+      return { items: page.jobQueues, next: page.nextToken };
+    },
   );
   if (!queues) return [];
   let done = 0;
@@ -67,17 +65,13 @@ export async function scanBatch(
       const queueArn = queue.jobQueueArn ?? queue.jobQueueName ?? 'unknown queue';
       const lists = await Promise.all(
         LIVE_JOB_STATUSES.map((jobStatus) =>
-          guarded(gaps, { region, scope: queueArn, api: 'batch:ListJobs' }, () =>
-            allPages(async (nextToken) => {
-              const page = await call(() =>
-                batch.send(
-                  new ListJobsCommand({
-                    jobQueue: queueArn,
-                    jobStatus,
-                    nextToken,
-                    maxResults: 1000,
-                  }),
-                ),
+          listAll(
+            gaps,
+            { region, scope: queueArn, api: 'batch:ListJobs' },
+            call,
+            async (nextToken) => {
+              const page = await batch.send(
+                new ListJobsCommand({ jobQueue: queueArn, jobStatus, nextToken, maxResults: 1000 }),
               );
               // ListJobs filters by status, but a job can move on between pages; keep the asked status.
               return {
@@ -87,7 +81,7 @@ export async function scanBatch(
                 })),
                 next: page.nextToken,
               };
-            }),
+            },
           ),
         ),
       );

@@ -9,7 +9,7 @@ import {
 import { type AwsClients, allPages, chunks } from '../aws/index.js';
 import { contextOfArn, taskDefinitionReferences } from '../refs/index.js';
 import type { CachedDefinition, DefinitionCache } from './cache.js';
-import { accountOf, guarded, isoTime, tagRecord, usable } from './shared.js';
+import { accountOf, guarded, isoTime, listAll, tagRecord, usable } from './shared.js';
 import type { ConsumerReference, Gap, Progress } from './types.js';
 
 /** A task ECS reports as meant to be running, with the references of its task definition. */
@@ -41,13 +41,14 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
   const { clients } = deps;
   const ecs = clients.get('ecs', region);
   const call = <T>(task: () => Promise<T>) => clients.limited('ecs', region, task);
-  const clusters = await guarded(gaps, { region, scope: 'ecs', api: 'ecs:ListClusters' }, () =>
-    allPages(async (nextToken) => {
-      const page = await call(() =>
-        ecs.send(new ListClustersCommand({ nextToken, maxResults: 100 })),
-      );
+  const clusters = await listAll(
+    gaps,
+    { region, scope: 'ecs', api: 'ecs:ListClusters' },
+    call,
+    async (nextToken) => {
+      const page = await ecs.send(new ListClustersCommand({ nextToken, maxResults: 100 }));
       return { items: page.clusterArns, next: page.nextToken };
-    }),
+    },
   );
   if (!clusters) return [];
   let done = 0;

@@ -1,4 +1,4 @@
-import { describeError } from '../aws/index.js';
+import { allPages, describeError } from '../aws/index.js';
 import type { Reference } from '../refs/index.js';
 import type { ConsumerReference, Gap } from './types.js';
 
@@ -48,4 +48,19 @@ export function isoTime(value: Date | number | undefined | null): string | null 
 /** Account of an ARN, or null. */
 export function accountOf(arn: string): string | null {
   return arn.split(':')[4] || null;
+}
+
+/**
+ * Every page of one list call, each page within the service's concurrency limit; `undefined`
+ * and a gap when it fails.
+ */
+export function listAll<T>(
+  gaps: Gap[],
+  where: Omit<Gap, 'error'>,
+  limited: <R>(task: () => Promise<R>) => Promise<R>,
+  page: (
+    token: string | undefined,
+  ) => Promise<{ items: T[] | undefined; next: string | undefined }>,
+): Promise<T[] | undefined> {
+  return guarded(gaps, where, () => allPages((token) => limited(() => page(token))));
 }
