@@ -306,9 +306,11 @@ function mutate(event: JsonObject, mutations: [Path, Mutation][]): unknown {
     const key = path[path.length - 1];
     if (typeof parent !== 'object' || parent === null || key === undefined) continue;
     const node = parent as Record<string | number, unknown>;
+    // Reflect.set, not assignment: an earlier mutation may have put a boxed string here, whose
+    // index properties are read-only (assignment would throw in the generator, not the parser).
     if (change.kind === 'drop') Reflect.deleteProperty(node, key);
-    else if (change.kind === 'replace') node[key] = change.value;
-    else node[key] = nest(node[key], change.depth, change.asList);
+    else if (change.kind === 'replace') Reflect.set(node, key, change.value);
+    else Reflect.set(node, key, nest(node[key], change.depth, change.asList));
   }
   return copy;
 }
