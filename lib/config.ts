@@ -14,6 +14,8 @@ export interface Settings {
   slackWebhookUrl: string | null;
   slackWebhookParam: string | null;
   eventBus: string | null;
+  /** Only parameters and secrets whose names start with this are watched; `null`: all. */
+  namePrefix: string | null;
 }
 
 /** A setting with a value the watcher cannot use; the message names the variable and what is allowed. */
@@ -42,6 +44,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     slackWebhookUrl: url(value('WATCHER_SLACK_WEBHOOK_URL')),
     slackWebhookParam: value('WATCHER_SLACK_WEBHOOK_PARAM'),
     eventBus: value('WATCHER_EVENT_BUS'),
+    namePrefix: value('WATCHER_NAME_PREFIX'),
   };
 }
 
@@ -120,4 +123,14 @@ export function isWebhookUrl(raw: string): boolean {
     parsed.protocol === 'http:' &&
     (parsed.hostname === '127.0.0.1' || parsed.hostname === 'localhost')
   );
+}
+
+/**
+ * Whether `name` is within `prefix`. Parameter names are compared with their leading slash
+ * (`prod/db` and `/prod/db` are one parameter), so `/prod/` and `prod/` mean the same.
+ */
+export function withinPrefix(name: string, prefix: string | null): boolean {
+  if (!prefix) return true;
+  const slashed = (text: string) => (text.startsWith('/') ? text : `/${text}`);
+  return slashed(name).startsWith(slashed(prefix));
 }

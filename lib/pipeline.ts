@@ -1,6 +1,6 @@
 import { type ActionOutcome, execute } from './actions/index.js';
 import type { AwsClients } from './aws/index.js';
-import type { Settings } from './config.js';
+import { type Settings, withinPrefix } from './config.js';
 import { type DefinitionCache, type DiscoveryResult, discover } from './discovery/index.js';
 import type { Change, RecordResult } from './events/index.js';
 import { notify } from './notify/index.js';
@@ -54,7 +54,8 @@ export async function runPipeline(
   // Counts are per run: a Lambda container keeps its clients, and their counter, between runs.
   clients.counter.reset();
   const records = 'records' in input ? input.records : [];
-  const changes = dedupeChanges(records.flatMap((record) => record.changes));
+  const watch = (change: Change) => withinPrefix(change.name, settings.namePrefix);
+  const changes = dedupeChanges(records.flatMap((record) => record.changes)).filter(watch);
   const result: DiscoveryResult =
     'sweep' in input || changes.length > 0
       ? await discover('sweep' in input ? { drift: true } : { changes }, {
@@ -62,6 +63,7 @@ export async function runPipeline(
           clients,
           cache,
           now: deps.now,
+          watch,
         })
       : { changes: [], consumers: [], gaps: [], complete: true };
   const planned = plan(result.consumers, settings);

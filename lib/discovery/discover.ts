@@ -29,6 +29,8 @@ export interface DiscoverOptions {
   cache: DefinitionCache;
   now?: () => Date;
   onProgress?: (progress: Progress) => void;
+  /** Which changes count (WATCHER_NAME_PREFIX); all when absent. */
+  watch?: (change: Change) => boolean;
 }
 
 /**
@@ -51,7 +53,9 @@ export async function discover(query: Query, options: DiscoverOptions): Promise<
   );
   const tasks = scanned.flatMap((s) => s.tasks);
   const jobs = scanned.flatMap((s) => s.jobs);
-  const changes = await changesFor(query, tasks, jobs, clients, gaps, now);
+  const changes = (await changesFor(query, tasks, jobs, clients, gaps, now)).filter(
+    options.watch ?? (() => true),
+  );
   const matchedTasks = tasks.flatMap((task) => narrow(task, changes));
   const matchedJobs = jobs.flatMap((job) => narrow(job, changes));
   const [services, jobDetails] = await Promise.all([

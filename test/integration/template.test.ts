@@ -152,6 +152,7 @@ describe('npx serverless package', () => {
       WATCHER_MAX_ACTIONS: '25',
       WATCHER_SLACK_WEBHOOK_PARAM: '',
       WATCHER_EVENT_BUS: '',
+      WATCHER_NAME_PREFIX: '',
     });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { readSettings, SettingsError } from '../../lib/config.js';
+import { readSettings, SettingsError, withinPrefix } from '../../lib/config.js';
 
 /** The error readSettings throws for `env`; fails the test if it throws none. */
 function settingsError(env: Record<string, string>): SettingsError {
@@ -23,6 +23,7 @@ describe('readSettings', () => {
       slackWebhookUrl: null,
       slackWebhookParam: null,
       eventBus: null,
+      namePrefix: null,
     });
   });
 
@@ -105,5 +106,23 @@ describe('readSettings', () => {
       expect(error.message).not.toContain('s3cr3tT0k3n');
       expect(error.message).not.toContain('hooks.slack.com');
     });
+  });
+});
+
+describe('WATCHER_NAME_PREFIX', () => {
+  it('is read as given', () => {
+    expect(readSettings({ WATCHER_NAME_PREFIX: '/prod/' }).namePrefix).toBe('/prod/');
+  });
+
+  it.each<[string, string | null, boolean]>([
+    ['/prod/db/password', '/prod/', true],
+    ['prod/db/password', '/prod/', true],
+    ['/prod/db/password', 'prod/', true],
+    ['prod/db-creds', 'prod/', true],
+    ['/production/x', '/prod/', false],
+    ['/staging/db', '/prod/', false],
+    ['anything', null, true],
+  ])('%s is within %j: %s', (name, prefix, within) => {
+    expect(withinPrefix(name, prefix)).toBe(within);
   });
 });

@@ -640,3 +640,30 @@ describe('a deleted value that is still referenced', () => {
     ).toBe('notify');
   });
 });
+
+describe('WATCHER_NAME_PREFIX', () => {
+  it('leaves changes outside the prefix alone: no discovery, no consumer', async () => {
+    const { runPipeline } = await import('../../lib/pipeline.js');
+    const { readSettings } = await import('../../lib/config.js');
+    const { DefinitionCache: Cache } = await import('../../lib/discovery/index.js');
+    const recorded = recordedAccount({
+      clusters: { c: [{ id: 't', family: 'web', startedAt: BEFORE }] },
+    });
+    const clients = new AwsClients({ requestHandler: recorded, credentials, maxAttempts: 2 });
+    const deps = { clients, cache: new Cache(), regions: [REGION], home: REGION };
+    const records = [{ recordId: 'r1', changes: [change], ignored: null, error: null }];
+    const outside = await runPipeline(
+      { records },
+      { ...deps, settings: readSettings({ WATCHER_NAME_PREFIX: '/staging/' }) },
+      { apply: false },
+    );
+    expect(outside.report.consumers).toEqual([]);
+    expect(recorded.requests).toHaveLength(0);
+    const inside = await runPipeline(
+      { records },
+      { ...deps, settings: readSettings({ WATCHER_NAME_PREFIX: 'prod/' }) },
+      { apply: false },
+    );
+    expect(inside.report.consumers).toHaveLength(1);
+  });
+});
