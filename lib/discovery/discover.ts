@@ -296,9 +296,7 @@ function jobDetails(
 
 /** The parts of a job's description that SubmitJob takes back, so a resubmit is the same job. */
 function submitSettings(detail: JobDetail): Record<string, unknown> {
-  const environment = (detail.container?.environment ?? []).filter(
-    (pair: KeyValuePair) => !pair.name?.startsWith('AWS_BATCH_'),
-  );
+  const environment = withoutBatchVariables(detail.container?.environment) ?? [];
   return {
     retryStrategy: detail.retryStrategy,
     timeout: detail.timeout,
@@ -317,7 +315,32 @@ function submitSettings(detail: JobDetail): Record<string, unknown> {
           instanceType: detail.container.instanceType,
         }
       : undefined,
+    // ecsProperties jobs: each container's command, environment and resources, by name.
+    ecsPropertiesOverride: detail.ecsProperties?.taskProperties?.length
+      ? {
+          taskProperties: detail.ecsProperties.taskProperties.map((task) => ({
+            containers: (task.containers ?? []).map((container) => ({
+              name: container.name,
+              command: container.command,
+              environment: withoutBatchVariables(container.environment),
+              resourceRequirements: container.resourceRequirements,
+            })),
+          })),
+        }
+      : undefined,
+    // Multi-node jobs: the node count (per-range overrides are not in the job's description).
+    nodeOverrides: detail.nodeProperties?.numNodes
+      ? { numNodes: detail.nodeProperties.numNodes }
+      : undefined,
   };
+}
+
+/** AWS_BATCH_* variables are set by Batch itself and cannot be overridden on submit. */
+function withoutBatchVariables(
+  environment: KeyValuePair[] | undefined,
+): KeyValuePair[] | undefined {
+  const kept = (environment ?? []).filter((pair) => !pair.name?.startsWith('AWS_BATCH_'));
+  return kept.length ? kept : undefined;
 }
 
 function toRun(item: ScannedTask | ScannedJob): Run {

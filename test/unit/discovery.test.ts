@@ -435,6 +435,24 @@ describe('discovery with recorded AWS replies', () => {
         createdAt: ms(AFTER),
         startedAt: ms(AFTER),
         jobDefinition: jdArn('ecs'),
+        // DescribeJobs carries the resolved task properties; ListJobs' summaries do not.
+        ecsProperties: {
+          taskProperties: [
+            {
+              containers: [
+                {
+                  name: 'main',
+                  command: ['etl', '--day', 'today'],
+                  environment: [
+                    { name: 'MODE', value: 'full' },
+                    { name: 'AWS_BATCH_JOB_ID', value: 'j4' },
+                  ],
+                  resourceRequirements: [{ type: 'MEMORY', value: '2048' }],
+                },
+              ],
+            },
+          ],
+        },
       },
     ];
 
@@ -453,6 +471,21 @@ describe('discovery with recorded AWS replies', () => {
         stale: false,
         staleReason: expect.stringMatching(/after the change/),
       });
+      expect(byName.etl?.job?.submit.ecsPropertiesOverride).toEqual({
+        taskProperties: [
+          {
+            containers: [
+              {
+                name: 'main',
+                command: ['etl', '--day', 'today'],
+                environment: [{ name: 'MODE', value: 'full' }],
+                resourceRequirements: [{ type: 'MEMORY', value: '2048' }],
+              },
+            ],
+          },
+        ],
+      });
+      expect(byName.solver?.job?.submit.nodeOverrides).toEqual({ numNodes: 2 });
       expect(byName.nightly?.tags.map((t) => t.level)).toEqual([
         'job',
         'job-definition',
