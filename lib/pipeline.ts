@@ -9,6 +9,7 @@ import { worthTelling } from './notify/summary.js';
 import { type Plan, plan } from './plan.js';
 import {
   buildReport,
+  changeKey,
   dedupeChanges,
   type Outcome,
   plannedOutcomes,
@@ -125,8 +126,6 @@ function failedRecords(
 
 /** Deduplication keeps one of several equal changes, so compare by what the change is. */
 function touches(change: Change, failed: Change[]): boolean {
-  const key = (c: Change) =>
-    `${c.service}|${c.region}|${c.name}|${c.operation}|${c.changedAt}|${c.versionStage}`;
-  const wanted = key(change);
-  return failed.some((other) => key(other) === wanted);
+  const wanted = changeKey(change);
+  return failed.some((other) => changeKey(other) === wanted);
 }

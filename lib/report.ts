@@ -88,8 +88,13 @@ export function buildReport(
 export function dedupeChanges(changes: Change[]): Change[] {
   const seen = new Map<string, Change>();
   for (const change of changes) {
-    const key = `${change.service}|${change.region}|${change.account}|${change.name}|${change.operation}|${change.changedAt}|${change.versionStage}`;
+    const key = changeKey(change);
     if (!seen.has(key)) seen.set(key, change);
   }
   return [...seen.values()];
+}
+
+/** What makes two changes the same change, whichever event (or copy of it) carried them. */
+export function changeKey(change: Change): string {
+  return `${change.service}|${change.region}|${change.account}|${change.name}|${change.operation}|${change.changedAt}|${change.versionStage}`;
 }

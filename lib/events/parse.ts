@@ -1,6 +1,13 @@
 import type { z } from 'zod';
 import { clip } from '../refs/errors.js';
-import { parameterArn, partitionOf, secretNamesOfArn } from '../refs/index.js';
+import {
+  isAccount,
+  isRegion,
+  parameterArn,
+  partitionOf,
+  secretNamesOfArn,
+  splitArn,
+} from '../refs/index.js';
 import { EventError, MalformedEventError } from './errors.js';
 import {
   type CloudTrailDetail,
@@ -327,14 +334,14 @@ function secretPlace(
 }
 
 function isSecretArn(value: string): boolean {
-  const parts = value.split(':');
+  const parts = splitArn(value);
   return (
-    parts[0] === 'arn' &&
-    parts[2] === 'secretsmanager' &&
-    parts[5] === 'secret' &&
-    parts.length === 7 &&
-    /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(parts[3] ?? '') &&
-    /^\d{12}$/.test(parts[4] ?? '')
+    typeof parts !== 'string' &&
+    parts.service === 'secretsmanager' &&
+    isRegion(parts.region) &&
+    isAccount(parts.account) &&
+    parts.resource.split(':').length === 2 &&
+    parts.resource.startsWith('secret:')
   );
 }
 

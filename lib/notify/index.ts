@@ -87,19 +87,10 @@ async function publishSns(
  * with `truncated` saying how many were left out (the logs have them all).
  */
 export function snsMessage(report: RunReport): string {
-  let keep = report.consumers.length;
-  for (;;) {
-    const shown =
-      keep === report.consumers.length
-        ? report
-        : {
-            ...report,
-            consumers: report.consumers.slice(0, keep),
-            truncated: report.consumers.length - keep,
-          };
+  const build = (shown: RunReport) => {
     const text = renderText(shown);
     const json = JSON.stringify(shown);
-    const message = JSON.stringify({
+    return JSON.stringify({
       default: text,
       email: text,
       sqs: json,
@@ -107,9 +98,8 @@ export function snsMessage(report: RunReport): string {
       https: json,
       http: json,
     });
-    if (Buffer.byteLength(message) <= SNS_MESSAGE_BYTES || keep === 0) return message;
-    keep = Math.floor(keep / 2);
-  }
+  };
+  return build(fitted(report, (shown) => Buffer.byteLength(build(shown)) <= SNS_MESSAGE_BYTES));
 }
 
 async function sendSlack(report: RunReport, options: NotifyOptions): Promise<string> {
@@ -178,12 +168,30 @@ async function putRunEvent(
 
 /** The report, with consumers cut so that its JSON stays under `limit` characters. */
 function trimmed(report: RunReport, limit: number): RunReport & { truncated?: number } {
-  if (JSON.stringify(report).length <= limit) return report;
-  let consumers = report.consumers;
-  while (consumers.length > 0 && JSON.stringify({ ...report, consumers }).length > limit) {
-    consumers = consumers.slice(0, Math.floor(consumers.length / 2));
+  return fitted(report, (shown) => JSON.stringify(shown).length <= limit);
+}
+
+/**
+ * The report with as many of its consumers as `fits` allows, halving the list until it does (or
+ * none is left), and `truncated` saying how many were left out.
+ */
+function fitted(
+  report: RunReport,
+  fits: (shown: RunReport) => boolean,
+): RunReport & { truncated?: number } {
+  let keep = report.consumers.length;
+  for (;;) {
+    const shown =
+      keep === report.consumers.length
+        ? report
+        : {
+            ...report,
+            consumers: report.consumers.slice(0, keep),
+            truncated: report.consumers.length - keep,
+          };
+    if (fits(shown) || keep === 0) return shown;
+    keep = Math.floor(keep / 2);
   }
-  return { ...report, consumers, truncated: report.consumers.length - consumers.length };
 }
 
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */

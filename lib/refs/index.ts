@@ -1,4 +1,4 @@
-export { contextOfArn, isAccount, isRegion, partitionOf } from './arn.js';
+export { contextOfArn, isAccount, isRegion, partitionOf, splitArn } from './arn.js';
 export {
   jobDefinitionReferences,
   type ReadOptions,
