@@ -55,8 +55,10 @@ export async function runPipeline(
   // Counts are per run: a Lambda container keeps its clients, and their counter, between runs.
   clients.counter.reset();
   const records = 'records' in input ? input.records : [];
-  const watch = (change: Change) => withinPrefix(change.name, settings.namePrefix);
-  const changes = dedupeChanges(records.flatMap((record) => record.changes)).filter(watch);
+  const watch = (name: string) => withinPrefix(name, settings.namePrefix);
+  const changes = dedupeChanges(records.flatMap((record) => record.changes)).filter((change) =>
+    watch(change.name),
+  );
   const result: DiscoveryResult =
     'sweep' in input || changes.length > 0
       ? await discover('sweep' in input ? { drift: true } : { changes }, {

@@ -29,8 +29,8 @@ export interface DiscoverOptions {
   cache: DefinitionCache;
   now?: () => Date;
   onProgress?: (progress: Progress) => void;
-  /** Which changes count (WATCHER_NAME_PREFIX); all when absent. */
-  watch?: (change: Change) => boolean;
+  /** Which parameter and secret names count (WATCHER_NAME_PREFIX); all when absent. */
+  watch?: (name: string) => boolean;
 }
 
 /**
@@ -53,7 +53,13 @@ export async function discover(query: Query, options: DiscoverOptions): Promise<
   );
   const tasks = scanned.flatMap((s) => s.tasks);
   const jobs = scanned.flatMap((s) => s.jobs);
-  const changes = (await changesFor(query, tasks, jobs, clients, gaps, now)).filter(
+  const changes = await changesFor(
+    query,
+    tasks,
+    jobs,
+    clients,
+    gaps,
+    now,
     options.watch ?? (() => true),
   );
   const matchedTasks = tasks.flatMap((task) => narrow(task, changes));
@@ -80,11 +86,13 @@ async function changesFor(
   clients: AwsClients,
   gaps: Gap[],
   now: Date,
+  watch: (name: string) => boolean,
 ): Promise<Change[]> {
-  if ('changes' in query) return query.changes;
+  if ('changes' in query) return query.changes.filter((change) => watch(change.name));
   if ('target' in query) return latestChanges([query.target], clients, gaps, now);
+  // Unwatched values are left out before their metadata is read, not after.
   const targets = [...tasks, ...jobs].flatMap((consumer) =>
-    consumer.references.map((ref) => ref.target),
+    consumer.references.map((ref) => ref.target).filter((target) => watch(target.name)),
   );
   return latestChanges(targets, clients, gaps, now);
 }

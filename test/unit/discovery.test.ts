@@ -675,6 +675,36 @@ describe('a deleted value that is still referenced', () => {
 });
 
 describe('WATCHER_NAME_PREFIX', () => {
+  it('makes the sweep read the metadata of watched values only', async () => {
+    const { runPipeline } = await import('../../lib/pipeline.js');
+    const { readSettings } = await import('../../lib/config.js');
+    const recorded = recordedAccount({
+      clusters: {
+        c: [
+          { id: 't', family: 'web', startedAt: BEFORE },
+          { id: 'u', family: 'other', startedAt: BEFORE },
+        ],
+      },
+    });
+    const clients = new AwsClients({ requestHandler: recorded, credentials, maxAttempts: 2 });
+    const run = await runPipeline(
+      { sweep: true },
+      {
+        clients,
+        cache: new DefinitionCache(),
+        regions: [REGION],
+        home: REGION,
+        settings: readSettings({ WATCHER_NAME_PREFIX: '/prod/' }),
+      },
+      { apply: false },
+    );
+    const asked = recorded
+      .calls('ssm:DescribeParameters')
+      .flatMap((r) => (r.input.ParameterFilters as Array<{ Values: string[] }>)[0]?.Values ?? []);
+    expect(asked).toEqual(['/prod/db/password']);
+    expect(run.report.changes.map((c) => c.name)).toEqual(['/prod/db/password']);
+  });
+
   it('leaves changes outside the prefix alone: no discovery, no consumer', async () => {
     const { runPipeline } = await import('../../lib/pipeline.js');
     const { readSettings } = await import('../../lib/config.js');
