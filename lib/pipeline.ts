@@ -9,11 +9,11 @@ import { worthTelling } from './notify/summary.js';
 import { type Plan, plan } from './plan.js';
 import {
   buildReport,
-  changeKey,
   dedupeChanges,
   type Outcome,
   plannedOutcomes,
   type RunReport,
+  valueKey,
 } from './report.js';
 
 export interface PipelineDeps {
@@ -126,8 +126,11 @@ function failedRecords(
   return [...failed];
 }
 
-/** Deduplication keeps one of several equal changes, so compare by what the change is. */
+/**
+ * Whether a record's change is about a value whose consumer's action failed. By value, not by
+ * time: discovery judges an event's change by AWS's record, which has its own time.
+ */
 function touches(change: Change, failed: Change[]): boolean {
-  const wanted = changeKey(change);
-  return failed.some((other) => changeKey(other) === wanted);
+  const wanted = valueKey(change);
+  return failed.some((other) => valueKey(other) === wanted);
 }

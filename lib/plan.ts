@@ -5,10 +5,39 @@ export const ACTION_TAG = 'rotation-watcher:action';
 
 export type ActionKind = PolicyAction | 'none';
 
+/** Where the action a consumer's policy asks for came from. */
+export type PolicySource =
+  | { kind: 'tag'; level: string }
+  | { kind: 'default' }
+  /** A tag with a value that is not an action: the default applies. */
+  | { kind: 'invalid-tag'; level: string; value: string };
+
+/**
+ * Why the decision is what it is, as a fact the summaries and the CLI read (the `reason` sentence
+ * is written once, for people).
+ */
+export type DecisionBasis =
+  | 'value-deleted'
+  | 'service-gone'
+  | 'fresh'
+  | 'already-resubmitted'
+  | 'policy'
+  | 'standalone-task'
+  | 'service-unreadable'
+  | 'wrong-kind'
+  | 'controller'
+  | 'not-authorised'
+  | 'untagged-array';
+
 /** What the watcher decided for one consumer, and why. */
 export interface Decision {
   consumer: Consumer;
   action: ActionKind;
+  basis: DecisionBasis;
+  /** `alarm`: a referenced value was deleted, so the consumer cannot start again. */
+  severity: 'alarm' | 'normal';
+  /** Where the policy came from, when the policy was consulted. */
+  source: PolicySource | null;
   reason: string;
 }
 
@@ -59,95 +88,145 @@ export function plan(consumers: Consumer[], policy: Policy): Plan {
 
 /** The action for one consumer. Rules that no tag overrides come first. */
 export function decide(consumer: Consumer, policy: Policy): Decision {
+  const made = (
+    action: ActionKind,
+    basis: DecisionBasis,
+    reason: string,
+    source: PolicySource | null = null,
+  ): Decision => ({
+    consumer,
+    action,
+    basis,
+    severity: basis === 'value-deleted' ? 'alarm' : 'normal',
+    source,
+    reason,
+  });
   const deleted = consumer.changes.find((change) => change.effect === 'deleted');
   if (deleted) {
-    return {
-      consumer,
-      action: 'notify',
-      reason: `alarm: ${deleted.name} was deleted (${deleted.operation}); restarting would fail, so nothing is restarted`,
-    };
+    return made(
+      'notify',
+      'value-deleted',
+      `alarm: ${deleted.name} was deleted (${deleted.operation}); restarting would fail, so nothing is restarted`,
+    );
   }
-  if (!consumer.stale) return { consumer, action: 'none', reason: consumer.staleReason };
+  const gone = consumer.service && consumer.service.status !== 'ACTIVE';
+  if (gone) {
+    return made(
+      'none',
+      'service-gone',
+      `the service was deleted (${consumer.service?.status}): nothing can redeploy it, and its remaining tasks are stopping`,
+    );
+  }
+  if (!consumer.stale) return made('none', 'fresh', consumer.staleReason);
   if (consumer.job?.replacedBy) {
-    return {
-      consumer,
-      action: 'none',
-      reason: `already resubmitted as job ${consumer.job.replacedBy}`,
-    };
+    return made(
+      'none',
+      'already-resubmitted',
+      `already resubmitted as job ${consumer.job.replacedBy}`,
+    );
   }
-  const { action: wanted, source } = policyFor(consumer, policy);
-  if (wanted === 'ignore') return { consumer, action: 'ignore', reason: `ignored by ${source}` };
-  if (wanted === 'notify') return { consumer, action: 'notify', reason: `notify by ${source}` };
+  const source = policyFor(consumer);
+  const wanted = source.kind === 'tag' ? (source.action as PolicyAction) : policy.defaultAction;
+  const by = describeSource(source);
+  const decided = (action: ActionKind, basis: DecisionBasis, reason: string) =>
+    made(
+      action,
+      basis,
+      reason,
+      source.kind === 'tag' ? { kind: 'tag', level: source.level } : source,
+    );
+  if (wanted === 'ignore') return decided('ignore', 'policy', `ignored by ${by}`);
+  if (wanted === 'notify') return decided('notify', 'policy', `notify by ${by}`);
   if (consumer.kind === 'ecs-task') {
-    return {
-      consumer,
-      action: 'notify',
-      reason: `${wanted} by ${source}, but standalone tasks are never restarted: whoever started it must`,
-    };
+    return decided(
+      'notify',
+      'standalone-task',
+      `${wanted} by ${by}, but standalone tasks are never restarted: whoever started it must`,
+    );
   }
   if (consumer.kind === 'ecs-service') {
     if (!consumer.service) {
-      return {
-        consumer,
-        action: 'notify',
-        reason: `${wanted} by ${source}, but DescribeServices failed: its tags and deployment controller are unknown, so it is not restarted`,
-      };
+      return decided(
+        'notify',
+        'service-unreadable',
+        `${wanted} by ${by}, but DescribeServices failed: its tags and deployment controller are unknown, so it is not restarted`,
+      );
     }
     if (wanted !== 'redeploy')
-      return {
-        consumer,
-        action: 'notify',
-        reason: `${wanted} by ${source} does not apply to an ECS service (use redeploy)`,
-      };
-    const controller = consumer.service?.deploymentController ?? 'ECS';
+      return decided(
+        'notify',
+        'wrong-kind',
+        `${wanted} by ${by} does not apply to an ECS service (use redeploy)`,
+      );
+    const controller = consumer.service.deploymentController;
     if (controller !== 'ECS') {
-      return {
-        consumer,
-        action: 'notify',
-        reason: `redeploy by ${source}, but its ${controller} deployment controller does not accept a forced new deployment`,
-      };
+      return decided(
+        'notify',
+        'controller',
+        `redeploy by ${by}, but its ${controller} deployment controller does not accept a forced new deployment`,
+      );
     }
-    return { consumer, action: 'redeploy', reason: `redeploy by ${source}` };
+    return decided('redeploy', 'policy', `redeploy by ${by}`);
   }
   if (wanted !== 'resubmit')
-    return {
-      consumer,
-      action: 'notify',
-      reason: `${wanted} by ${source} does not apply to a Batch job (use resubmit)`,
-    };
+    return decided(
+      'notify',
+      'wrong-kind',
+      `${wanted} by ${by} does not apply to a Batch job (use resubmit)`,
+    );
+  const parent = consumer.job?.arraySize
+    ? 'an array job'
+    : consumer.job?.numNodes
+      ? 'a multi-node job'
+      : null;
+  if (parent && source.kind !== 'tag') {
+    return decided(
+      'notify',
+      'untagged-array',
+      `resubmit by ${by}, but it is ${parent}: resubmitting one restarts every child, so it needs its own rotation-watcher:action tag`,
+    );
+  }
   const unauthorised = resubmitBlocked(consumer, source);
   if (unauthorised)
-    return { consumer, action: 'notify', reason: `resubmit by ${source}, but ${unauthorised}` };
-  return { consumer, action: 'resubmit', reason: `resubmit by ${source}` };
+    return decided('notify', 'not-authorised', `resubmit by ${by}, but ${unauthorised}`);
+  return decided('resubmit', 'policy', `resubmit by ${by}`);
 }
 
+type Found =
+  | { kind: 'tag'; level: string; action: PolicyAction }
+  | Exclude<PolicySource, { kind: 'tag' }>;
+
 /** The most specific tag wins; a tag with an unknown value is reported and the default applies. */
-function policyFor(consumer: Consumer, policy: Policy): { action: PolicyAction; source: string } {
+function policyFor(consumer: Consumer): Found {
   for (const { level, tags } of consumer.tags) {
     const value = tags[ACTION_TAG];
     if (value === undefined) continue;
     // Exactly as IAM's StringEquals conditions compare it, or a restart would be planned and then denied.
     const action = ACTIONS.find((candidate) => candidate === value);
-    if (action) return { action, source: `the ${level} tag` };
-    return {
-      action: policy.defaultAction,
-      source: `the default (the ${level} tag's value ${JSON.stringify(value.slice(0, 40))} is not one of ${ACTIONS.join(', ')})`,
-    };
+    if (action) return { kind: 'tag', level, action };
+    return { kind: 'invalid-tag', level, value };
   }
-  return { action: policy.defaultAction, source: 'the default' };
+  return { kind: 'default' };
+}
+
+function describeSource(source: Found): string {
+  if (source.kind === 'tag') return `the ${source.level} tag`;
+  if (source.kind === 'default') return 'the default';
+  return `the default (the ${source.level} tag's value ${JSON.stringify(source.value.slice(0, 40))} is not one of ${ACTIONS.join(', ')})`;
 }
 
 /**
  * The packaged role lets a tag authorise a resubmit only when the job definition carries it
- * (SubmitJob) and so does the job (TerminateJob; `propagateTags` on the definition does that).
+ * (SubmitJob) and so does the job (TerminateJob). A job carries only the tags given to SubmitJob:
+ * `propagateTags` copies tags to the job's ECS task, not to the job.
  * With the default action `resubmit` the role allows every job.
  */
-function resubmitBlocked(consumer: Consumer, source: string): string | null {
-  if (source.startsWith('the default')) return null;
+function resubmitBlocked(consumer: Consumer, source: Found): string | null {
+  if (source.kind !== 'tag') return null;
   const tagOf = (level: string) => consumer.tags.find((t) => t.level === level)?.tags[ACTION_TAG];
   if (tagOf('job-definition') !== 'resubmit')
     return 'the job definition is not tagged resubmit, which SubmitJob needs';
   if (tagOf('job') !== 'resubmit')
-    return 'the job itself is not tagged resubmit (set propagateTags on its definition), which TerminateJob needs';
+    return 'the job itself is not tagged resubmit, which TerminateJob needs (tag it when submitting: propagateTags copies tags to its ECS task, not to the job)';
   return null;
 }

@@ -11,7 +11,7 @@ export interface Outcome {
   detail: string;
 }
 
-/** The JSON the CLI prints and the notifications carry (DESIGN.md's contract, plus `complete`, `gaps`, `calls`). */
+/** The JSON the CLI prints and the notifications carry (the CLI's contract, plus `complete`, `gaps`, `calls`). */
 export interface RunReport {
   changes: ReturnType<typeof changeJson>[];
   consumers: ReturnType<typeof consumerJson>[];
@@ -30,6 +30,10 @@ export function changeJson(change: Change) {
     account: change.account,
     operation: change.operation,
     changedAt: change.changedAt,
+    /** `aws`: changedAt is AWS's record of the value; `event`: only the event's time was known. */
+    timeSource: change.timeSource,
+    eventTime: change.eventTime,
+    version: change.version,
     effect: change.effect,
     versionStage: change.versionStage,
   };
@@ -54,6 +58,14 @@ export function consumerJson(consumer: Consumer, decision: Decision | undefined)
     region: consumer.region,
     parent: consumer.parent,
     running: consumer.runs.length,
+    /** Of the running tasks or jobs, how many may hold an old value. */
+    staleRunning: consumer.staleRuns,
+    /** Why it is (or is not) stale: `created-before`, `time-unknown`, `created-after`, ... */
+    cause: consumer.cause,
+    /** What the decision rests on: `policy`, `value-deleted`, `service-gone`, ... */
+    basis: decision?.basis ?? 'fresh',
+    /** A referenced value was deleted: the consumer cannot start again. */
+    alarm: decision?.severity === 'alarm',
   };
 }
 
@@ -94,7 +106,20 @@ export function dedupeChanges(changes: Change[]): Change[] {
   return [...seen.values()];
 }
 
-/** What makes two changes the same change, whichever event (or copy of it) carried them. */
+/**
+ * What makes two changes the same change, whichever event (or copy of it) carried them: once AWS's
+ * record is read, the value and its version at that time, however many events told of it.
+ */
 export function changeKey(change: Change): string {
-  return `${change.service}|${change.region}|${change.account}|${change.name}|${change.operation}|${change.changedAt}|${change.versionStage}`;
+  const when =
+    change.timeSource === 'aws'
+      ? `${change.version}|${change.changedAt}`
+      : `${change.operation}|${change.changedAt}`;
+  return `${valueKey(change)}|${change.effect}|${when}`;
+}
+
+/** Which value (and which of a secret's stages) a change is about, whatever its time. */
+export function valueKey(change: Change): string {
+  const name = change.service === 'ssm' ? change.name.replace(/^\//, '') : change.name;
+  return `${change.service}|${change.region}|${change.account}|${name}|${change.versionStage ?? 'AWSCURRENT'}`;
 }

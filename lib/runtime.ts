@@ -35,12 +35,13 @@ export function record(run: PipelineRun, extra: Record<string, unknown> = {}): v
   const stale = report.consumers.filter((consumer) => consumer.stale).length;
   logger.info('run finished', {
     ...extra,
-    changes: report.changes.map(({ service, name, region, operation, changedAt }) => ({
+    changes: report.changes.map(({ service, name, region, operation, changedAt, timeSource }) => ({
       service,
       name,
       region,
       operation,
       changedAt,
+      timeSource,
     })),
     consumers: report.consumers.length,
     stale,

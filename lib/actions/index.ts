@@ -55,22 +55,44 @@ export async function execute(
           detail: await STRATEGIES[action.kind].apply(action.consumer, options.clients),
         };
       } catch (error) {
+        if (error instanceof ConsumerGoneError)
+          return { ...base, status: 'skipped', detail: error.message };
         return { ...base, status: 'failed', detail: describeError(error) };
       }
     }),
   );
 }
 
+/** The consumer was deleted between discovery and the action: nothing to restart, nothing failed. */
+class ConsumerGoneError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConsumerGoneError';
+  }
+}
+
+/** ECS's answers to UpdateService for a service that was deleted (DRAINING, INACTIVE or unknown). */
+const GONE = new Set(['ServiceNotActiveException', 'ServiceNotFoundException']);
+
 /** UpdateService with forceNewDeployment: ECS replaces every task, and new tasks read the new value. */
 async function redeploy(consumer: Consumer, clients: AwsClients): Promise<string> {
   const cluster = consumer.service?.cluster ?? consumer.parent;
   if (!cluster) throw new Error('the service has no cluster');
   const ecs = clients.get('ecs', consumer.region);
-  const reply = await clients.limited('ecs', consumer.region, () =>
-    ecs.send(
-      new UpdateServiceCommand({ cluster, service: consumer.arn, forceNewDeployment: true }),
-    ),
-  );
+  const reply = await clients
+    .limited('ecs', consumer.region, () =>
+      ecs.send(
+        new UpdateServiceCommand({ cluster, service: consumer.arn, forceNewDeployment: true }),
+      ),
+    )
+    .catch((error: unknown) => {
+      if (error instanceof Error && GONE.has(error.name))
+        throw new ConsumerGoneError(
+          `not redeployed: the service was deleted before the redeploy (${error.name})`,
+          { cause: error },
+        );
+      throw error;
+    });
   const primary =
     reply.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY') ??
     reply.service?.deployments?.[0];

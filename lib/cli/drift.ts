@@ -36,9 +36,7 @@ Exit codes: 0 answered, 2 bad input, 3 incomplete (part of the account could not
       ? report
       : {
           ...report,
-          consumers: report.consumers.filter(
-            (consumer) => consumer.stale || consumer.reason.startsWith('alarm:'),
-          ),
+          consumers: report.consumers.filter((consumer) => consumer.stale || consumer.alarm),
         };
     return printRun(shown, values, io, `no stale consumer in ${regions.join(', ')}`);
   },

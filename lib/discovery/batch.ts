@@ -7,10 +7,10 @@ import {
   ListJobsCommand,
 } from '@aws-sdk/client-batch';
 import { type AwsClients, chunks } from '../aws/index.js';
-import { contextOfArn, jobDefinitionReferences } from '../refs/index.js';
+import { accountOf, contextOfArn, jobDefinitionReferences, siblingArn } from '../refs/index.js';
 import type { CachedDefinition } from './cache.js';
 import type { ScanDeps } from './ecs.js';
-import { accountOf, guarded, isoTime, listAll, tagRecord, usable } from './shared.js';
+import { guarded, isoTime, listAll, tagRecord, usable } from './shared.js';
 import type { ConsumerReference, Gap } from './types.js';
 
 /** The statuses of a job that is running or will run: the ones that hold or will read a value. */
@@ -32,10 +32,16 @@ export interface ScannedJob {
   queue: string;
   queueTags: Record<string, string>;
   status: string;
+  /** When the job was submitted: its containers fetch secrets at some moment after this. */
+  createdAt: string | null;
   startedAt: string | null;
   definitionArn: string;
   definitionTags: Record<string, string>;
   references: ConsumerReference[];
+  /** An array job's size: its children (`ID:N`) are the ones that run. */
+  arraySize: number | null;
+  /** A multi-node parallel job's node count: its nodes (`ID#N`) are the ones that run. */
+  numNodes: number | null;
 }
 
 const DESCRIBE_MAX = 100;
@@ -112,8 +118,7 @@ export async function scanBatch(
     const definitionArn = withDefinition.get(job.jobId as string);
     if (!definitionArn) return [];
     const definition = definitions.get(definitionArn);
-    const arn =
-      job.jobArn ?? `arn:aws:batch:${region}:${accountOf(queueArn) ?? ''}:job/${job.jobId}`;
+    const arn = job.jobArn ?? siblingArn(queueArn, `job/${job.jobId}`);
     return [
       {
         arn,
@@ -124,13 +129,71 @@ export async function scanBatch(
         queue: queueArn,
         queueTags,
         status: job.status as string,
+        createdAt: isoTime(job.createdAt),
         startedAt: isoTime(job.startedAt),
         definitionArn,
         definitionTags: definition?.tags ?? {},
         references: usable(definition?.references ?? []),
+        // A parent's summary has a size and no index; a child's has an index.
+        arraySize:
+          job.arrayProperties?.size !== undefined && job.arrayProperties.index === undefined
+            ? job.arrayProperties.size
+            : null,
+        numNodes: job.nodeProperties?.numNodes ?? null,
       },
     ];
   });
+}
+
+/** The statuses of a child or node whose containers may have fetched secrets. */
+const FETCHING_STATUSES: JobStatus[] = ['STARTING', 'RUNNING'];
+
+/** A child of an array job or a node of a multi-node job, as ListJobs summarises it. */
+export interface ScannedChild {
+  arn: string;
+  status: string;
+  createdAt: string | null;
+  startedAt: string | null;
+}
+
+/**
+ * The children (array jobs) or nodes (multi-node jobs) of `job` that are starting or running:
+ * ListJobs by queue lists only the parent, whose own status says nothing about them.
+ */
+export async function childrenOf(
+  job: ScannedJob,
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<ScannedChild[] | undefined> {
+  const batch = clients.get('batch', job.region);
+  const call = <T>(task: () => Promise<T>) => clients.limited('batch', job.region, task);
+  const by = job.arraySize !== null ? { arrayJobId: job.jobId } : { multiNodeJobId: job.jobId };
+  const lists = await Promise.all(
+    FETCHING_STATUSES.map((jobStatus) =>
+      listAll(
+        gaps,
+        { region: job.region, scope: job.arn, api: 'batch:ListJobs' },
+        call,
+        async (nextToken) => {
+          const page = await batch.send(
+            new ListJobsCommand({ ...by, jobStatus, nextToken, maxResults: 1000 }),
+          );
+          return {
+            items: page.jobSummaryList?.map((child) => ({
+              arn: child.jobArn ?? siblingArn(job.arn, `job/${child.jobId}`),
+              status: child.status ?? jobStatus,
+              createdAt: isoTime(child.createdAt),
+              startedAt: isoTime(child.startedAt),
+            })),
+            next: page.nextToken,
+          };
+        },
+      ),
+    ),
+  );
+  if (lists.some((list) => list === undefined)) return undefined;
+  const seen = new Set<string>();
+  return lists.flatMap((list) => list ?? []).filter((c) => !seen.has(c.arn) && seen.add(c.arn));
 }
 
 /**

@@ -2,16 +2,23 @@ import type { JobDetail, KeyValuePair } from '@aws-sdk/client-batch';
 import type { Service } from '@aws-sdk/client-ecs';
 import type { AwsClients } from '../aws/index.js';
 import type { Change } from '../events/index.js';
-import { refersTo, type Target } from '../refs/index.js';
-import { describeJobs, type ScannedJob, scanBatch } from './batch.js';
+import { lastPart, refersTo, siblingArn, type Target } from '../refs/index.js';
+import {
+  childrenOf,
+  describeJobs,
+  type ScannedChild,
+  type ScannedJob,
+  scanBatch,
+} from './batch.js';
 import type { DefinitionCache } from './cache.js';
 import { describeServices, type ScannedTask, scanEcs } from './ecs.js';
-import { latestChanges } from './metadata.js';
+import { latestChanges, withRecordedTimes } from './metadata.js';
 import { tagRecord } from './shared.js';
-import { assessConsumer } from './staleness.js';
+import { assessConsumer, type Verdict } from './staleness.js';
 import type {
   Consumer,
   ConsumerReference,
+  DeploymentState,
   DiscoveryResult,
   Gap,
   JobDetails,
@@ -64,15 +71,23 @@ export async function discover(query: Query, options: DiscoverOptions): Promise<
   );
   const matchedTasks = tasks.flatMap((task) => narrow(task, changes));
   const matchedJobs = jobs.flatMap((job) => narrow(job, changes));
-  const [services, jobDetails] = await Promise.all([
+  const [services, jobDetails, children] = await Promise.all([
     servicesOf(matchedTasks, clients, gaps),
     jobDetailsOf(matchedJobs, clients, gaps),
+    childrenOfParents(matchedJobs, clients, gaps),
   ]);
   const replacements = replacementsOf(jobDetails);
   const consumers = [
-    ...taskConsumers(matchedTasks, services, changes, gaps),
+    ...taskConsumers(matchedTasks, services, changes, gaps, now),
     ...matchedJobs.map((job) =>
-      jobConsumer(job, jobDetails.get(job.jobId), changes, replacements.get(job.jobId) ?? null),
+      jobConsumer(
+        job,
+        jobDetails.get(job.jobId),
+        changes,
+        replacements.get(job.jobId) ?? null,
+        children.get(job.jobId),
+        now,
+      ),
     ),
   ];
   consumers.sort((a, b) => a.kind.localeCompare(b.kind) || a.arn.localeCompare(b.arn));
@@ -88,7 +103,12 @@ async function changesFor(
   now: Date,
   watch: (name: string) => boolean,
 ): Promise<Change[]> {
-  if ('changes' in query) return query.changes.filter((change) => watch(change.name));
+  if ('changes' in query)
+    return withRecordedTimes(
+      query.changes.filter((change) => watch(change.name)),
+      clients,
+      gaps,
+    );
   if ('target' in query) return latestChanges([query.target], clients, gaps, now);
   // Unwatched values are left out before their metadata is read, not after.
   const targets = [...tasks, ...jobs].flatMap((consumer) =>
@@ -155,11 +175,26 @@ async function jobDetailsOf(
   return found;
 }
 
+/**
+ * The starting and running children of each array job and nodes of each multi-node job, by the
+ * parent's id; `undefined` for a parent whose children could not be listed.
+ */
+async function childrenOfParents(
+  jobs: ScannedJob[],
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<Map<string, ScannedChild[] | undefined>> {
+  const parents = jobs.filter((job) => job.arraySize !== null || job.numNodes !== null);
+  const lists = await Promise.all(parents.map((job) => childrenOf(job, clients, gaps)));
+  return new Map(parents.map((job, i) => [job.jobId, lists[i]]));
+}
+
 function taskConsumers(
   tasks: ScannedTask[],
   services: Map<string, Service>,
   changes: Change[],
   gaps: Gap[],
+  now: Date,
 ): Consumer[] {
   const groups = new Map<string, ScannedTask[]>();
   for (const task of tasks) {
@@ -172,20 +207,18 @@ function taskConsumers(
     const name = serviceName(first);
     const runs = members.map(toRun);
     if (!name) {
-      const verdict = assessConsumer('ecs-task', runs, changes, null);
+      const verdict = assessConsumer('ecs-task', runs, changes, null, now);
       return {
         kind: 'ecs-task',
         arn: first.arn,
-        name: `${first.group ?? 'task'} ${first.arn.split('/').pop()}`,
+        name: `${first.group ?? 'task'} ${lastPart(first.arn)}`,
         region: first.region,
         account: first.account,
         parent: first.cluster,
         references: mergeReferences(runs),
         runs,
         tags: [{ level: 'task', tags: first.tags }],
-        stale: verdict.stale,
-        staleReason: verdict.reason,
-        changes: verdict.changes,
+        ...verdictFields(verdict),
         service: null,
         job: null,
       };
@@ -196,13 +229,12 @@ function taskConsumers(
       (gap) => gap.api === 'ecs:DescribeServices' && gap.scope === first.cluster,
     );
     const details = described || !unreadable ? serviceDetails(first.cluster, described) : null;
-    const verdict = assessConsumer('ecs-service', runs, changes, details);
-    const clusterName = first.cluster.split('/').pop();
+    const verdict = assessConsumer('ecs-service', runs, changes, details, now);
     return {
       kind: 'ecs-service',
       arn:
         described?.serviceArn ??
-        `${first.cluster.split(':cluster/')[0]}:service/${clusterName}/${name}`,
+        siblingArn(first.cluster, `service/${lastPart(first.cluster)}/${name}`),
       name,
       region: first.region,
       account: first.account,
@@ -210,11 +242,10 @@ function taskConsumers(
       references: mergeReferences(runs),
       runs,
       tags: [{ level: 'service', tags: tagRecord(described?.tags) }],
-      stale: verdict.stale,
+      ...verdictFields(verdict),
       staleReason: described
         ? verdict.reason
         : `${verdict.reason} (${details ? 'DescribeServices says the service does not exist' : 'DescribeServices failed: deployments unknown'})`,
-      changes: verdict.changes,
       service: details,
       job: null,
     };
@@ -225,25 +256,39 @@ function serviceDetails(cluster: string, service: Service | undefined): ServiceD
   if (!service)
     return {
       cluster,
+      status: 'MISSING',
       deploymentController: 'ECS',
-      newestDeployment: null,
+      deployments: [],
       desiredCount: 0,
-      missing: true,
     };
-  const newest = [...(service.deployments ?? [])].sort(
-    (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
-  )[0];
+  const deployments = (service.deployments ?? [])
+    .map(
+      (deployment): DeploymentState => ({
+        id: deployment.id ?? '?',
+        status: deployment.status ?? '?',
+        rolloutState: deployment.rolloutState ?? null,
+        createdAt: deployment.createdAt?.toISOString() ?? null,
+        updatedAt: deployment.updatedAt?.toISOString() ?? null,
+      }),
+    )
+    .sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+  const status = service.status;
   return {
     cluster,
+    status: status === 'DRAINING' || status === 'INACTIVE' ? status : 'ACTIVE',
     deploymentController: service.deploymentController?.type ?? 'ECS',
-    newestDeployment: newest
-      ? {
-          id: newest.id ?? '?',
-          createdAt: newest.createdAt?.toISOString() ?? null,
-          status: newest.status ?? '?',
-        }
-      : null,
+    deployments,
     desiredCount: service.desiredCount ?? 0,
+  };
+}
+
+function verdictFields(verdict: Verdict) {
+  return {
+    stale: verdict.stale,
+    cause: verdict.cause,
+    staleReason: verdict.reason,
+    staleRuns: verdict.staleRuns,
+    changes: verdict.changes,
   };
 }
 
@@ -264,9 +309,17 @@ function jobConsumer(
   detail: JobDetail | undefined,
   changes: Change[],
   replacedBy: string | null,
+  children: ScannedChild[] | undefined,
+  now: Date,
 ): Consumer {
-  const runs = [toRun(job)];
-  const verdict = assessConsumer('batch-job', runs, changes, null);
+  const parent = job.arraySize !== null || job.numNodes !== null;
+  // A parent whose children could not be listed is judged as a job of unknown times.
+  const runs = !parent
+    ? [toRun(job)]
+    : children
+      ? children.map((child) => childRun(job, child))
+      : [{ ...toRun(job), status: 'UNKNOWN', createdAt: null, startedAt: null }];
+  const verdict = assessConsumer('batch-job', runs, changes, null, now);
   return {
     kind: 'batch-job',
     arn: job.arn,
@@ -281,9 +334,7 @@ function jobConsumer(
       { level: 'job-definition', tags: job.definitionTags },
       { level: 'job-queue', tags: job.queueTags },
     ],
-    stale: verdict.stale,
-    staleReason: verdict.reason,
-    changes: verdict.changes,
+    ...verdictFields(verdict),
     service: null,
     job: { ...jobDetails(job, detail), replacedBy },
   };
@@ -299,6 +350,8 @@ function jobDetails(
     definitionArn: job.definitionArn,
     parameters: detail?.parameters ?? {},
     submit: detail ? submitSettings(detail) : {},
+    arraySize: job.arraySize,
+    numNodes: job.numNodes,
   };
 }
 
@@ -356,8 +409,22 @@ function toRun(item: ScannedTask | ScannedJob): Run {
     arn: item.arn,
     definitionArn: item.definitionArn,
     status: 'lastStatus' in item ? item.lastStatus : item.status,
+    createdAt: item.createdAt,
     startedAt: item.startedAt,
+    startedBy: 'startedBy' in item ? item.startedBy : null,
     references: item.references,
+  };
+}
+
+function childRun(parent: ScannedJob, child: ScannedChild): Run {
+  return {
+    arn: child.arn,
+    definitionArn: parent.definitionArn,
+    status: child.status,
+    createdAt: child.createdAt,
+    startedAt: child.startedAt,
+    startedBy: null,
+    references: parent.references,
   };
 }
 

@@ -7,9 +7,9 @@ import {
   type Service,
 } from '@aws-sdk/client-ecs';
 import { type AwsClients, allPages, chunks } from '../aws/index.js';
-import { contextOfArn, taskDefinitionReferences } from '../refs/index.js';
+import { accountOf, contextOfArn, taskDefinitionReferences } from '../refs/index.js';
 import type { CachedDefinition, DefinitionCache } from './cache.js';
-import { accountOf, guarded, isoTime, listAll, tagRecord, usable } from './shared.js';
+import { guarded, isoTime, listAll, tagRecord, usable } from './shared.js';
 import type { ConsumerReference, Gap, Progress } from './types.js';
 
 /** A task ECS reports as meant to be running, with the references of its task definition. */
@@ -21,7 +21,11 @@ export interface ScannedTask {
   /** `service:NAME` for a service's tasks, `family:NAME` for standalone ones. */
   group: string | null;
   lastStatus: string;
+  /** When the task was created: the agent fetches its secrets at some moment after this. */
+  createdAt: string | null;
   startedAt: string | null;
+  /** The deployment that started it, for a service's task. */
+  startedBy: string | null;
   definitionArn: string;
   tags: Record<string, string>;
   references: ConsumerReference[];
@@ -113,7 +117,9 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
       cluster,
       group: task.group ?? null,
       lastStatus: task.lastStatus ?? 'UNKNOWN',
+      createdAt: isoTime(task.createdAt),
       startedAt: isoTime(task.startedAt),
+      startedBy: task.startedBy ?? null,
       definitionArn,
       tags: tagRecord(task.tags),
       references: usable(definitions.get(definitionArn)?.references ?? []),

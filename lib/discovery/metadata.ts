@@ -2,16 +2,31 @@ import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/clien
 import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
 import { type AwsClients, allPages, chunks } from '../aws/index.js';
 import type { Change } from '../events/index.js';
-import { parameterArn, parameterKey, partitionOf, type Target } from '../refs/index.js';
-import { accountOf, guarded, isoTime } from './shared.js';
+import { accountOf, parameterArn, parameterKey, partitionOf, type Target } from '../refs/index.js';
+import { guarded, isoTime } from './shared.js';
 import type { Gap } from './types.js';
 
 const NAMES_PER_FILTER = 50;
 
+/** AWS's own record of one value: when it last changed, to which version, or that it is gone. */
+interface ValueRecord {
+  name: string;
+  arn: string | null;
+  account: string | null;
+  /** `null` when the value does not exist (or is scheduled for deletion without a date). */
+  changedAt: string | null;
+  version: string | null;
+  deleted: boolean;
+}
+
+/** What a target or change names, for reading its record once. */
+type Named = Pick<Target, 'service' | 'name' | 'arn' | 'region' | 'account' | 'partition'>;
+
 /**
  * The latest change of each target, read from metadata only: DescribeParameters
- * (LastModifiedDate) and DescribeSecret (LastChangedDate). Never a value. A target that no
- * longer exists becomes a `deleted` change: its consumers cannot start again.
+ * (LastModifiedDate, Version) and DescribeSecret (LastChangedDate, the AWSCURRENT version).
+ * Never a value. A target that no longer exists becomes a `deleted` change: its consumers cannot
+ * start again.
  */
 export async function latestChanges(
   targets: Target[],
@@ -19,46 +34,122 @@ export async function latestChanges(
   gaps: Gap[],
   now: Date,
 ): Promise<Change[]> {
-  const unique = new Map<string, Target>();
-  for (const target of targets) {
-    if (!target.region) continue;
-    unique.set(identity(target), target);
-  }
-  const parameters = [...unique.values()].filter((t) => t.service === 'ssm');
-  const secrets = [...unique.values()].filter((t) => t.service === 'secretsmanager');
-  const byRegion = new Map<string, Target[]>();
-  for (const target of parameters)
-    byRegion.set(target.region as string, [
-      ...(byRegion.get(target.region as string) ?? []),
-      target,
-    ]);
-  const [parameterChanges, secretChanges] = await Promise.all([
-    Promise.all(
-      [...byRegion].map(([region, group]) => parameterMetadata(region, group, clients, gaps, now)),
-    ),
-    Promise.all(secrets.map((target) => secretMetadata(target, clients, gaps, now))),
-  ]);
-  return [
-    ...parameterChanges.flat(),
-    ...secretChanges.flatMap((change) => (change ? [change] : [])),
-  ];
+  const unique = new Map<string, Named>();
+  for (const target of targets) if (target.region) unique.set(identity(target), target);
+  const records = await readRecords([...unique.values()], clients, gaps);
+  return [...unique].flatMap(([key, target]): Change[] => {
+    const record = records.get(key);
+    if (!record) return [];
+    const region = target.region as string;
+    return [
+      {
+        service: target.service,
+        name: record.name,
+        arn: record.arn,
+        region,
+        account: record.account,
+        partition: target.partition ?? partitionOf(region),
+        operation: record.deleted
+          ? 'NotFound'
+          : target.service === 'ssm'
+            ? 'LastModified'
+            : 'LastChanged',
+        effect: record.deleted ? 'deleted' : 'value',
+        changedAt: record.changedAt ?? now.toISOString(),
+        timeSource: record.changedAt ? 'aws' : 'event',
+        eventTime: null,
+        version: record.version,
+        versionStage: null,
+        versionId: null,
+        eventId: 'metadata',
+        detailType: target.service === 'ssm' ? 'DescribeParameters' : 'DescribeSecret',
+      },
+    ];
+  });
 }
 
-function identity(target: Target): string {
+/**
+ * The changes events told of, judged by AWS's record instead of the events' times: a late,
+ * replayed or repeated event names the same version at the same time as the first, so it finds
+ * already replaced consumers fresh; a newer change than the event's is judged as the newer one.
+ * Where the record cannot be read, the event's time stands (and says so).
+ */
+export async function withRecordedTimes(
+  changes: Change[],
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<Change[]> {
+  // Labels and notices alter nothing a container reads: their times do not matter.
+  const timed = changes.filter(
+    (change) => change.effect === 'value' || change.effect === 'deleted',
+  );
+  const unique = new Map<string, Named>();
+  for (const change of timed) unique.set(identity(change), change);
+  const records = await readRecords([...unique.values()], clients, gaps);
+  return changes.map((change): Change => {
+    const record = timed.includes(change) ? records.get(identity(change)) : undefined;
+    if (!record) return change;
+    if (record.deleted)
+      return {
+        ...change,
+        effect: 'deleted',
+        changedAt: record.changedAt ?? change.changedAt,
+        timeSource: record.changedAt ? 'aws' : change.timeSource,
+      };
+    return {
+      ...change,
+      // A value deleted and created again is a new value, not a deletion.
+      effect: 'value',
+      arn: change.arn ?? record.arn,
+      changedAt: record.changedAt ?? change.changedAt,
+      timeSource: record.changedAt ? 'aws' : change.timeSource,
+      version: record.version,
+    };
+  });
+}
+
+function identity(target: Named): string {
   const name = target.service === 'ssm' ? parameterKey(target.name) : (target.arn ?? target.name);
   return `${target.service}|${target.region}|${target.account ?? ''}|${name}`;
 }
 
-async function parameterMetadata(
-  region: string,
-  targets: Target[],
+/** The record of each named value, by identity; values whose record could not be read are absent. */
+async function readRecords(
+  named: Named[],
   clients: AwsClients,
   gaps: Gap[],
-  now: Date,
-): Promise<Change[]> {
+): Promise<Map<string, ValueRecord>> {
+  const byRegion = new Map<string, Named[]>();
+  for (const target of named.filter((t) => t.service === 'ssm' && t.region))
+    byRegion.set(target.region as string, [
+      ...(byRegion.get(target.region as string) ?? []),
+      target,
+    ]);
+  const secrets = named.filter((t) => t.service === 'secretsmanager' && t.region);
+  const [parameters, secretRecords] = await Promise.all([
+    Promise.all(
+      [...byRegion].map(([region, group]) => parameterRecords(region, group, clients, gaps)),
+    ),
+    Promise.all(
+      secrets.map(async (target) => [identity(target), await secretRecord(target, clients, gaps)]),
+    ),
+  ]);
+  const out = new Map<string, ValueRecord>();
+  for (const map of parameters) for (const [key, record] of map) out.set(key, record);
+  for (const [key, record] of secretRecords)
+    if (record) out.set(key as string, record as ValueRecord);
+  return out;
+}
+
+async function parameterRecords(
+  region: string,
+  targets: Named[],
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<Map<string, ValueRecord>> {
   const ssm = clients.get('ssm', region);
   const names = [...new Set(targets.map((t) => t.name))];
-  const found = new Map<string, { modified: string | null; arn: string | null }>();
+  const found = new Map<string, { modified: string | null; arn: string | null; version: string }>();
   let complete = true;
   for (const group of chunks(names, NAMES_PER_FILTER)) {
     const page = await guarded(
@@ -84,42 +175,42 @@ async function parameterMetadata(
         found.set(parameterKey(parameter.Name), {
           modified: isoTime(parameter.LastModifiedDate),
           arn: parameter.ARN ?? null,
+          version: String(parameter.Version ?? ''),
         });
     }
   }
-  return targets.flatMap((target): Change[] => {
+  const out = new Map<string, ValueRecord>();
+  for (const target of targets) {
     const meta = found.get(parameterKey(target.name));
     // Without a complete answer, absence proves nothing: report only what was seen.
-    if (!meta && !complete) return [];
+    if (!meta && !complete) continue;
     const partition = target.partition ?? partitionOf(region);
-    const arn = meta?.arn ?? target.arn;
-    const account = target.account ?? (arn ? accountOf(arn) : null);
-    return [
-      {
-        service: 'ssm',
-        name: target.name,
-        arn: arn ?? (account ? parameterArn(partition, region, account, target.name) : null),
-        region,
-        account,
-        partition,
-        operation: meta ? 'LastModified' : 'NotFound',
-        effect: meta ? 'value' : 'deleted',
-        changedAt: meta?.modified ?? now.toISOString(),
-        versionStage: null,
-        versionId: null,
-        eventId: 'metadata',
-        detailType: 'DescribeParameters',
-      },
-    ];
-  });
+    const account = target.account ?? (meta?.arn ? accountOf(meta.arn) : null);
+    out.set(identity(target), {
+      name: target.name,
+      arn:
+        meta?.arn ??
+        target.arn ??
+        (account ? parameterArn(partition, region, account, target.name) : null),
+      account,
+      changedAt: meta?.modified ?? null,
+      version: meta?.version || null,
+      deleted: !meta,
+    });
+  }
+  return out;
 }
 
-async function secretMetadata(
-  target: Target,
+/**
+ * A secret's record. Secrets Manager keeps no time of a label's move, only the version's creation
+ * and LastChangedDate, the last modification of any kind: the move happened at or before it, so it
+ * is the bound that never calls a container fresh that may hold the old value.
+ */
+async function secretRecord(
+  target: Named,
   clients: AwsClients,
   gaps: Gap[],
-  now: Date,
-): Promise<Change | null> {
+): Promise<ValueRecord | null> {
   const region = target.region as string;
   const client = clients.get('secretsmanager', region);
   const id = target.arn ?? target.name;
@@ -142,22 +233,16 @@ async function secretMetadata(
     },
   );
   if (!reply && !missing) return null;
+  const current = Object.entries(reply?.VersionIdsToStages ?? {}).find(([, stages]) =>
+    stages.includes('AWSCURRENT'),
+  )?.[0];
   const deleted = missing || Boolean(reply?.DeletedDate);
   return {
-    service: 'secretsmanager',
     name: reply?.Name ?? target.name,
     arn: reply?.ARN ?? target.arn,
-    region,
     account: target.account ?? (reply?.ARN ? accountOf(reply.ARN) : null),
-    partition: target.partition ?? partitionOf(region),
-    operation: missing ? 'NotFound' : deleted ? 'ScheduledForDeletion' : 'LastChanged',
-    effect: deleted ? 'deleted' : 'value',
-    changedAt:
-      isoTime(reply?.DeletedDate ?? reply?.LastChangedDate ?? reply?.LastRotatedDate) ??
-      now.toISOString(),
-    versionStage: null,
-    versionId: null,
-    eventId: 'metadata',
-    detailType: 'DescribeSecret',
+    changedAt: isoTime(reply?.DeletedDate ?? reply?.LastChangedDate ?? reply?.LastRotatedDate),
+    version: current ?? null,
+    deleted,
   };
 }

@@ -45,11 +45,6 @@ export function isoTime(value: Date | number | undefined | null): string | null 
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-/** Account of an ARN, or null. */
-export function accountOf(arn: string): string | null {
-  return arn.split(':')[4] || null;
-}
-
 /**
  * Every page of one list call, each page within the service's concurrency limit; `undefined`
  * and a gap when it fails.

@@ -12,15 +12,22 @@ export interface ConsumerReference {
   target: Target;
 }
 
-/** One running (or about to run) container of a consumer: an ECS task or a Batch job. */
+/** One running (or about to run) container group of a consumer: an ECS task or a Batch job. */
 export interface Run {
   arn: string;
   /** The task or job definition it was started from. */
   definitionArn: string;
   /** ECS lastStatus or Batch status. */
   status: string;
-  /** When its containers started (and read their secrets); `null` if unknown or not yet. */
+  /**
+   * When AWS created it (ECS task createdAt, Batch job createdAt): the earliest moment its
+   * containers could have fetched secrets. `null` when AWS gave none.
+   */
+  createdAt: string | null;
+  /** When its containers started (RUNNING); the secrets were fetched before this. */
   startedAt: string | null;
+  /** A service task's deployment id (ECS `startedBy`); `null` otherwise. */
+  startedBy: string | null;
   references: ConsumerReference[];
 }
 
@@ -31,14 +38,28 @@ export interface TagLevel {
   tags: Record<string, string>;
 }
 
+/** A deployment of an ECS service, as DescribeServices reports it. */
+export interface DeploymentState {
+  id: string;
+  /** PRIMARY (the newest), ACTIVE (being replaced) or INACTIVE. */
+  status: string;
+  /** IN_PROGRESS, COMPLETED or FAILED; `null` where AWS does not report it (Classic Load Balancers). */
+  rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | null;
+  createdAt: string | null;
+  /** The last time ECS updated the deployment: how a stalled rollout is told apart. */
+  updatedAt: string | null;
+}
+
+/** ACTIVE, DRAINING (deleted, tasks still stopping), INACTIVE (deleted), or MISSING (unknown to ECS). */
+export type ServiceStatus = 'ACTIVE' | 'DRAINING' | 'INACTIVE' | 'MISSING';
+
 export interface ServiceDetails {
   cluster: string;
+  status: ServiceStatus;
   deploymentController: string;
-  /** The newest deployment: a service redeployed after a change is fresh. */
-  newestDeployment: { id: string; createdAt: string | null; status: string } | null;
+  /** Newest first. */
+  deployments: DeploymentState[];
   desiredCount: number;
-  /** DescribeServices answered that the service does not exist (its tasks outlived it). */
-  missing?: boolean;
 }
 
 /** What resubmitting a Batch job needs to submit the same job again. */
@@ -51,7 +72,30 @@ export interface JobDetails {
   submit: Record<string, unknown>;
   /** The job the watcher already submitted in its place, if one is queued or running. */
   replacedBy: string | null;
+  /** An array job's size (its children are its runs); `null` for other jobs. */
+  arraySize: number | null;
+  /** A multi-node job's node count (its nodes are its runs); `null` for other jobs. */
+  numNodes: number | null;
 }
+
+/**
+ * Why a consumer or run is stale (`created-before`, `time-unknown`) or fresh (the rest):
+ * - `created-before`: AWS created it before its record of the change, so it may have fetched the old value;
+ * - `time-unknown`: AWS gave no creation time, so it is counted as stale;
+ * - `created-after`: created after the change, it can only have read the new value;
+ * - `not-started`: a Batch job with no container yet: it will read the new value;
+ * - `replaced`: a deployment begun after the change is replacing its stale tasks;
+ * - `unaffected`: the change does not alter what it reads (a pinned version, a label, a notice);
+ * - `no-run`: nothing of it runs.
+ */
+export type VerdictCause =
+  | 'created-before'
+  | 'time-unknown'
+  | 'created-after'
+  | 'not-started'
+  | 'replaced'
+  | 'unaffected'
+  | 'no-run';
 
 /** A running consumer of one or more references, assessed against the changes. */
 export interface Consumer {
@@ -66,7 +110,12 @@ export interface Consumer {
   runs: Run[];
   tags: TagLevel[];
   stale: boolean;
+  /** Why it is or is not stale, as a typed fact that decisions read. */
+  cause: VerdictCause;
+  /** The same, written once for people. */
   staleReason: string;
+  /** Of its running tasks or jobs (an array job's children), how many may hold an old value. */
+  staleRuns: number;
   /** The changes that make it stale (or would, but for pins and fresh deployments). */
   changes: Change[];
   service: ServiceDetails | null;

@@ -29,7 +29,17 @@ export interface EventResult {
   ignored: string | null;
 }
 
-type Base = Pick<Change, 'partition' | 'region' | 'changedAt' | 'eventId' | 'detailType'> & {
+type Base = Pick<
+  Change,
+  | 'partition'
+  | 'region'
+  | 'changedAt'
+  | 'timeSource'
+  | 'eventTime'
+  | 'version'
+  | 'eventId'
+  | 'detailType'
+> & {
   account: string;
 };
 type Handler = (envelope: Envelope, base: Base) => EventResult;
@@ -77,11 +87,16 @@ export function parseEvent(event: unknown): EventResult {
     };
   }
   const envelope = validate(EnvelopeSchema, event, `${detailType} event`);
+  const time = new Date(envelope.time).toISOString();
   const base: Base = {
     partition: partitionOf(envelope.region),
     region: envelope.region,
     account: envelope.account,
-    changedAt: new Date(envelope.time).toISOString(),
+    // The event's time until discovery reads AWS's own record of the change.
+    changedAt: time,
+    timeSource: 'event',
+    eventTime: time,
+    version: null,
     eventId: envelope.id,
     detailType,
   };
@@ -136,6 +151,14 @@ function parameterChange(envelope: Envelope, base: Base): EventResult {
     'Parameter Store Change event',
     'detail',
   );
+  // A failed operation (an aws:ec2:image parameter whose image could not be validated, say)
+  // changes nothing, though it is announced as a change.
+  if (detail.exception) {
+    return {
+      changes: [],
+      ignored: `the ${clip(detail.operation, 64)} of ${clip(detail.name, 200)} failed (${clip(detail.exception, 120)}); the value did not change`,
+    };
+  }
   const effect = own(PARAMETER_EFFECTS, detail.operation);
   if (!effect) {
     return {
@@ -243,7 +266,8 @@ function secretCloudTrail(envelope: Envelope, base: Base): EventResult {
     'detail',
   );
   const call = detail.eventName;
-  if (detail.eventSource !== 'secretsmanager.amazonaws.com') {
+  // The envelope's source already says aws.secretsmanager; some deliveries carry no eventSource.
+  if (detail.eventSource !== undefined && detail.eventSource !== 'secretsmanager.amazonaws.com') {
     return {
       changes: [],
       ignored: `CloudTrail event from ${clip(detail.eventSource, 64)}, not Secrets Manager`,
@@ -327,9 +351,9 @@ function secretPlace(
   arn: string | null,
   base: Base,
 ): Pick<Change, 'partition' | 'region' | 'account'> {
-  const parts = arn?.split(':');
-  if (parts?.[3] && parts[4])
-    return { partition: parts[1] ?? base.partition, region: parts[3], account: parts[4] };
+  const parts = arn ? splitArn(arn) : null;
+  if (parts && typeof parts !== 'string' && parts.region && parts.account)
+    return { partition: parts.partition, region: parts.region, account: parts.account };
   return { partition: base.partition, region: base.region, account: base.account };
 }
 

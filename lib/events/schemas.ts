@@ -31,6 +31,8 @@ export const ParameterChangeDetailSchema = z.looseObject({
   name: text(2048),
   type: z.string().max(64).optional(),
   description: z.string().max(1024).optional(),
+  /** Present when the operation failed (e.g. an `aws:ec2:image` value that did not validate). */
+  exception: z.string().max(2048).optional(),
 });
 
 /**
@@ -69,7 +71,7 @@ const optionalObject = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shap
  *            "responseElements": { "arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf" } }
  */
 export const CloudTrailDetailSchema = z.looseObject({
-  eventSource: text(128),
+  eventSource: text(128).optional(),
   eventName: text(128),
   eventTime: z.string().max(64).optional(),
   errorCode: z.string().max(256).nullish(),

@@ -11,8 +11,21 @@ export interface Change extends ChangedValue {
   account: string | null;
   /** The AWS operation: Update, Delete, PutSecretValue, RotationSucceeded, Expiration, ... */
   operation: string;
-  /** When the change happened (ISO 8601): consumers that started before it hold the old value. */
+  /**
+   * When the change happened as AWS records it (ISO 8601): a consumer created before it may hold
+   * the old value. From the value's metadata when it could be read (`timeSource: 'aws'`), else
+   * the event's time (`timeSource: 'event'`).
+   */
   changedAt: string;
+  /** Where `changedAt` comes from: AWS's record of the value, or only the event that told of it. */
+  timeSource: 'aws' | 'event';
+  /** The event's own time, when an event told of the change (a late or replayed copy's is later). */
+  eventTime: string | null;
+  /**
+   * The version AWS records as current, when metadata was read: a parameter's version number, a
+   * secret's AWSCURRENT version id. Two deliveries of one change name the same version.
+   */
+  version: string | null;
   /** Secrets Manager: the version the moved label now points to, when the event says. */
   versionId: string | null;
   /** The EventBridge event id, for tracing a change back to its event. */

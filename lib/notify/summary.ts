@@ -27,7 +27,7 @@ export function worthTelling(report: RunReport): boolean {
 export function summarize(report: RunReport): Summary {
   const stale = report.consumers.filter((consumer) => consumer.stale).length;
   const failed = report.actions.filter((action) => action.status === 'failed').length;
-  const alarm = report.consumers.some((consumer) => consumer.reason.startsWith('alarm:'));
+  const alarm = report.consumers.some((consumer) => consumer.alarm);
   const restarted = report.actions.filter((action) => action.status === 'done').length;
   const names = [...new Set(report.changes.map((change) => change.name))];
   const severity: Severity =

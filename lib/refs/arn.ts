@@ -69,3 +69,38 @@ export function contextOfArn(arn: unknown): {
   }
   return { region: null, account: null, partition: null };
 }
+
+/** The account of an ARN, or null when it is not an ARN or names none. */
+export function accountOf(arn: string): string | null {
+  const parts = splitArn(arn);
+  return typeof parts !== 'string' && parts.account ? parts.account : null;
+}
+
+/** The region of an ARN, or null when it is not an ARN or names none. */
+export function regionOf(arn: string): string | null {
+  const parts = splitArn(arn);
+  return typeof parts !== 'string' && parts.region ? parts.region : null;
+}
+
+/**
+ * The last `/`-separated part of an ARN's resource: a cluster's, service's or task's name or id.
+ *
+ * @example lastPart('arn:aws:ecs:us-east-1:123456789012:service/prod/web') // 'web'
+ */
+export function lastPart(arn: string): string {
+  const parts = splitArn(arn);
+  const resource = typeof parts === 'string' ? arn : parts.resource;
+  return resource.split('/').pop() ?? resource;
+}
+
+/**
+ * The ARN of a resource beside another of the same service, partition, region and account.
+ *
+ * @example siblingArn('arn:aws-cn:ecs:cn-north-1:123456789012:cluster/prod', 'service/prod/web')
+ *   // 'arn:aws-cn:ecs:cn-north-1:123456789012:service/prod/web'
+ */
+export function siblingArn(arn: string, resource: string): string {
+  const parts = splitArn(arn);
+  if (typeof parts === 'string') return resource;
+  return `arn:${parts.partition}:${parts.service}:${parts.region}:${parts.account}:${resource}`;
+}

@@ -1,4 +1,14 @@
-export { contextOfArn, isAccount, isRegion, partitionOf, splitArn } from './arn.js';
+export {
+  accountOf,
+  contextOfArn,
+  isAccount,
+  isRegion,
+  lastPart,
+  partitionOf,
+  regionOf,
+  siblingArn,
+  splitArn,
+} from './arn.js';
 export {
   jobDefinitionReferences,
   type ReadOptions,

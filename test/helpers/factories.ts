@@ -39,6 +39,9 @@ export function aChange(overrides: Partial<Change> = {}): Change {
     versionId: null,
     eventId: 'e-1',
     detailType: 'Parameter Store Change',
+    timeSource: 'aws',
+    eventTime: CHANGED_AT,
+    version: '2',
     ...overrides,
   };
 }
@@ -96,20 +99,33 @@ export function aConsumer(overrides: Partial<Consumer> = {}): Consumer {
         arn: kind === 'ecs-service' ? `arn:aws:ecs:${REGION}:${ACCOUNT}:task/prod/t${serial}` : arn,
         definitionArn,
         status: 'RUNNING',
+        createdAt: STARTED_AT,
         startedAt: STARTED_AT,
+        startedBy: kind === 'ecs-service' ? `ecs-svc/${serial}` : null,
         references: [reference],
       },
     ],
     tags: actionTags(kind, {}),
     stale: true,
-    staleReason: `started ${STARTED_AT}, before the change of ${change.name} at ${CHANGED_AT} (Update)`,
+    cause: 'created-before',
+    staleReason: `created ${STARTED_AT}, before the change of ${change.name} at ${CHANGED_AT} (Update)`,
+    staleRuns: 1,
     changes: [change],
     service:
       kind === 'ecs-service'
         ? {
             cluster,
+            status: 'ACTIVE',
             deploymentController: 'ECS',
-            newestDeployment: { id: `ecs-svc/${serial}`, createdAt: STARTED_AT, status: 'PRIMARY' },
+            deployments: [
+              {
+                id: `ecs-svc/${serial}`,
+                status: 'PRIMARY',
+                rolloutState: 'COMPLETED',
+                createdAt: STARTED_AT,
+                updatedAt: STARTED_AT,
+              },
+            ],
             desiredCount: 2,
           }
         : null,
@@ -122,6 +138,8 @@ export function aConsumer(overrides: Partial<Consumer> = {}): Consumer {
             parameters: { day: 'today' },
             submit: { retryStrategy: { attempts: 2 } },
             replacedBy: null,
+            arraySize: null,
+            numNodes: null,
           }
         : null,
     ...overrides,
@@ -149,12 +167,15 @@ export function actionTags(
 /** One consumer as a run report lists it: the consumer, the action decided and why. */
 export function aReportedConsumer(
   overrides: Partial<Consumer> = {},
-  decision: { action?: ActionKind; reason?: string } = {},
+  decision: { action?: ActionKind; reason?: string; alarm?: boolean } = {},
 ): RunReport['consumers'][number] {
   const consumer = aConsumer(overrides);
   return consumerJson(consumer, {
     consumer,
     action: decision.action ?? (consumer.stale ? 'notify' : 'none'),
+    basis: decision.alarm ? 'value-deleted' : consumer.stale ? 'policy' : 'fresh',
+    severity: decision.alarm ? 'alarm' : 'normal',
+    source: consumer.stale ? { kind: 'default' } : null,
     reason: decision.reason ?? (consumer.stale ? 'notify by the default' : consumer.staleReason),
   });
 }

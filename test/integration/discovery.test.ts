@@ -126,7 +126,7 @@ describe('discovery against moto', () => {
     clients.destroy();
   });
 
-  it('counts tasks without a start time as stale, and says so', async () => {
+  it('counts tasks without a creation time as stale, and says so', async () => {
     const clients = new AwsClients();
     const result = await discover(
       { target: resolveReference(DB, { region: EAST, account: null }) },
@@ -134,7 +134,9 @@ describe('discovery against moto', () => {
     );
     for (const consumer of result.consumers) {
       expect(consumer.stale).toBe(true);
-      expect(consumer.staleReason).toMatch(/start time unknown/);
+      expect(consumer.staleReason).toMatch(
+        /creation time unknown \(AWS gave none\), counted as stale/,
+      );
     }
     clients.destroy();
   });

@@ -201,6 +201,35 @@ describe('simulate --apply against moto, end to end', () => {
     expect(await deploymentOf(world, 'checkout')).toBe(after.checkout);
   });
 
+  it('redeploys once for ten deliveries of one change, each later than the last (late events, replays, re-sends)', async () => {
+    await env.seed.parameter(REGION, '/prod/db/password', 'new-value-replayed');
+    const before = await deploymentOf(world, 'checkout');
+    const redeploys: string[] = [];
+    for (let n = 0; n < 10; n++) {
+      const time = new Date(Date.now() + 1000 + n * 60_000).toISOString();
+      const file = await writeEvent(parameterEvent('/prod/db/password', `evt-replay-${n}`, time));
+      const { code, stdout } = await cli(
+        ['simulate', file, '--apply', '--json', '--region', REGION],
+        undefined,
+        undefined,
+        world.settings,
+      );
+      expect(code).toBe(0);
+      const report = JSON.parse(stdout);
+      // Every delivery is judged by AWS's record of the change, not by its own time.
+      expect(report.changes[0]).toMatchObject({ timeSource: 'aws', eventTime: time });
+      redeploys.push(
+        ...report.actions
+          .filter(
+            (a: { kind: string; status: string }) => a.kind === 'redeploy' && a.status === 'done',
+          )
+          .map((a: { target: string }) => a.target),
+      );
+    }
+    expect(redeploys).toEqual([world.checkout]);
+    expect(await deploymentOf(world, 'checkout')).not.toBe(before);
+  }, 120_000);
+
   it('plans only, without --apply: nothing changes and nobody is told', async () => {
     await env.seed.parameter(REGION, '/prod/db/password', 'new-value-2');
     const before = await deploymentOf(world, 'checkout');
@@ -244,24 +273,28 @@ describe('functions/on-change with SQS batches against moto', () => {
       process.env[key] = value;
   }
 
-  it('coalesces duplicates into one plan and names only the records whose action failed', async () => {
+  it('coalesces duplicates into one plan, reports a deleted service without retrying it, and names only unreadable records', async () => {
     useSettings({ WATCHER_DEFAULT_ACTION: 'redeploy' });
+    await env.seed.parameter(REGION, '/prod/db/password', 'new-value-2');
+    await env.seed.parameter(REGION, '/ghost/token', 'new-value-2');
     const time = new Date(Date.now() + 1000).toISOString();
     const db = parameterEvent('/prod/db/password', 'evt-db', time);
     const ghost = parameterEvent('/ghost/token', 'evt-ghost', time);
     const batch = sqsBatch(db, db, ghost, '{not json');
     const reply = await handler(batch);
     const ids = batch.Records.map((record) => record.messageId);
-    expect(reply).toEqual({
-      batchItemFailures: [{ itemIdentifier: ids[2] }, { itemIdentifier: ids[3] }],
-    });
+    // The ghost service no longer exists: that is no failure of the watcher, so its record is done.
+    expect(reply).toEqual({ batchItemFailures: [{ itemIdentifier: ids[3] }] });
     expect(slack.received).toHaveLength(1);
     const text = JSON.stringify(slack.received[0]);
-    expect(text).toMatch(/FAILED: ServiceNotFoundException/);
+    expect(text).toMatch(/the service was deleted \(MISSING\)/);
     expect(text).toMatch(/\*redeploy\* done/);
     const sns = await env.seed.drain(REGION, world.topicQueue);
     expect(sns).toHaveLength(1);
-    expect(JSON.parse(sns[0]?.body ?? '{}').MessageAttributes.severity.Value).toBe('alarm');
+    const report = JSON.parse(JSON.parse(sns[0]?.body ?? '{}').Message);
+    const ghostConsumer = report.consumers.find((c: { name: string }) => c.name === 'ghost');
+    expect(ghostConsumer).toMatchObject({ action: 'none', basis: 'service-gone' });
+    expect(report.actions.filter((a: { status: string }) => a.status === 'failed')).toEqual([]);
   });
 
   it('retries every record whose run could not be told when Slack answers 500', async () => {

@@ -6,7 +6,9 @@ import {
 } from '@aws-sdk/client-batch';
 import {
   AccessDeniedException,
+  ClusterNotFoundException,
   ECSClient,
+  ServiceNotActiveException,
   ServiceNotFoundException,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
@@ -77,8 +79,8 @@ describe('redeploy', () => {
 
   it.each([
     [
-      'ServiceNotFoundException',
-      new ServiceNotFoundException({ message: 'Service not found.', $metadata: {} }),
+      'ClusterNotFoundException',
+      new ClusterNotFoundException({ message: 'Cluster not found.', $metadata: {} }),
     ],
     [
       'AccessDeniedException',
@@ -109,6 +111,29 @@ describe('redeploy', () => {
     expect(outcomes[0]?.detail).toBe(`${name}: ${error.message}`);
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(2);
     expect(batch.commandCalls(TerminateJobCommand)).toHaveLength(1);
+  });
+});
+
+describe('a service deleted between discovery and the redeploy', () => {
+  it.each([
+    [
+      'ServiceNotFoundException',
+      new ServiceNotFoundException({ message: 'Service not found.', $metadata: {} }),
+    ],
+    [
+      'ServiceNotActiveException',
+      new ServiceNotActiveException({ message: 'Service was not ACTIVE.', $metadata: {} }),
+    ],
+  ])('is skipped on %s, not failed: nothing is left to redeploy', async (name, error) => {
+    const gone = aConsumer({ kind: 'ecs-service' });
+    ecs.on(UpdateServiceCommand).rejects(error);
+
+    const [outcome] = await execute([planned(gone)], { clients: clients(), dryRun: false });
+
+    expect(outcome).toMatchObject({ status: 'skipped' });
+    expect(outcome?.detail).toBe(
+      `not redeployed: the service was deleted before the redeploy (${name})`,
+    );
   });
 });
 
@@ -171,6 +196,8 @@ describe('resubmit', () => {
           schedulingPriority: 7,
         },
         replacedBy: null,
+        arraySize: null,
+        numNodes: null,
       },
     });
   }

@@ -32,6 +32,9 @@ const change: Change = {
   versionId: null,
   eventId: 'e-1',
   detailType: 'Parameter Store Change',
+  timeSource: 'event',
+  eventTime: CHANGED_AT,
+  version: null,
 };
 
 interface RecordedTask {
@@ -39,6 +42,8 @@ interface RecordedTask {
   family: string;
   group?: string;
   lastStatus?: string;
+  /** Epoch seconds; `null`: AWS gives none. Default: 30 s before it started. */
+  createdAt?: number | null;
   startedAt?: number;
   tags?: Record<string, string>;
 }
@@ -52,6 +57,10 @@ interface RecordedAccount {
   families?: Record<string, string[]>;
   jobs?: Record<string, unknown>[];
   jobDefinitions?: Record<string, unknown>[];
+  /** The children (array) or nodes (multi-node) of a parent job, by the parent's id. */
+  children?: Record<string, Record<string, unknown>[]>;
+  /** Parameters DescribeParameters no longer finds (every other name exists). */
+  deletedParameters?: string[];
   /** Answer a request with this instead (faults), or undefined to answer normally. */
   fault?: (request: AwsRequest) => AwsReply | undefined;
   pageSize?: number;
@@ -102,7 +111,9 @@ function recordedAccount(account: RecordedAccount): RecordedAws {
             group: task.group ?? `family:${task.family}`,
             lastStatus: task.lastStatus ?? 'RUNNING',
             desiredStatus: 'RUNNING',
-            createdAt: (task.startedAt ?? BEFORE) - 30,
+            ...(task.createdAt !== null
+              ? { createdAt: task.createdAt ?? (task.startedAt ?? BEFORE) - 30 }
+              : {}),
             ...(task.startedAt !== undefined ? { startedAt: task.startedAt } : {}),
             launchType: 'FARGATE',
             tags: Object.entries(task.tags ?? {}).map(([key, value]) => ({ key, value })),
@@ -166,12 +177,13 @@ function recordedAccount(account: RecordedAccount): RecordedAws {
               : [],
           },
         };
-      case 'batch:ListJobs':
+      case 'batch:ListJobs': {
+        const parent = input.arrayJobId ?? input.multiNodeJobId;
+        const listed = parent ? (account.children?.[String(parent)] ?? []) : (account.jobs ?? []);
         return {
-          body: {
-            jobSummaryList: (account.jobs ?? []).filter((job) => job.status === input.jobStatus),
-          },
+          body: { jobSummaryList: listed.filter((job) => job.status === input.jobStatus) },
         };
+      }
       case 'batch:DescribeJobDefinitions':
         return {
           body: {
@@ -196,12 +208,15 @@ function recordedAccount(account: RecordedAccount): RecordedAws {
         };
       case 'ssm:DescribeParameters': {
         const names = (input.ParameterFilters as Array<{ Values: string[] }>)[0]?.Values ?? [];
-        const Parameters = names.map((Name) => ({
-          Name,
-          Type: 'SecureString',
-          Version: 2,
-          LastModifiedDate: Date.parse(CHANGED_AT) / 1000,
-        }));
+        const gone = new Set(account.deletedParameters ?? []);
+        const Parameters = names
+          .filter((Name) => !gone.has(Name))
+          .map((Name) => ({
+            Name,
+            Type: 'SecureString',
+            Version: 2,
+            LastModifiedDate: Date.parse(CHANGED_AT) / 1000,
+          }));
         return { body: { Parameters } };
       }
       default:
@@ -267,14 +282,31 @@ describe('discovery with recorded AWS replies', () => {
   describe('task start times around the change', () => {
     it.each([
       [
-        'started before the change',
+        'created and started before the change',
         { startedAt: BEFORE },
         true,
-        /started 2026-11-20T11:00:00.000Z, before the change of \/prod\/db\/password/,
+        /created 2026-11-20T10:59:30.000Z, before the change of \/prod\/db\/password/,
       ],
-      ['started after the change', { startedAt: AFTER }, false, /after the change/],
-      ['with no start time', {}, true, /start time unknown/],
-      ['still PENDING', { lastStatus: 'PENDING' }, false, /not started yet/],
+      [
+        'created before the change and started after it',
+        { createdAt: BEFORE, startedAt: AFTER },
+        true,
+        /created .* before the change .* and started 2026-11-20T13:00:00.000Z, after it: it may have fetched either value/,
+      ],
+      ['created after the change', { startedAt: AFTER }, false, /created .*, after the change/],
+      ['with no creation time', { createdAt: null }, true, /creation time unknown/],
+      [
+        'still PENDING, created before the change',
+        { lastStatus: 'PENDING', createdAt: BEFORE },
+        true,
+        /created .* before the change/,
+      ],
+      [
+        'still PENDING, created after the change',
+        { lastStatus: 'PENDING', createdAt: AFTER },
+        false,
+        /created .*, after the change/,
+      ],
     ])('a standalone task %s: stale %s', async (_label, task, stale, reason) => {
       const { result } = await run(
         recordedAccount({ clusters: { c: [{ id: 't', family: 'web', ...task }] } }),
@@ -316,7 +348,9 @@ describe('discovery with recorded AWS replies', () => {
       expect(result.consumers).toHaveLength(1);
       expect(result.consumers[0]).toMatchObject({
         stale: true,
-        staleReason: expect.stringMatching(/^1 of 2 running tasks stale/),
+        cause: 'created-before',
+        staleRuns: 1,
+        staleReason: expect.stringMatching(/^1 of 2 running tasks may hold the old value/),
       });
       expect(result.consumers[0]?.tags[0]?.tags).toEqual({ 'rotation-watcher:action': 'redeploy' });
       expect(recorded.calls('ecs:DescribeServices')[0]?.input).toMatchObject({
@@ -457,16 +491,34 @@ describe('discovery with recorded AWS replies', () => {
     ];
 
     it('lists running and queued jobs of multi-node and ecsProperties definitions, with start times in epoch ms', async () => {
-      const recorded = recordedAccount({ clusters: {}, jobs, jobDefinitions });
+      const node = (n: number) => ({
+        jobArn: `arn:aws:batch:${REGION}:${ACCOUNT}:job/j3#${n}`,
+        jobId: `j3#${n}`,
+        jobName: 'solver',
+        status: 'RUNNING',
+        createdAt: ms(BEFORE),
+        startedAt: ms(BEFORE),
+        nodeProperties: { nodeIndex: n },
+      });
+      const recorded = recordedAccount({
+        clusters: {},
+        jobs,
+        jobDefinitions,
+        children: { j3: [node(0), node(1)] },
+      });
       const { result } = await run(recorded);
       const byName = Object.fromEntries(result.consumers.map((c) => [c.name, c]));
       expect(Object.keys(byName).sort()).toEqual(['etl', 'nightly', 'queued', 'solver']);
       expect(byName.nightly).toMatchObject({ kind: 'batch-job', stale: true });
       expect(byName.queued).toMatchObject({
         stale: false,
-        staleReason: expect.stringMatching(/runnable, not started yet/),
+        staleReason: expect.stringMatching(
+          /runnable, no container yet: it will read the current value/,
+        ),
       });
-      expect(byName.solver?.stale).toBe(true);
+      // A multi-node job is judged by its nodes, listed by multiNodeJobId.
+      expect(byName.solver).toMatchObject({ stale: true, staleRuns: 2 });
+      expect(byName.solver?.runs.map((r) => r.arn.split('/').pop())).toEqual(['j3#0', 'j3#1']);
       expect(byName.etl).toMatchObject({
         stale: false,
         staleReason: expect.stringMatching(/after the change/),
@@ -497,8 +549,16 @@ describe('discovery with recorded AWS replies', () => {
         parameters: { day: 'today' },
         submit: { retryStrategy: { attempts: 2 } },
       });
-      const statuses = recorded.calls('batch:ListJobs').map((r) => r.input.jobStatus);
-      expect(statuses.sort()).toEqual(['PENDING', 'RUNNABLE', 'RUNNING', 'STARTING', 'SUBMITTED']);
+      const byQueue = recorded.calls('batch:ListJobs').filter((r) => r.input.jobQueue);
+      expect(byQueue.map((r) => r.input.jobStatus).sort()).toEqual([
+        'PENDING',
+        'RUNNABLE',
+        'RUNNING',
+        'STARTING',
+        'SUBMITTED',
+      ]);
+      const byParent = recorded.calls('batch:ListJobs').filter((r) => r.input.multiNodeJobId);
+      expect(byParent.map((r) => r.input.jobStatus).sort()).toEqual(['RUNNING', 'STARTING']);
       expect(recorded.calls('batch:DescribeJobDefinitions')).toHaveLength(1);
     });
   });
@@ -625,6 +685,7 @@ describe('a deleted value that is still referenced', () => {
   it('is an alarm for a job that has not started yet (it will fail to start)', async () => {
     const recorded = recordedAccount({
       clusters: {},
+      deletedParameters: ['/prod/db/password'],
       jobDefinitions: [
         {
           jobDefinitionName: 'j',
@@ -664,6 +725,7 @@ describe('a deleted value that is still referenced', () => {
     const recorded = recordedAccount({
       clusters: { c: [{ id: 't', family: 'web', group: 'service:api', startedAt: BEFORE }] },
       services: { api: { deployedAt: AFTER, tags: { 'rotation-watcher:action': 'redeploy' } } },
+      deletedParameters: ['/prod/db/password'],
     });
     const { result } = await run(recorded, [deleted]);
     expect(result.consumers[0]).toMatchObject({ stale: false, changes: [deleted] });

@@ -18,7 +18,9 @@ const MY_SECRET_ARN = `arn:aws:secretsmanager:us-west-2:${ACCOUNT}:secret:mySecr
 /** Marks a key for removal in `patched`. */
 const REMOVE = Symbol('remove');
 
-type Expected = Omit<Change, 'detailType'> & { fixture: string };
+type Expected = Omit<Change, 'detailType' | 'timeSource' | 'eventTime' | 'version'> & {
+  fixture: string;
+};
 
 /** What each fixture of a kind the watcher acts on turns into. */
 const CHANGES: Expected[] = [
@@ -263,6 +265,22 @@ const CHANGES: Expected[] = [
     eventId: '9f0a1b2c-3d4e-4f5a-8b6c-7d8e9f0a1b2c',
   },
   {
+    // Some deliveries carry no detail.eventSource: the envelope's source already names the service.
+    fixture: 'secretsmanager/update-secret-version-stage-no-event-source',
+    service: 'secretsmanager',
+    name: 'prod/db/credentials',
+    arn: DB_SECRET_ARN,
+    region: 'us-east-1',
+    account: ACCOUNT,
+    partition: 'aws',
+    operation: 'UpdateSecretVersionStage',
+    effect: 'value',
+    versionStage: 'AWSCURRENT',
+    versionId: 'EXAMPLE3-90ab-cdef-fedc-ba987EXAMPLE',
+    changedAt: '2024-05-15T03:00:41.000Z',
+    eventId: '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+  },
+  {
     fixture: 'secretsmanager/rotation-succeeded',
     service: 'secretsmanager',
     name: 'prod/db/credentials',
@@ -302,7 +320,16 @@ describe('parseEvent', () => {
       const { changes, ignored } = parseEvent(event);
 
       expect(ignored).toBeNull();
-      expect(changes).toEqual([{ ...expected, detailType: event['detail-type'] }]);
+      // Until discovery reads AWS's record, a change is judged by the event's own time.
+      expect(changes).toEqual([
+        {
+          ...expected,
+          detailType: event['detail-type'],
+          timeSource: 'event',
+          eventTime: expected.changedAt,
+          version: null,
+        },
+      ]);
     });
 
     it('yields one change per distinct stage a PutSecretValue call names', () => {
@@ -394,6 +421,12 @@ describe('parseEvent', () => {
         event: () => loadEvent('other/ec2-state-change'),
         reason:
           /aws\.ec2 "EC2 Instance State-change Notification" is not an event the watcher acts on/,
+      },
+      {
+        label: 'a Parameter Store Change whose operation failed',
+        event: () => loadEvent('ssm/create-failed-ec2-image'),
+        reason:
+          /the Create of \/golden\/ami failed \(Unable to Describe Resource\); the value did not change/,
       },
       {
         label: 'a failed rotation',

@@ -31,6 +31,7 @@ const deletedAlarm = () =>
     {
       action: 'notify',
       reason: 'alarm: /prod/db/password was deleted (Delete); nothing restarted',
+      alarm: true,
     },
   );
 const freshConsumer = () =>

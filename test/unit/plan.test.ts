@@ -10,7 +10,7 @@ const NOTIFY: Policy = { defaultAction: 'notify', maxActions: 25 };
 
 /**
  * A consumer of `kind` whose own (most specific) level carries the action tag `value`; a Batch
- * job's definition carries it too, as `propagateTags` makes it (the role needs both to resubmit).
+ * job's definition carries it too (the role needs both to resubmit).
  */
 function tagged(kind: ConsumerKind, value: string, overrides: Partial<Consumer> = {}): Consumer {
   const level = TAG_LEVELS[kind][0] as string;
@@ -154,7 +154,7 @@ describe('decide', () => {
         'only the definition',
         { 'job-definition': 'resubmit' },
         'notify',
-        /the job itself is not tagged resubmit \(set propagateTags/,
+        /the job itself is not tagged resubmit, which TerminateJob needs \(tag it when submitting/,
       ],
       [
         'only the queue',

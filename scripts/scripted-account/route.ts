@@ -1,0 +1,124 @@
+// The route that answers the real SDK clients from a scripted account. It reads the model afresh
+// on every request, so a test can move the clock or rewrite a timeline between two calls.
+import { type AwsReply, type AwsRequest, awsError } from '../aws-wire.js';
+import { batchRoute } from './batch.js';
+import { ecsRoute } from './ecs.js';
+import { emptyAccount, type ScriptedAccount } from './model.js';
+import { arns, type Input, list, page, Rejection, reject, seconds } from './wire.js';
+
+/** The calls that change the account; `serveScripted` logs each of them. */
+export const MUTATING_APIS = new Set([
+  'ecs:UpdateService',
+  'batch:SubmitJob',
+  'batch:TerminateJob',
+]);
+
+/** SSM finds `/a/b` when asked for `a/b` too; the watcher relies on that normalisation. */
+const parameterKey = (name: string) => name.replace(/^\//, '');
+
+function describeParameters(a: ScriptedAccount, input: Input): AwsReply {
+  const filters = (input.ParameterFilters ?? []) as Array<{
+    Key?: string;
+    Option?: string;
+    Values?: unknown;
+  }>;
+  let parameters = a.parameters;
+  for (const filter of filters) {
+    const values = list(filter.Values);
+    if (values.length > 50)
+      return reject('ValidationException', 'A parameter filter takes at most 50 values.');
+    const option = filter.Option ?? 'Equals';
+    if (filter.Key === 'Name' && (option === 'Equals' || option === 'BeginsWith')) {
+      const keys = values.map(parameterKey);
+      parameters = parameters.filter((p) =>
+        keys.some((key) =>
+          option === 'Equals' ? parameterKey(p.name) === key : parameterKey(p.name).startsWith(key),
+        ),
+      );
+    } else if (filter.Key === 'Type' && option === 'Equals') {
+      parameters = parameters.filter((p) => values.includes(p.type ?? 'String'));
+    } else {
+      // Not AWS's answer: AWS supports more filters, this rig does not, and says so.
+      return reject('InvalidFilterKey', `The scripted account does not filter on ${filter.Key}.`);
+    }
+  }
+  // SSM's default page is not documented; 10 keeps callers that omit MaxResults honest.
+  const spec = { limit: 50, fallback: 10, error: 'ValidationException', capitalised: true };
+  const { items, next } = page(a, parameters, input, spec);
+  return {
+    body: {
+      Parameters: items.map((p) => ({
+        Name: p.name,
+        ARN: arns(a).parameter(p.name),
+        Type: p.type ?? 'String',
+        LastModifiedDate: seconds(p.lastModified),
+        LastModifiedUser: `arn:aws:iam::${a.account}:user/scripted`,
+        Version: p.version,
+        Tier: 'Standard',
+        Policies: [],
+        DataType: 'text',
+      })),
+      NextToken: next,
+    },
+  };
+}
+
+function describeSecret(a: ScriptedAccount, input: Input): AwsReply {
+  const id = String(input.SecretId ?? '');
+  const arn = arns(a);
+  // A name, a full ARN (name and AWS's six-character suffix) or a partial ARN (no suffix).
+  const secret = a.secrets.find(
+    (s) => s.name === id || arn.secret(`${s.name}-${s.suffix}`) === id || arn.secret(s.name) === id,
+  );
+  if (!secret)
+    return reject('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  const stages: Record<string, string[]> = { [secret.currentVersion]: ['AWSCURRENT'] };
+  if (secret.previousVersion) stages[secret.previousVersion] = ['AWSPREVIOUS'];
+  return {
+    body: {
+      ARN: arn.secret(`${secret.name}-${secret.suffix}`),
+      Name: secret.name,
+      LastChangedDate: seconds(secret.lastChanged),
+      ...(secret.deletedAt !== undefined ? { DeletedDate: seconds(secret.deletedAt) } : {}),
+      VersionIdsToStages: stages,
+      // The model keeps no creation time; the last change is the latest it can have been.
+      CreatedDate: seconds(secret.lastChanged),
+    },
+  };
+}
+
+/**
+ * AWS is regional: a request signed for another region sees an empty account there, so a
+ * watcher that scans several regions does not find the same consumers twice.
+ */
+function regionView(account: ScriptedAccount, region: string): ScriptedAccount {
+  if (region === account.region || region === 'unknown') return account;
+  return { ...emptyAccount(account.now), region, account: account.account };
+}
+
+/** Answers ECS, Batch, SSM and Secrets Manager calls from `account`, read live on every request. */
+export function scriptedRoute(account: ScriptedAccount): (request: AwsRequest) => AwsReply {
+  return (request) => {
+    const a = regionView(account, request.region);
+    const { operation, input } = request;
+    try {
+      let reply: AwsReply | null = null;
+      if (request.service === 'ecs') reply = ecsRoute(a, operation, input);
+      else if (request.service === 'batch') reply = batchRoute(a, operation, input);
+      else if (request.service === 'ssm' && operation === 'DescribeParameters')
+        reply = describeParameters(a, input);
+      else if (request.service === 'secretsmanager' && operation === 'DescribeSecret')
+        reply = describeSecret(a, input);
+      return (
+        reply ??
+        awsError(
+          'UnknownOperationException',
+          `The scripted account does not answer ${request.service}:${operation}.`,
+        )
+      );
+    } catch (error) {
+      if (error instanceof Rejection) return error.reply;
+      throw error;
+    }
+  };
+}
