@@ -26,6 +26,7 @@ export type DecisionBasis =
   | 'service-unreadable'
   | 'wrong-kind'
   | 'controller'
+  | 'rollout-stuck'
   | 'not-authorised'
   | 'untagged-array';
 
@@ -164,6 +165,13 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
         'notify',
         'controller',
         `redeploy by ${by}, but its ${controller} deployment controller does not accept a forced new deployment`,
+      );
+    }
+    if (consumer.stuckRollout) {
+      return decided(
+        'notify',
+        'rollout-stuck',
+        `redeploy by ${by}, but deployment ${consumer.stuckRollout}, begun after the change, failed or stalled: another forced deployment would not get further, so people must look at it`,
       );
     }
     return decided('redeploy', 'policy', `redeploy by ${by}`);

@@ -1,7 +1,7 @@
-import { basename } from 'node:path';
 import {
   isAccount,
   isRegion,
+  lastPart,
   type Reference,
   RefsError,
   readDefinitions,
@@ -118,7 +118,7 @@ function renderRefs(rows: RefRow[]): string {
 
 /** `arn:aws:ecs:…:task-definition/web:3` reads better as `web:3` in a table. */
 function shortSource(source: string): string {
-  return source.startsWith('arn:') ? basename(source.split(':').slice(5).join(':')) : source;
+  return source.startsWith('arn:') ? lastPart(source) : source;
 }
 
 function describeTarget(row: RefRow): string {

@@ -288,6 +288,7 @@ function verdictFields(verdict: Verdict) {
     cause: verdict.cause,
     staleReason: verdict.reason,
     staleRuns: verdict.staleRuns,
+    stuckRollout: verdict.stuckRollout,
     changes: verdict.changes,
   };
 }

@@ -27,6 +27,11 @@ export interface Verdict {
   changes: Change[];
   /** How many of its runs may hold an old value. */
   staleRuns: number;
+  /**
+   * A deployment begun after the change whose rollout failed or stalled: the service was already
+   * redeployed for this change, and forcing another deployment would not get further.
+   */
+  stuckRollout: string | null;
 }
 
 /** The changes that touch any of a run's references (whether or not they alter what it reads). */
@@ -93,6 +98,7 @@ export function assessRun(run: Run, changes: Change[], platform: Platform): Verd
     reason: first.reason,
     changes: withDeletions(stale, run, changes),
     staleRuns: stale.length > 0 ? 1 : 0,
+    stuckRollout: null,
   };
 }
 
@@ -130,6 +136,7 @@ export function assessConsumer(
           reason: nothingRuns(kind),
           changes: deletions,
           staleRuns: 0,
+          stuckRollout: null,
         };
   }
   const staleChanges = unique(staleRuns.flatMap((v) => v.changes));
@@ -158,10 +165,12 @@ export function assessConsumer(
       reason: `${count} may hold the old value, but ${replacing.reason}`,
       changes: deletions,
       staleRuns: staleRuns.length,
+      stuckRollout: null,
     };
   }
   return {
     stale: true,
+    stuckRollout: replacing && newest ? newest.id : null,
     cause: first.cause,
     reason: `${count} may hold the old value; first: ${first.reason}${replacing ? `; ${replacing.reason}` : ''}`,
     changes: unique([...staleChanges, ...deletions]),

@@ -116,6 +116,8 @@ export interface Consumer {
   staleReason: string;
   /** Of its running tasks or jobs (an array job's children), how many may hold an old value. */
   staleRuns: number;
+  /** A service's deployment begun after the change whose rollout failed or stalled, if any. */
+  stuckRollout: string | null;
   /** The changes that make it stale (or would, but for pins and fresh deployments). */
   changes: Change[];
   service: ServiceDetails | null;

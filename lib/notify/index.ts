@@ -3,6 +3,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { type AwsClients, describeError } from '../aws/index.js';
 import { isWebhookUrl, type Settings } from '../config.js';
+import { regionOf } from '../refs/index.js';
 import type { Outcome, RunReport } from '../report.js';
 import { type PostOptions, postToSlack, slackMessage } from './slack.js';
 import { renderText, summarize } from './summary.js';
@@ -201,5 +202,5 @@ function asciiSubject(title: string): string {
 }
 
 function topicRegion(arn: string): string | null {
-  return arn.split(':')[3] || null;
+  return regionOf(arn);
 }

@@ -1,10 +1,11 @@
 /** AWS console addresses for what a notification names, so a person on call can click through. */
+import { lastPart, splitArn } from '../refs/index.js';
 
 const consoleUrl = (region: string, path: string) =>
   `https://${region}.console.aws.amazon.com/${path}`;
 
 export function serviceLink(region: string, serviceArn: string): string {
-  const [cluster = '', service = ''] = serviceArn.split(':service/')[1]?.split('/') ?? [];
+  const [cluster = '', service = ''] = resourcePath(serviceArn, 'service');
   return consoleUrl(
     region,
     `ecs/v2/clusters/${enc(cluster)}/services/${enc(service)}/health?region=${region}`,
@@ -12,7 +13,7 @@ export function serviceLink(region: string, serviceArn: string): string {
 }
 
 export function taskLink(region: string, taskArn: string): string {
-  const [cluster = '', task = ''] = taskArn.split(':task/')[1]?.split('/') ?? [];
+  const [cluster = '', task = ''] = resourcePath(taskArn, 'task');
   return consoleUrl(
     region,
     `ecs/v2/clusters/${enc(cluster)}/tasks/${enc(task)}/configuration?region=${region}`,
@@ -20,7 +21,7 @@ export function taskLink(region: string, taskArn: string): string {
 }
 
 export function jobLink(region: string, jobArn: string): string {
-  const id = jobArn.split(':job/')[1] ?? jobArn;
+  const id = lastPart(jobArn);
   return consoleUrl(region, `batch/home?region=${region}#jobs/detail/${enc(id)}`);
 }
 
@@ -40,8 +41,8 @@ export function consumerLink(
   arn: string,
   parent: string | null = null,
 ): string {
-  const cluster = parent?.split(':cluster/')[1];
-  const last = arn.split('/').pop() ?? '';
+  const cluster = parent ? resourcePath(parent, 'cluster')[0] : undefined;
+  const last = lastPart(arn);
   if (kind === 'ecs-service')
     return cluster
       ? clusterLink(region, cluster, `services/${enc(last)}/health`)
@@ -55,6 +56,13 @@ export function consumerLink(
 
 function clusterLink(region: string, cluster: string, rest: string): string {
   return consoleUrl(region, `ecs/v2/clusters/${enc(cluster)}/${rest}?region=${region}`);
+}
+
+/** The `/` parts after `TYPE/` in an ARN's resource: `service/prod/web` → ['prod', 'web']. */
+function resourcePath(arn: string, type: string): string[] {
+  const parts = splitArn(arn);
+  if (typeof parts === 'string' || !parts.resource.startsWith(`${type}/`)) return [];
+  return parts.resource.slice(type.length + 1).split('/');
 }
 
 function enc(part: string): string {

@@ -110,6 +110,7 @@ export function aConsumer(overrides: Partial<Consumer> = {}): Consumer {
     cause: 'created-before',
     staleReason: `created ${STARTED_AT}, before the change of ${change.name} at ${CHANGED_AT} (Update)`,
     staleRuns: 1,
+    stuckRollout: null,
     changes: [change],
     service:
       kind === 'ecs-service'

@@ -679,6 +679,43 @@ describe('the progress line', () => {
   });
 });
 
+describe("an event's change, judged by AWS's record", () => {
+  const late: Change = { ...change, changedAt: '2026-11-20T12:30:00.000Z' };
+  const between = Date.parse('2026-11-20T12:10:00Z') / 1000;
+
+  it("uses the parameter's LastModifiedDate and Version, not the late event's time", async () => {
+    const recorded = recordedAccount({
+      clusters: { c: [{ id: 't', family: 'web', createdAt: between, startedAt: between + 30 }] },
+    });
+    const { result } = await run(recorded, [late]);
+    expect(result.changes[0]).toMatchObject({
+      changedAt: CHANGED_AT,
+      timeSource: 'aws',
+      version: '2',
+      eventTime: CHANGED_AT,
+    });
+    // Created after AWS's record of the change, before the event's time: fresh.
+    expect(result.consumers[0]).toMatchObject({ stale: false, cause: 'created-after' });
+  });
+
+  it("falls back to the event's time when the metadata cannot be read, and says so", async () => {
+    const recorded = recordedAccount({
+      clusters: { c: [{ id: 't', family: 'web', createdAt: between, startedAt: between + 30 }] },
+      fault: (request) =>
+        request.operation === 'DescribeParameters'
+          ? awsError('AccessDeniedException', 'not authorized to perform ssm:DescribeParameters')
+          : undefined,
+    });
+    const { result } = await run(recorded, [late]);
+    expect(result.changes[0]).toMatchObject({ changedAt: late.changedAt, timeSource: 'event' });
+    expect(result.gaps.map((gap) => gap.api)).toEqual(['ssm:DescribeParameters']);
+    expect(result.consumers[0]).toMatchObject({
+      stale: true,
+      staleReason: expect.stringMatching(/by the event's time: AWS's record could not be read/),
+    });
+  });
+});
+
 describe('a deleted value that is still referenced', () => {
   const deleted: Change = { ...change, operation: 'Delete', effect: 'deleted' };
 
