@@ -4,7 +4,7 @@ import { lambdaDeps, record } from '../lib/runtime.js';
 let deps: PipelineDeps | undefined;
 
 /**
- * On a schedule: finds every running consumer that started before the last change of a value
+ * On a schedule: finds every running consumer created before the last change of a value
  * it references (the `drift` command) and applies the same plan as on-change. This is the safety
  * net for the events AWS delivers only on a best-effort basis.
  */

@@ -7,8 +7,8 @@ export const driftCommand: Command = {
   summary: 'list every running consumer that holds an old value',
   usage: 'rotation-watcher drift [--all] [--region R] [--json]',
   help: `Scans every ECS cluster and Batch queue in the regions, reads when each referenced
-parameter and secret last changed (metadata only), and lists the running consumers that
-started before a change of something they reference: they still hold the old value. A
+parameter and secret last changed (metadata only), and lists the running consumers created
+before a change of something they reference: they may still hold the old value. A
 referenced parameter or secret that no longer exists is an alarm: its consumers cannot restart.
 
 The ACTION column says what the watcher would do under the current policy (tags and

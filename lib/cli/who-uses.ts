@@ -9,7 +9,8 @@ export const whoUsesCommand: Command = {
   usage: 'rotation-watcher who-uses NAME|ARN [--secret] [--region R] [--json]',
   help: `Lists every running ECS service, standalone ECS task and queued or running Batch job that
 references one Parameter Store parameter or Secrets Manager secret, in every region scanned,
-and whether each one started before the value's last change (stale).
+and whether each one may hold an old value: a task or job created before the value's last
+change, as AWS records it, may have fetched the old value (stale).
 
 NAME is a parameter name (/prod/db/password; bare names are in the current region), a
 parameter or secret ARN, or /aws/reference/secretsmanager/SECRET. With --secret, NAME is a
