@@ -272,6 +272,7 @@ describe('event patterns, matched by EventBridge (moto)', () => {
       'secretsmanager/update-secret',
       'secretsmanager/rotate-secret',
       'secretsmanager/update-secret-version-stage',
+      'secretsmanager/update-secret-version-stage-no-event-source',
       'secretsmanager/delete-secret',
     ],
     SecretRotationRule: ['secretsmanager/rotation-succeeded'],
@@ -342,6 +343,7 @@ describe('event patterns, matched by EventBridge (moto)', () => {
       'other/ec2-state-change',
       'secretsmanager/rotation-failed',
       'secretsmanager/put-secret-value-access-denied',
+      'ssm/create-failed-ec2-image',
     ];
     const matched = await routeAll(
       {},
@@ -355,6 +357,7 @@ describe('event patterns, matched by EventBridge (moto)', () => {
     }
     expect(Object.values(matched).flat()).not.toContain('other/ec2-state-change');
     expect(Object.values(matched).flat()).not.toContain('secretsmanager/rotation-failed');
+    expect(Object.values(matched).flat()).not.toContain('ssm/create-failed-ec2-image');
   }, 60_000);
 
   it('narrows Parameter Store and label events to the name prefix when one is set', async () => {
