@@ -28,7 +28,8 @@ export type DecisionBasis =
   | 'controller'
   | 'rollout-stuck'
   | 'not-authorised'
-  | 'untagged-array';
+  | 'untagged-array'
+  | 'children-unknown';
 
 /** What the watcher decided for one consumer, and why. */
 export interface Decision {
@@ -182,6 +183,13 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
       'wrong-kind',
       `${wanted} by ${by} does not apply to a Batch job (use resubmit)`,
     );
+  if (consumer.job?.childrenUnknown) {
+    return decided(
+      'notify',
+      'children-unknown',
+      `resubmit by ${by}, but its children could not be listed: a resubmit would restart all of them on a guess`,
+    );
+  }
   const parent = consumer.job?.arraySize
     ? 'an array job'
     : consumer.job?.numNodes

@@ -1,6 +1,9 @@
 import type { ApiCount } from './aws/index.js';
 import type { Consumer, DiscoveryResult, Gap } from './discovery/index.js';
-import type { Change } from './events/index.js';
+import { type Change, dedupeChanges } from './events/index.js';
+
+export { changeKey, dedupeChanges, valueKey } from './events/index.js';
+
 import type { Decision, Plan } from './plan.js';
 
 /** What became of one action: the closed set of outcomes the CLI contract names. */
@@ -94,32 +97,4 @@ export function buildReport(
     gaps: result.gaps,
     ...(calls ? { calls } : {}),
   };
-}
-
-/** The same change delivered twice (at-least-once delivery) is reported once. */
-export function dedupeChanges(changes: Change[]): Change[] {
-  const seen = new Map<string, Change>();
-  for (const change of changes) {
-    const key = changeKey(change);
-    if (!seen.has(key)) seen.set(key, change);
-  }
-  return [...seen.values()];
-}
-
-/**
- * What makes two changes the same change, whichever event (or copy of it) carried them: once AWS's
- * record is read, the value and its version at that time, however many events told of it.
- */
-export function changeKey(change: Change): string {
-  const when =
-    change.timeSource === 'aws'
-      ? `${change.version}|${change.changedAt}`
-      : `${change.operation}|${change.changedAt}`;
-  return `${valueKey(change)}|${change.effect}|${when}`;
-}
-
-/** Which value (and which of a secret's stages) a change is about, whatever its time. */
-export function valueKey(change: Change): string {
-  const name = change.service === 'ssm' ? change.name.replace(/^\//, '') : change.name;
-  return `${change.service}|${change.region}|${change.account}|${name}|${change.versionStage ?? 'AWSCURRENT'}`;
 }

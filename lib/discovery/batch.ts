@@ -4,7 +4,9 @@ import {
   DescribeJobsCommand,
   type JobDetail,
   type JobStatus,
+  type JobSummary,
   ListJobsCommand,
+  type ListJobsCommandInput,
 } from '@aws-sdk/client-batch';
 import { type AwsClients, chunks } from '../aws/index.js';
 import { accountOf, contextOfArn, jobDefinitionReferences, siblingArn } from '../refs/index.js';
@@ -69,39 +71,26 @@ export async function scanBatch(
   const perQueue = await Promise.all(
     queues.map(async (queue) => {
       const queueArn = queue.jobQueueArn ?? queue.jobQueueName ?? 'unknown queue';
-      const lists = await Promise.all(
-        LIVE_JOB_STATUSES.map((jobStatus) =>
-          listAll(
-            gaps,
-            { region, scope: queueArn, api: 'batch:ListJobs' },
-            call,
-            async (nextToken) => {
-              const page = await batch.send(
-                new ListJobsCommand({ jobQueue: queueArn, jobStatus, nextToken, maxResults: 1000 }),
-              );
-              // ListJobs filters by status, but a job can move on between pages; keep the asked status.
-              return {
-                items: page.jobSummaryList?.map((job) => ({
-                  ...job,
-                  status: job.status ?? jobStatus,
-                })),
-                next: page.nextToken,
-              };
-            },
-          ),
-        ),
+      const lists = await listJobs(
+        { jobQueue: queueArn },
+        LIVE_JOB_STATUSES,
+        { region, scope: queueArn },
+        clients,
+        gaps,
       );
       deps.onProgress?.({ region, phase: 'Batch queues', done: ++done, total: queues.length });
-      return lists
-        .flatMap((list) => list ?? [])
-        .map((job) => ({ job, queueArn, queueTags: tagRecord(queue.tags) }));
+      // A status list that failed is a gap; the others still answer.
+      return lists.jobs.map((job) => ({ job, queueArn, queueTags: tagRecord(queue.tags) }));
     }),
   );
   // A job seen under two statuses (it moved between the two list calls) counts once.
   const seen = new Set<string>();
+  // Listing by queue returns parents only; a child (`ID:N`) or node (`ID#N`) is judged with its
+  // parent, never as a job of its own.
   const found = perQueue
     .flat()
-    .filter(({ job }) => job.jobId && !seen.has(job.jobId) && seen.add(job.jobId));
+    .filter(({ job }) => job.jobId && !/[:#]/.test(job.jobId))
+    .filter(({ job }) => !seen.has(job.jobId as string) && seen.add(job.jobId as string));
   const withDefinition = await definitionsOf(
     found.map(({ job }) => job),
     region,
@@ -139,7 +128,10 @@ export async function scanBatch(
           job.arrayProperties?.size !== undefined && job.arrayProperties.index === undefined
             ? job.arrayProperties.size
             : null,
-        numNodes: job.nodeProperties?.numNodes ?? null,
+        numNodes:
+          job.nodeProperties?.numNodes !== undefined && job.nodeProperties.nodeIndex === undefined
+            ? job.nodeProperties.numNodes
+            : null,
       },
     ];
   });
@@ -165,35 +157,58 @@ export async function childrenOf(
   clients: AwsClients,
   gaps: Gap[],
 ): Promise<ScannedChild[] | undefined> {
-  const batch = clients.get('batch', job.region);
-  const call = <T>(task: () => Promise<T>) => clients.limited('batch', job.region, task);
   const by = job.arraySize !== null ? { arrayJobId: job.jobId } : { multiNodeJobId: job.jobId };
+  const found = await listJobs(
+    by,
+    FETCHING_STATUSES,
+    { region: job.region, scope: job.arn },
+    clients,
+    gaps,
+  );
+  if (!found.complete) return undefined;
+  const seen = new Set<string>();
+  return found.jobs
+    .map((child) => ({
+      arn: child.jobArn ?? siblingArn(job.arn, `job/${child.jobId}`),
+      status: child.status as string,
+      createdAt: isoTime(child.createdAt),
+      startedAt: isoTime(child.startedAt),
+    }))
+    .filter((child) => !seen.has(child.arn) && seen.add(child.arn));
+}
+
+/**
+ * Every page of ListJobs for one selector (a queue, an array parent or a multi-node parent) and
+ * each of `statuses` (the API takes one status a call). A list that fails is a gap, and the
+ * answer is then not `complete`.
+ */
+async function listJobs(
+  selector: Pick<ListJobsCommandInput, 'jobQueue' | 'arrayJobId' | 'multiNodeJobId'>,
+  statuses: JobStatus[],
+  where: { region: string; scope: string },
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<{ jobs: JobSummary[]; complete: boolean }> {
+  const batch = clients.get('batch', where.region);
+  const call = <T>(task: () => Promise<T>) => clients.limited('batch', where.region, task);
   const lists = await Promise.all(
-    FETCHING_STATUSES.map((jobStatus) =>
-      listAll(
-        gaps,
-        { region: job.region, scope: job.arn, api: 'batch:ListJobs' },
-        call,
-        async (nextToken) => {
-          const page = await batch.send(
-            new ListJobsCommand({ ...by, jobStatus, nextToken, maxResults: 1000 }),
-          );
-          return {
-            items: page.jobSummaryList?.map((child) => ({
-              arn: child.jobArn ?? siblingArn(job.arn, `job/${child.jobId}`),
-              status: child.status ?? jobStatus,
-              createdAt: isoTime(child.createdAt),
-              startedAt: isoTime(child.startedAt),
-            })),
-            next: page.nextToken,
-          };
-        },
-      ),
+    statuses.map((jobStatus) =>
+      listAll(gaps, { ...where, api: 'batch:ListJobs' }, call, async (nextToken) => {
+        const page = await batch.send(
+          new ListJobsCommand({ ...selector, jobStatus, nextToken, maxResults: 1000 }),
+        );
+        // ListJobs filters by status, but a job can move on between pages; keep the asked status.
+        return {
+          items: page.jobSummaryList?.map((job) => ({ ...job, status: job.status ?? jobStatus })),
+          next: page.nextToken,
+        };
+      }),
     ),
   );
-  if (lists.some((list) => list === undefined)) return undefined;
-  const seen = new Set<string>();
-  return lists.flatMap((list) => list ?? []).filter((c) => !seen.has(c.arn) && seen.add(c.arn));
+  return {
+    jobs: lists.flatMap((list) => list ?? []),
+    complete: lists.every((list) => list !== undefined),
+  };
 }
 
 /**

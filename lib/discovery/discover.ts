@@ -1,7 +1,7 @@
 import type { JobDetail, KeyValuePair } from '@aws-sdk/client-batch';
 import type { Service } from '@aws-sdk/client-ecs';
 import type { AwsClients } from '../aws/index.js';
-import type { Change } from '../events/index.js';
+import { type Change, dedupeChanges } from '../events/index.js';
 import { lastPart, refersTo, siblingArn, type Target } from '../refs/index.js';
 import {
   childrenOf,
@@ -14,7 +14,7 @@ import type { DefinitionCache } from './cache.js';
 import { describeServices, type ScannedTask, scanEcs } from './ecs.js';
 import { latestChanges, withRecordedTimes } from './metadata.js';
 import { tagRecord } from './shared.js';
-import { assessConsumer, type Verdict } from './staleness.js';
+import { assessConsumer, touching, type Verdict } from './staleness.js';
 import type {
   Consumer,
   ConsumerReference,
@@ -85,7 +85,7 @@ export async function discover(query: Query, options: DiscoverOptions): Promise<
         jobDetails.get(job.jobId),
         changes,
         replacements.get(job.jobId) ?? null,
-        children.get(job.jobId),
+        children,
         now,
       ),
     ),
@@ -103,12 +103,16 @@ async function changesFor(
   now: Date,
   watch: (name: string) => boolean,
 ): Promise<Change[]> {
-  if ('changes' in query)
-    return withRecordedTimes(
+  if ('changes' in query) {
+    const recorded = await withRecordedTimes(
       query.changes.filter((change) => watch(change.name)),
       clients,
       gaps,
     );
+    // Several events of one rotation (PutSecretValue, UpdateSecretVersionStage, RotationSucceeded)
+    // name the same recorded change once their times are AWS's.
+    return dedupeChanges(recorded);
+  }
   if ('target' in query) return latestChanges([query.target], clients, gaps, now);
   // Unwatched values are left out before their metadata is read, not after.
   const targets = [...tasks, ...jobs].flatMap((consumer) =>
@@ -125,8 +129,15 @@ function narrow<T extends { references: ConsumerReference[] }>(item: T, changes:
   return references.length > 0 ? [{ ...item, references }] : [];
 }
 
+/**
+ * The service that started a task: its group names the service and its `startedBy` is one of the
+ * service's deployments (`ecs-svc/…`). A task started by hand (RunTask) into a service's group is
+ * a task no service started: no rollout of the service replaces it.
+ */
 function serviceName(task: ScannedTask): string | null {
-  return task.group?.startsWith('service:') ? task.group.slice('service:'.length) : null;
+  if (!task.group?.startsWith('service:')) return null;
+  if (task.startedBy !== null && !task.startedBy.startsWith('ecs-svc/')) return null;
+  return task.group.slice('service:'.length);
 }
 
 async function servicesOf(
@@ -184,7 +195,13 @@ async function childrenOfParents(
   clients: AwsClients,
   gaps: Gap[],
 ): Promise<Map<string, ScannedChild[] | undefined>> {
-  const parents = jobs.filter((job) => job.arraySize !== null || job.numNodes !== null);
+  // A SUBMITTED or RUNNABLE parent has no child or node running yet: nothing to list.
+  const parents = jobs.filter(
+    (job) =>
+      (job.arraySize !== null || job.numNodes !== null) &&
+      job.status !== 'SUBMITTED' &&
+      job.status !== 'RUNNABLE',
+  );
   const lists = await Promise.all(parents.map((job) => childrenOf(job, clients, gaps)));
   return new Map(parents.map((job, i) => [job.jobId, lists[i]]));
 }
@@ -310,17 +327,28 @@ function jobConsumer(
   detail: JobDetail | undefined,
   changes: Change[],
   replacedBy: string | null,
-  children: ScannedChild[] | undefined,
+  children: Map<string, ScannedChild[] | undefined>,
   now: Date,
 ): Consumer {
   const parent = job.arraySize !== null || job.numNodes !== null;
-  // A parent whose children could not be listed is judged as a job of unknown times.
-  const runs = !parent
-    ? [toRun(job)]
-    : children
-      ? children.map((child) => childRun(job, child))
-      : [{ ...toRun(job), status: 'UNKNOWN', createdAt: null, startedAt: null }];
-  const verdict = assessConsumer('batch-job', runs, changes, null, now);
+  const listed = children.has(job.jobId);
+  const known = children.get(job.jobId);
+  // Children that could not be listed are unknown, not absent: the plan notifies instead of
+  // restarting every child on a guess.
+  const runs = !parent ? [toRun(job)] : (known ?? []).map((child) => childRun(job, child));
+  const judged = assessConsumer('batch-job', runs, changes, null, now);
+  // A deleted value is an alarm for the job whatever its children do: they cannot start.
+  const deletions = touching(toRun(job), changes).filter((change) => change.effect === 'deleted');
+  const verdict: Verdict =
+    parent && listed && !known
+      ? {
+          ...judged,
+          stale: true,
+          cause: 'time-unknown',
+          reason: 'its children could not be listed (see the warnings), counted as stale',
+        }
+      : judged;
+  verdict.changes = [...new Set([...verdict.changes, ...deletions])];
   return {
     kind: 'batch-job',
     arn: job.arn,
@@ -337,14 +365,14 @@ function jobConsumer(
     ],
     ...verdictFields(verdict),
     service: null,
-    job: { ...jobDetails(job, detail), replacedBy },
+    job: { ...jobDetails(job, detail), replacedBy, childrenUnknown: parent && listed && !known },
   };
 }
 
 function jobDetails(
   job: ScannedJob,
   detail: JobDetail | undefined,
-): Omit<JobDetails, 'replacedBy'> {
+): Omit<JobDetails, 'replacedBy' | 'childrenUnknown'> {
   return {
     jobId: job.jobId,
     queue: job.queue,

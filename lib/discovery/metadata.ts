@@ -89,6 +89,14 @@ export async function withRecordedTimes(
   return changes.map((change): Change => {
     const record = timed.includes(change) ? records.get(identity(change)) : undefined;
     if (!record) return change;
+    // A deletion the record does not show yet: a read that lags behind the event, not a value
+    // created again (that would carry a time after the deletion).
+    const lagging =
+      change.effect === 'deleted' &&
+      !record.deleted &&
+      change.eventTime !== null &&
+      (record.changedAt ?? '') < change.eventTime;
+    if (lagging) return change;
     if (record.deleted)
       return {
         ...change,

@@ -208,7 +208,11 @@ export function replacement(
 
 export function describeChange(change: Change): string {
   const source =
-    change.timeSource === 'aws' ? '' : ", by the event's time: AWS's record could not be read";
+    change.timeSource === 'aws'
+      ? ''
+      : change.eventTime
+        ? ", by the event's time: AWS's record could not be read"
+        : ', AWS recorded no time: the time the watcher looked';
   return `the change of ${change.name} at ${change.changedAt} (${change.operation}${source})`;
 }
 

@@ -76,6 +76,8 @@ export interface JobDetails {
   arraySize: number | null;
   /** A multi-node job's node count (its nodes are its runs); `null` for other jobs. */
   numNodes: number | null;
+  /** A parent whose children or nodes could not be listed: judged stale, never restarted. */
+  childrenUnknown: boolean;
 }
 
 /**

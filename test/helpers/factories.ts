@@ -141,6 +141,7 @@ export function aConsumer(overrides: Partial<Consumer> = {}): Consumer {
             replacedBy: null,
             arraySize: null,
             numNodes: null,
+            childrenUnknown: false,
           }
         : null,
     ...overrides,

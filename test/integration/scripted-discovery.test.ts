@@ -31,6 +31,7 @@ afterAll(async () => {
   await server.stop();
 });
 beforeEach(() => {
+  server.requests.length = 0;
   Object.assign(account, emptyAccount(at(30)));
   account.clusters = ['prod'];
   account.secrets = [
@@ -102,12 +103,13 @@ describe("a secret's change, judged by AWS's record", () => {
         desiredStatus: 'RUNNING',
       },
     ];
-    const result = await run(labelEvent(at(20)));
+    // Three events of one rotation, each told late: one change, at AWS's record.
+    const result = await run([...labelEvent(at(20)), ...labelEvent(at(21)), ...labelEvent(at(25))]);
     expect(result.changes).toEqual([
       expect.objectContaining({
         timeSource: 'aws',
         changedAt: new Date(CHANGE).toISOString(),
-        eventTime: new Date(at(20)).toISOString(),
+        eventTime: expect.any(String),
         version: 'v-new',
       }),
     ]);
@@ -176,6 +178,110 @@ describe('array jobs, judged by their children', () => {
       (r) => r.api === 'batch:ListJobs' && r.input.arrayJobId === 'p',
     );
     expect(byParent.map((r) => r.input.jobStatus).sort()).toEqual(['RUNNING', 'STARTING']);
+  });
+});
+
+describe('array jobs whose children say nothing yet', () => {
+  it('raises the alarm for a deleted value even when no child runs yet', async () => {
+    account.secrets = [];
+    account.jobs = [
+      {
+        id: 'p',
+        name: 'render',
+        queue: 'nightly',
+        definition: 'etl:1',
+        status: 'PENDING',
+        createdAt: at(-30),
+        arraySize: 2,
+      },
+      ...[0, 1].map((k) => ({
+        id: `p:${k}`,
+        name: 'render',
+        queue: 'nightly',
+        definition: 'etl:1',
+        status: 'RUNNABLE' as const,
+        createdAt: at(-30),
+        arrayParent: 'p',
+        arrayIndex: k,
+      })),
+    ];
+    const result = await run(labelEvent(at(1)));
+    expect(result.consumers[0]).toMatchObject({ stale: false, cause: 'no-run' });
+    expect(result.consumers[0]?.changes.map((change) => change.effect)).toEqual(['deleted']);
+    const { decide } = await import('../../lib/plan.js');
+    expect(
+      decide(result.consumers[0] as never, { defaultAction: 'notify', maxActions: 25 }),
+    ).toMatchObject({ severity: 'alarm', basis: 'value-deleted' });
+  });
+
+  it('does not list the children of a SUBMITTED parent: it has none yet', async () => {
+    account.jobs = [
+      {
+        id: 'p',
+        name: 'render',
+        queue: 'nightly',
+        definition: 'etl:1',
+        status: 'SUBMITTED',
+        createdAt: at(-30),
+        arraySize: 5,
+      },
+    ];
+    const result = await run(labelEvent(at(1)));
+    expect(result.consumers[0]).toMatchObject({ stale: false, cause: 'no-run' });
+    expect(server.requests.filter((r) => r.input.arrayJobId !== undefined)).toEqual([]);
+  });
+});
+
+describe('a task started by hand into a service group', () => {
+  it('is a standalone task: no rollout of the service replaces it', async () => {
+    account.services = [
+      {
+        cluster: 'prod',
+        name: 'api',
+        status: 'ACTIVE',
+        desiredCount: 1,
+        deployments: [
+          {
+            id: 'ecs-svc/2',
+            status: 'PRIMARY',
+            rolloutState: 'COMPLETED',
+            createdAt: at(5),
+            updatedAt: at(8),
+            taskDefinition: 'app:1',
+          },
+        ],
+      },
+    ];
+    account.tasks = [
+      {
+        cluster: 'prod',
+        id: 'fresh',
+        taskDefinition: 'app:1',
+        group: 'service:api',
+        startedBy: 'ecs-svc/2',
+        createdAt: at(6),
+        lastStatus: 'RUNNING',
+        desiredStatus: 'RUNNING',
+      },
+      {
+        cluster: 'prod',
+        id: 'manual',
+        taskDefinition: 'app:1',
+        group: 'service:api',
+        startedBy: 'debug-session',
+        createdAt: at(-60),
+        lastStatus: 'RUNNING',
+        desiredStatus: 'RUNNING',
+      },
+    ];
+    const result = await run(labelEvent(at(10)));
+    const byKind = Object.fromEntries(result.consumers.map((c) => [c.kind, c]));
+    expect(byKind['ecs-service']).toMatchObject({
+      name: 'api',
+      stale: false,
+      runs: [expect.objectContaining({ arn: expect.stringMatching(/fresh$/) })],
+    });
+    expect(byKind['ecs-task']).toMatchObject({ stale: true, name: 'service:api manual' });
   });
 });
 

@@ -198,6 +198,7 @@ describe('resubmit', () => {
         replacedBy: null,
         arraySize: null,
         numNodes: null,
+        childrenUnknown: false,
       },
     });
   }

@@ -716,6 +716,66 @@ describe("an event's change, judged by AWS's record", () => {
   });
 });
 
+describe('an array job whose children cannot be listed', () => {
+  it('is counted as stale and marked so that nothing restarts it on a guess', async () => {
+    const recorded = recordedAccount({
+      clusters: {},
+      jobDefinitions: [
+        {
+          jobDefinitionName: 'j',
+          jobDefinitionArn: jdArn('j'),
+          revision: 1,
+          type: 'container',
+          containerProperties: {
+            image: 'x',
+            secrets: [{ name: 'P', valueFrom: '/prod/db/password' }],
+          },
+        },
+      ],
+      jobs: [
+        {
+          jobArn: `arn:aws:batch:${REGION}:${ACCOUNT}:job/p`,
+          jobId: 'p',
+          jobName: 'render',
+          status: 'PENDING',
+          createdAt: BEFORE * 1000,
+          jobDefinition: jdArn('j'),
+          arrayProperties: { size: 100 },
+        },
+      ],
+      fault: (request) =>
+        request.operation === 'ListJobs' && request.input.arrayJobId
+          ? awsError('AccessDeniedException', 'not authorized to perform batch:ListJobs')
+          : undefined,
+    });
+    const { result } = await run(recorded);
+    expect(result.complete).toBe(false);
+    expect(result.consumers[0]).toMatchObject({
+      stale: true,
+      cause: 'time-unknown',
+      job: { arraySize: 100, childrenUnknown: true },
+    });
+  });
+});
+
+describe('a deletion AWS does not show yet', () => {
+  it('stays a deletion when the record still shows the value from before it (a lagging read)', async () => {
+    const deletedAt = '2026-11-20T12:30:00.000Z';
+    const deletion: Change = {
+      ...change,
+      operation: 'Delete',
+      effect: 'deleted',
+      changedAt: deletedAt,
+      eventTime: deletedAt,
+    };
+    const recorded = recordedAccount({
+      clusters: { c: [{ id: 't', family: 'web', startedAt: BEFORE }] },
+    });
+    const { result } = await run(recorded, [deletion]);
+    expect(result.changes[0]).toMatchObject({ effect: 'deleted', changedAt: deletedAt });
+  });
+});
+
 describe('a deleted value that is still referenced', () => {
   const deleted: Change = { ...change, operation: 'Delete', effect: 'deleted' };
 

@@ -260,6 +260,15 @@ describe('decisions on typed facts', () => {
     });
   });
 
+  it('never resubmits an array job whose children could not be listed', () => {
+    const consumer = aConsumer({
+      kind: 'batch-job',
+      tags: actionTags('batch-job', { job: 'resubmit', 'job-definition': 'resubmit' }),
+    });
+    consumer.job = { ...(consumer.job as JobDetails), arraySize: 10, childrenUnknown: true };
+    expect(decide(consumer, policy)).toMatchObject({ action: 'notify', basis: 'children-unknown' });
+  });
+
   it('marks a deleted value as an alarm, whatever the policy', () => {
     const consumer = aConsumer({ changes: [aChange({ effect: 'deleted', operation: 'Delete' })] });
     expect(decide(consumer, policy)).toMatchObject({ severity: 'alarm', basis: 'value-deleted' });
