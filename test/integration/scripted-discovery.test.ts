@@ -1,15 +1,11 @@
 // Discovery against the scripted account over HTTP: what moto cannot hold (creation times,
 // secrets' change records, array children, deleted services), with the real SDK clients.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { DefinitionCache, discover } from '../../lib/discovery/index.js';
 import { type Change, parseEvent } from '../../lib/events/index.js';
-import {
-  emptyAccount,
-  type ScriptedAccount,
-  type ScriptedServer,
-  serveScripted,
-} from '../../scripts/scripted-account/index.js';
+import { emptyAccount } from '../../scripts/scripted-account/index.js';
+import { useScriptedAccount } from '../helpers/scripted.js';
 
 const MINUTE = 60_000;
 const CHANGE = Date.parse('2026-11-20T12:00:00Z');
@@ -17,21 +13,10 @@ const at = (minutes: number) => CHANGE + minutes * MINUTE;
 const SECRET = 'prod/db-creds';
 const SECRET_ARN = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SECRET}-AbC123`;
 
-let server: ScriptedServer;
-const account: ScriptedAccount = emptyAccount();
-
-beforeAll(async () => {
-  server = await serveScripted(account);
-  process.env.AWS_ENDPOINT_URL = server.endpoint;
-  process.env.AWS_ACCESS_KEY_ID = 'test';
-  process.env.AWS_SECRET_ACCESS_KEY = 'test';
-});
-afterAll(async () => {
-  delete process.env.AWS_ENDPOINT_URL;
-  await server.stop();
-});
+const scripted = useScriptedAccount();
+const { account } = scripted;
 beforeEach(() => {
-  server.requests.length = 0;
+  scripted.server.requests.length = 0;
   Object.assign(account, emptyAccount(at(30)));
   account.clusters = ['prod'];
   account.secrets = [
@@ -114,8 +99,10 @@ describe("a secret's change, judged by AWS's record", () => {
       }),
     ]);
     expect(result.consumers[0]).toMatchObject({ stale: false, cause: 'created-after' });
-    expect(server.requests.some((r) => r.api === 'secretsmanager:DescribeSecret')).toBe(true);
-    expect(server.requests.some((r) => r.api.includes('GetSecretValue'))).toBe(false);
+    expect(scripted.server.requests.some((r) => r.api === 'secretsmanager:DescribeSecret')).toBe(
+      true,
+    );
+    expect(scripted.server.requests.some((r) => r.api.includes('GetSecretValue'))).toBe(false);
   });
 
   it("falls back to the event's time, and says so, when the secret cannot be described", async () => {
@@ -174,7 +161,7 @@ describe('array jobs, judged by their children', () => {
       job: { arraySize: 3 },
       staleReason: expect.stringMatching(/^2 of 2 running jobs may hold the old value/),
     });
-    const byParent = server.requests.filter(
+    const byParent = scripted.server.requests.filter(
       (r) => r.api === 'batch:ListJobs' && r.input.arrayJobId === 'p',
     );
     expect(byParent.map((r) => r.input.jobStatus).sort()).toEqual(['RUNNING', 'STARTING']);
@@ -228,7 +215,7 @@ describe('array jobs whose children say nothing yet', () => {
     ];
     const result = await run(labelEvent(at(1)));
     expect(result.consumers[0]).toMatchObject({ stale: false, cause: 'no-run' });
-    expect(server.requests.filter((r) => r.input.arrayJobId !== undefined)).toEqual([]);
+    expect(scripted.server.requests.filter((r) => r.input.arrayJobId !== undefined)).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@
 // the scripted account to the real SDK clients over HTTP, and judged by the whole pipeline. An
 // oracle written here, from the account itself, says which containers may hold the old value.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { readSettings } from '../../lib/config.js';
 import { DefinitionCache } from '../../lib/discovery/index.js';
@@ -14,11 +14,10 @@ import {
   type ScriptedAccount,
   type ScriptedDeployment,
   type ScriptedJob,
-  type ScriptedServer,
   type ScriptedService,
   type ScriptedTask,
-  serveScripted,
 } from '../../scripts/scripted-account/index.js';
+import { useScriptedAccount } from '../helpers/scripted.js';
 
 const MINUTE = 60_000;
 /** AWS's record of the change: the parameter's LastModifiedDate. */
@@ -233,19 +232,8 @@ function oracle(a: ScriptedAccount): Map<string, Truth> {
   return out;
 }
 
-let server: ScriptedServer;
-const account: ScriptedAccount = emptyAccount();
-
-beforeAll(async () => {
-  server = await serveScripted(account);
-  process.env.AWS_ENDPOINT_URL = server.endpoint;
-  process.env.AWS_ACCESS_KEY_ID = 'test';
-  process.env.AWS_SECRET_ACCESS_KEY = 'test';
-});
-afterAll(async () => {
-  delete process.env.AWS_ENDPOINT_URL;
-  await server.stop();
-});
+const scripted = useScriptedAccount();
+const { account } = scripted;
 
 /** One Parameter Store Change event for the change, as EventBridge delivers it at `time`. */
 function event(n: number, time: number) {
@@ -328,7 +316,7 @@ describe('verdicts on generated timelines, against an oracle', () => {
         fc.array(delivery, { minLength: 2, maxLength: 6 }),
         async (plan, deliveries) => {
           Object.assign(account, build(plan));
-          server.mutations.length = 0;
+          scripted.server.mutations.length = 0;
           const expected = oracle(account);
           const needs = new Set(
             account.services
@@ -353,7 +341,9 @@ describe('verdicts on generated timelines, against an oracle', () => {
               if (completes) completeRollouts(account);
             }
             const perService = new Map<string, number>();
-            for (const update of server.mutations.filter((m) => m.api === 'ecs:UpdateService')) {
+            for (const update of scripted.server.mutations.filter(
+              (m) => m.api === 'ecs:UpdateService',
+            )) {
               const name = String(update.input.service).split('/').pop() as string;
               perService.set(name, (perService.get(name) ?? 0) + 1);
             }
