@@ -12,6 +12,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withinPrefix } from '../../lib/config.js';
 import {
   asList,
   cfnLint,
@@ -360,17 +361,50 @@ describe('event patterns, matched by EventBridge (moto)', () => {
     expect(Object.values(matched).flat()).not.toContain('ssm/create-failed-ec2-image');
   }, 60_000);
 
-  it('narrows Parameter Store and label events to the name prefix when one is set', async () => {
-    const prod = loadEvent('ssm/update');
-    const staging = loadEvent('ssm/delete');
-    const matched = await routeAll({ NamePrefix: '/prod/' }, [
-      { name: 'prod', event: prod },
-      { name: 'staging', event: staging },
-    ]);
-    expect((prod.detail as { name: string }).name.startsWith('/prod/')).toBe(true);
-    expect((staging.detail as { name: string }).name.startsWith('/prod/')).toBe(false);
-    expect(matched.ParameterChangeRule).toEqual(['prod']);
-  }, 60_000);
+  it.each(['/prod/', 'prod/'])(
+    'lets through, with the name prefix %s, exactly what the code watches: parameters and secrets in both spellings',
+    async (prefix) => {
+      const withName = (fixture: string, key: string, name: string) => {
+        const event = loadEvent(fixture);
+        (event.detail as Record<string, unknown>)[key] = name;
+        return event;
+      };
+      const events = [
+        { name: 'param', event: withName('ssm/update', 'name', '/prod/db/password') },
+        {
+          name: 'param-policy',
+          event: withName('ssm/policy-expiration', 'parameter-name', '/prod/api/key'),
+        },
+        {
+          name: 'secret',
+          event: withName('secretsmanager/label-updated', 'name', 'prod/db-creds'),
+        },
+        {
+          name: 'slashed-secret',
+          event: withName('secretsmanager/label-updated', 'name', '/prod/x'),
+        },
+        { name: 'staging-param', event: withName('ssm/update', 'name', '/staging/db/password') },
+        {
+          name: 'staging-secret',
+          event: withName('secretsmanager/label-updated', 'name', 'staging/db'),
+        },
+      ];
+      const matched = await routeAll({ NamePrefix: prefix }, events);
+      expect(matched.ParameterChangeRule).toEqual(['param']);
+      expect(matched.ParameterPolicyRule).toEqual(['param-policy']);
+      expect(matched.SecretLabelRule).toEqual(['secret', 'slashed-secret']);
+      // The code's own rule agrees with the rules, name by name.
+      const watched = events
+        .filter(({ event }) => {
+          const detail = event.detail as Record<string, string>;
+          return withinPrefix(detail.name ?? detail['parameter-name'] ?? '', prefix);
+        })
+        .map(({ name }) => name)
+        .sort();
+      expect(watched).toEqual(['param', 'param-policy', 'secret', 'slashed-secret']);
+    },
+    60_000,
+  );
 });
 
 describe('cfn-lint', () => {
