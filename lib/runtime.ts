@@ -63,6 +63,9 @@ export function record(run: PipelineRun, extra: Record<string, unknown> = {}): v
   metrics.addMetric('ConsumersStale', MetricUnit.Count, stale);
   metrics.addMetric('Gaps', MetricUnit.Count, report.gaps.length);
   metrics.addMetric('RecordsFailed', MetricUnit.Count, run.failedRecords.length);
+  // The stack alarms on a sweep that could not read part of the account.
+  if (extra.trigger === 'sweep')
+    metrics.addMetric('SweepIncomplete', MetricUnit.Count, report.complete ? 0 : 1);
   const calls = Object.values(report.calls ?? {});
   metrics.addMetric(
     'AwsCalls',

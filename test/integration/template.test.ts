@@ -112,6 +112,79 @@ describe('npx serverless package', () => {
     expect(alarm.AlarmActions).toEqual(['<ReportsTopic>']);
   });
 
+  it("sends every alarm to a topic CloudWatch can publish to: one under the stack's own key", () => {
+    const { template } = defaults;
+    const alarms = resourcesOf(template).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThanOrEqual(4);
+    for (const alarm of alarms)
+      expect(
+        (resolve(template, alarm.Properties) as { AlarmActions: unknown }).AlarmActions,
+      ).toEqual(['<ReportsTopic>']);
+    const topic = resolve(template, template.Resources.ReportsTopic.Properties) as Record<
+      string,
+      unknown
+    >;
+    // Not the AWS-managed alias/aws/sns key: its policy cannot grant CloudWatch.
+    expect(topic.KmsMasterKeyId).toBe('<ReportsTopicKey>');
+    const key = resolve(template, template.Resources.ReportsTopicKey.Properties) as {
+      KeyPolicy: { Statement: Array<Record<string, unknown>> };
+    };
+    const cloudwatch = key.KeyPolicy.Statement.find(
+      (statement) =>
+        JSON.stringify(statement.Principal) === '{"Service":"cloudwatch.amazonaws.com"}',
+    );
+    expect(cloudwatch).toMatchObject({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+    });
+    // The functions publish to it, so they may use its key, and only its key.
+    expect(roleStatements(template).find((s) => s.Sid === 'EncryptReports')).toMatchObject({
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: '<ReportsTopicKey.Arn>',
+    });
+  });
+
+  it('alarms on function errors and on sweeps that could not read part of the account', () => {
+    const { template } = defaults;
+    const metric = (name: string) =>
+      resolve(template, template.Resources[name]?.Properties) as Record<string, unknown>;
+    expect(metric('OnChangeErrorsAlarm')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: '<OnDashchangeLambdaFunction>' }],
+    });
+    expect(metric('SweepErrorsAlarm')).toMatchObject({
+      Dimensions: [{ Name: 'FunctionName', Value: '<SweepLambdaFunction>' }],
+    });
+    // The metric the sweep emits (lib/runtime.ts) in the namespace the functions publish to.
+    expect(metric('SweepIncompleteAlarm')).toMatchObject({
+      Namespace:
+        template.Resources.OnDashchangeLambdaFunction.Properties.Environment.Variables
+          .POWERTOOLS_METRICS_NAMESPACE,
+      MetricName: 'SweepIncomplete',
+      Threshold: 0,
+    });
+  });
+
+  it('an existing encrypted topic: the functions may use the key it is given, and no other', () => {
+    const existing = {
+      ExistingTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops',
+      ExistingTopicKeyArn:
+        'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    };
+    expect(
+      roleStatements(defaults.template, existing).find((s) => s.Sid === 'EncryptReports'),
+    ).toMatchObject({
+      Resource: existing.ExistingTopicKeyArn,
+    });
+    expect(
+      roleStatements(defaults.template, { ExistingTopicArn: existing.ExistingTopicArn }).find(
+        (s) => s.Sid === 'EncryptReports',
+      ),
+    ).toBeUndefined();
+  });
+
   it('runs the sweep on the schedule parameter, every 6 hours by default', () => {
     const schedule = (packaged: Packaged) =>
       resourcesOf(packaged.template)
@@ -175,8 +248,15 @@ describe('IAM: least privilege', () => {
           for (const action of actionsOf(statement)) {
             expect(action).not.toMatch(/\*/);
             if (FORBIDDEN.test(action)) {
-              expect(statement.Sid).toBe('ReadSlackWebhook');
-              expect(action).toBe('ssm:GetParameter');
+              // The Slack webhook parameter, and the reports topic's own key (SNS asks KMS on
+              // the publisher's behalf); never a key or value of what is watched.
+              if (action === 'kms:Decrypt') {
+                expect(statement.Sid).toBe('EncryptReports');
+                expect(statement.Resource).toBe('<ReportsTopicKey.Arn>');
+              } else {
+                expect(statement.Sid).toBe('ReadSlackWebhook');
+                expect(action).toBe('ssm:GetParameter');
+              }
             }
           }
         }
