@@ -89,8 +89,29 @@ function progressLine(io: Io): ((progress: Progress) => void) | undefined {
     io.err(`\r\x1b[Kscanning ${region}: ${phase} ${done}/${total}`);
 }
 
+/**
+ * Whether the run read nothing at all: every AWS call it made failed (no credentials, an expired
+ * session, every call denied). Its empty answer then says nothing about the account.
+ */
+export function readNothing(report: RunReport): boolean {
+  const counts = Object.values(report.calls ?? {});
+  return (
+    report.gaps.length > 0 &&
+    counts.length > 0 &&
+    counts.every((count) => count.failed >= count.calls)
+  );
+}
+
 /** Prints a run as JSON or a table, warns about gaps, and returns the exit code. */
 export function printRun(report: RunReport, values: Values, io: Io, empty: string): number {
+  if (readNothing(report)) {
+    // First, and instead of an empty answer that would read as "nothing uses it".
+    io.err(
+      `rotation-watcher: nothing could be read: every AWS call failed (first: ${printable(report.gaps[0]?.error ?? 'unknown')}); check the credentials (aws sts get-caller-identity), the region and the permissions\n`,
+    );
+    if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+    return EXIT.incomplete;
+  }
   if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else io.out(renderRun(report, empty));
   for (const gap of report.gaps) {

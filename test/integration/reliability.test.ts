@@ -170,6 +170,23 @@ describe('with one API failing hard', () => {
     expect(stderr).toMatch(/the answer is incomplete: 3 parts of the account could not be read/);
   });
 
+  it('says first that nothing could be read when every call is denied, not that nothing uses it', async () => {
+    // No apis: the rule applies to every call, as with missing credentials or an empty role.
+    env.proxy.rules = [{ fault: 'denied', rate: 1 }];
+    const { code, stdout, stderr } = await cli(
+      ['who-uses', '/prod/db/password', '--region', REGION],
+      undefined,
+      CLIENT,
+    );
+    env.proxy.rules = [];
+    expect(code).toBe(3);
+    expect(stdout).toBe('');
+    expect(stderr.split('\n')[0]).toMatch(
+      /^rotation-watcher: nothing could be read: every AWS call failed \(first: AccessDeniedException: .*\); check the credentials/,
+    );
+    expect(stderr).not.toMatch(/no running consumer/);
+  });
+
   it('names the one cluster it could not list, and answers for the others', async () => {
     env.proxy.rules = [
       { fault: 'error500', rate: 1, apis: ['ecs:ListTasks'], inputContains: 'cluster/b' },
