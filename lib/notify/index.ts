@@ -5,11 +5,41 @@ import { type AwsClients, describeError } from '../aws/index.js';
 import { isWebhookUrl, type Settings } from '../config.js';
 import { regionOf } from '../refs/index.js';
 import type { Outcome, RunReport } from '../report.js';
-import { type PostOptions, postToSlack, slackMessage } from './slack.js';
-import { renderText, summarize } from './summary.js';
+import { bytes } from './fit.js';
+import { EVENT_LIMIT, renderRunEvent, renderSnsJson, SNS_LIMIT } from './json.js';
+import { type PostOptions, postToSlack, renderSlack } from './slack.js';
+import { type Summary, summarize } from './summary.js';
 
-export { escapeMrkdwn, postToSlack, type SlackMessage, slackMessage } from './slack.js';
-export { oneLine, renderText, type Severity, summarize, worthTelling } from './summary.js';
+export type { Omitted, Rendered } from './fit.js';
+export {
+  EVENT_LIMIT,
+  entryBytes,
+  RUN_DETAIL_TYPE,
+  RUN_SOURCE,
+  type RunEntry,
+  renderRunEvent,
+  renderSnsJson,
+  SNS_LIMIT,
+  snsMessage,
+} from './json.js';
+export {
+  escapeMrkdwn,
+  MAX_BLOCKS,
+  postToSlack,
+  renderSlack,
+  type SlackMessage,
+  slackMessage,
+} from './slack.js';
+export {
+  type Counts,
+  type Item,
+  oneLine,
+  type Severity,
+  type Summary,
+  summarize,
+  worthTelling,
+} from './summary.js';
+export { renderSnsText, renderText } from './text.js';
 
 export interface NotifyOptions {
   clients: AwsClients;
@@ -19,24 +49,22 @@ export interface NotifyOptions {
   slack?: PostOptions;
 }
 
-/** EventBridge detail-type of the watcher's own events. */
-export const RUN_DETAIL_TYPE = 'Rotation Watcher Run';
-export const RUN_SOURCE = 'rotation-watcher';
-
 /**
  * Sends the run's report to every configured channel (SNS, Slack, EventBridge), each on its own:
- * a failing channel is an outcome, not an exception.
+ * a failing channel is an outcome, not an exception. The report is summarised once; each channel
+ * renders that summary within its own limits.
  */
 export async function notify(report: RunReport, options: NotifyOptions): Promise<Outcome[]> {
   const { settings } = options;
+  const summary = summarize(report);
   const channels: Array<[string, string | null, () => Promise<string>]> = [
-    ['sns', settings.snsTopicArn, () => publishSns(report, options)],
+    ['sns', settings.snsTopicArn, () => publishSns(summary, options)],
     [
       'slack',
       settings.slackWebhookUrl ?? settings.slackWebhookParam,
-      () => sendSlack(report, options),
+      () => sendSlack(summary, options),
     ],
-    ['eventbridge', settings.eventBus, () => putRunEvent(report, options)],
+    ['eventbridge', settings.eventBus, () => putRunEvent(summary, options)],
   ];
   return Promise.all(
     channels
@@ -54,58 +82,47 @@ export async function notify(report: RunReport, options: NotifyOptions): Promise
   );
 }
 
-/** SNS takes at most 256 KiB a message, attributes included; this leaves room for them. */
-const SNS_MESSAGE_BYTES = 240 * 1024;
-
-/** One message a run: readable text for e-mail, the JSON report for queues, Lambdas and HTTPS. */
+/**
+ * One message a run: readable text for e-mail, the JSON report for queues, Lambdas and HTTPS.
+ * SNS counts the subject and attributes against the same 256 KiB, so the message gets the rest.
+ */
 async function publishSns(
-  report: RunReport,
+  summary: Summary,
   { clients, settings, region }: NotifyOptions,
 ): Promise<string> {
-  const summary = summarize(report);
+  const subject = asciiSubject(summary.title);
+  const attributes = {
+    severity: { DataType: 'String', StringValue: summary.severity },
+    // Filter policies match whole names; no real name is longer than 2,048 characters.
+    parameter: {
+      DataType: 'String.Array',
+      StringValue: JSON.stringify(summary.names.filter((name) => name.length <= 2048).slice(0, 20)),
+    },
+    stale: { DataType: 'Number', StringValue: String(summary.stale) },
+  };
+  const overhead =
+    bytes(subject) +
+    Object.entries(attributes).reduce(
+      (sum, [name, value]) => sum + bytes(name) + bytes(value.DataType) + bytes(value.StringValue),
+      0,
+    );
   const sns = clients.get('sns', topicRegion(settings.snsTopicArn as string) ?? region);
   const reply = await sns.send(
     new PublishCommand({
       TopicArn: settings.snsTopicArn as string,
-      Subject: asciiSubject(summary.title),
+      Subject: subject,
       MessageStructure: 'json',
-      Message: snsMessage(report),
-      MessageAttributes: {
-        severity: { DataType: 'String', StringValue: summary.severity },
-        parameter: {
-          DataType: 'String.Array',
-          StringValue: JSON.stringify(summary.names.slice(0, 20)),
-        },
-        stale: { DataType: 'Number', StringValue: String(summary.stale) },
-      },
+      Message: renderSnsJson(summary, SNS_LIMIT - overhead).message,
+      MessageAttributes: attributes,
     }),
   );
   return `published ${reply.MessageId ?? ''}`.trim();
 }
 
-/**
- * The per-protocol message, within SNS's size limit: the longest list of consumers that fits,
- * with `truncated` saying how many were left out (the logs have them all).
- */
-export function snsMessage(report: RunReport): string {
-  const build = (shown: RunReport) => {
-    const text = renderText(shown);
-    const json = JSON.stringify(shown);
-    return JSON.stringify({
-      default: text,
-      email: text,
-      sqs: json,
-      lambda: json,
-      https: json,
-      http: json,
-    });
-  };
-  return build(fitted(report, (shown) => Buffer.byteLength(build(shown)) <= SNS_MESSAGE_BYTES));
-}
-
-async function sendSlack(report: RunReport, options: NotifyOptions): Promise<string> {
+async function sendSlack(summary: Summary, options: NotifyOptions): Promise<string> {
   const url = await slackWebhook(options);
-  return postToSlack(url, slackMessage(report, { dryRun: options.settings.dryRun }), options.slack);
+  const { message } = renderSlack(summary, { dryRun: options.settings.dryRun });
+  return postToSlack(url, message, options.slack);
 }
 
 const webhooks = new Map<string, Promise<string>>();
@@ -139,60 +156,24 @@ export function forgetWebhooks(): void {
 }
 
 async function putRunEvent(
-  report: RunReport,
+  summary: Summary,
   { clients, settings, region }: NotifyOptions,
 ): Promise<string> {
-  const summary = summarize(report);
-  const detail = { severity: summary.severity, title: summary.title, ...trimmed(report, 200_000) };
+  const bus = settings.eventBus as string;
+  // AWS counts source, detail-type, detail and resources (and Time, which is not set); the
+  // kilobyte left over is a margin should it ever count the bus name or Time too.
+  const { message: entry } = renderRunEvent(summary, EVENT_LIMIT - 1024);
   const events = clients.get('events', region);
   const reply = await events.send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          Source: RUN_SOURCE,
-          DetailType: RUN_DETAIL_TYPE,
-          EventBusName: settings.eventBus as string,
-          Resources: report.consumers.slice(0, 10).map((consumer) => consumer.arn),
-          Detail: JSON.stringify(detail),
-        },
-      ],
-    }),
+    new PutEventsCommand({ Entries: [{ ...entry, EventBusName: bus }] }),
   );
-  const entry = reply.Entries?.[0];
-  if ((reply.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
+  const result = reply.Entries?.[0];
+  if ((reply.FailedEntryCount ?? 0) > 0 || result?.ErrorCode) {
     throw new Error(
-      `PutEvents refused the event: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim(),
+      `PutEvents refused the event: ${result?.ErrorCode ?? 'unknown'} ${result?.ErrorMessage ?? ''}`.trim(),
     );
   }
-  return `event ${entry?.EventId ?? ''}`.trim();
-}
-
-/** The report, with consumers cut so that its JSON stays under `limit` characters. */
-function trimmed(report: RunReport, limit: number): RunReport & { truncated?: number } {
-  return fitted(report, (shown) => JSON.stringify(shown).length <= limit);
-}
-
-/**
- * The report with as many of its consumers as `fits` allows, halving the list until it does (or
- * none is left), and `truncated` saying how many were left out.
- */
-function fitted(
-  report: RunReport,
-  fits: (shown: RunReport) => boolean,
-): RunReport & { truncated?: number } {
-  let keep = report.consumers.length;
-  for (;;) {
-    const shown =
-      keep === report.consumers.length
-        ? report
-        : {
-            ...report,
-            consumers: report.consumers.slice(0, keep),
-            truncated: report.consumers.length - keep,
-          };
-    if (fits(shown) || keep === 0) return shown;
-    keep = Math.floor(keep / 2);
-  }
+  return `event ${result?.EventId ?? ''}`.trim();
 }
 
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */

@@ -1,6 +1,16 @@
 import type { RunReport } from '../report.js';
+import {
+  keptOf,
+  largestFit,
+  leftOutNote,
+  type Omitted,
+  omittedOf,
+  oneLine,
+  type Rendered,
+  unitOrder,
+} from './fit.js';
 import { consumerLink, parameterLink, secretLink } from './links.js';
-import { oneLine, summarize } from './summary.js';
+import { type Item, type Summary, summarize } from './summary.js';
 
 /** A Slack Block Kit message: https://api.slack.com/reference/block-kit/blocks */
 export interface SlackMessage {
@@ -8,7 +18,10 @@ export interface SlackMessage {
   blocks: Array<Record<string, unknown>>;
 }
 
-const MAX_BLOCKS = 50;
+type Block = Record<string, unknown>;
+
+export const MAX_BLOCKS = 50;
+/** Slack's limit is 3,000 characters a section; the rest is room for the line that crosses it. */
 const MAX_SECTION = 2900;
 const MAX_LINE = 1000;
 /** Longer links are left out (the label stays): a URL that long only comes from a hostile name. */
@@ -20,13 +33,45 @@ const EMOJI = {
 } as const;
 
 /**
- * One message a person on call can act on: what changed, which consumers are stale, what was
- * done and what failed, with console links. Every string from AWS or an event is escaped, so
- * a name like `<!channel>` or `*bold*` shows as itself and cannot ping or format.
+ * One message a person on call can act on: failures first, then the consumers still on an old
+ * value (deleted values, notified, restarted, ...), what could not be read and what changed,
+ * with console links; as many of each as fit in Slack's 50 blocks, and a line saying how many
+ * were left out. Every string from AWS or an event is escaped, so a name like `<!channel>` or
+ * `*bold*` shows as itself and cannot ping or format.
  */
+export function renderSlack(
+  summary: Summary,
+  options: { dryRun?: boolean; maxBlocks?: number } = {},
+): Rendered<SlackMessage> {
+  // Slack lists only the consumers a person is told of: fresh and ignored ones are not news.
+  // Failures and deleted values are always told, so they still lead the told items.
+  const told = summary.items.filter((item) => item.told);
+  const sizes = {
+    consumers: told.length,
+    changes: summary.changes.length,
+    gaps: summary.gaps.length,
+  };
+  const order = unitOrder(sizes, summary.urgent);
+  const fitted = largestFit(
+    order.length,
+    (k) => blocksOf(summary, told, omittedOf(sizes, keptOf(order, k)), options.dryRun),
+    (blocks) => blocks.length,
+    options.maxBlocks ?? MAX_BLOCKS,
+  );
+  return {
+    message: { text: escapeMrkdwn(oneLine(summary.title, 300)), blocks: fitted.message },
+    omitted: omittedOf(sizes, keptOf(order, fitted.k)),
+  };
+}
+
+/** The Block Kit message of a report (see renderSlack). */
 export function slackMessage(report: RunReport, options: { dryRun?: boolean } = {}): SlackMessage {
-  const summary = summarize(report);
-  const blocks: Array<Record<string, unknown>> = [
+  return renderSlack(summarize(report), options).message;
+}
+
+function blocksOf(summary: Summary, told: Item[], omitted: Omitted, dryRun?: boolean): Block[] {
+  const items = told.slice(0, told.length - omitted.consumers);
+  const blocks: Block[] = [
     {
       type: 'header',
       text: {
@@ -36,36 +81,9 @@ export function slackMessage(report: RunReport, options: { dryRun?: boolean } = 
       },
     },
   ];
-  const changes = report.changes.map((change) => {
-    const link =
-      change.service === 'ssm'
-        ? parameterLink(change.region, change.name)
-        : secretLink(change.region, change.name);
-    const kind = change.service === 'ssm' ? 'Parameter' : 'Secret';
-    return `• ${kind} ${slackLink(link, change.name)} in \`${change.region}\`: ${escapeMrkdwn(oneLine(change.operation, 64))} at ${escapeMrkdwn(change.changedAt)}`;
-  });
-  sections(blocks, `${EMOJI[summary.severity]} *What changed*`, changes);
-  const outcomes = new Map(report.actions.map((action) => [action.target, action]));
-  const consumers = report.consumers
-    .filter(
-      (consumer) =>
-        (consumer.stale && consumer.action !== 'ignore') ||
-        consumer.action === 'notify' ||
-        outcomes.has(consumer.arn),
-    )
-    .map((consumer) => {
-      const outcome = outcomes.get(consumer.arn);
-      const did = outcome
-        ? `*${outcome.kind}* ${statusWord(outcome.status)}: ${escapeMrkdwn(oneLine(outcome.detail, 200))}`
-        : `*${consumer.action}*: ${escapeMrkdwn(oneLine(consumer.reason, 200))}`;
-      return `• ${slackLink(consumerLink(consumer.kind, consumer.region, consumer.arn, consumer.parent), consumer.name)} (${consumer.kind}, \`${consumer.region}\`) — ${did}`;
-    });
-  sections(
-    blocks,
-    '*Still on the old value*',
-    consumers.length ? consumers : ['none: every consumer already reads the new value'],
+  const failed = items.flatMap((item) =>
+    item.outcomes.filter((outcome) => outcome.status === 'failed'),
   );
-  const failed = report.actions.filter((action) => action.status === 'failed');
   if (failed.length) {
     sections(
       blocks,
@@ -76,29 +94,60 @@ export function slackMessage(report: RunReport, options: { dryRun?: boolean } = 
       ),
     );
   }
-  if (report.gaps.length) {
+  // An action on no consumer that failed has its line above; a consumer keeps its link here.
+  const consumers = items.filter((item) => item.consumer || item.shown?.status !== 'failed');
+  const title = `${EMOJI[summary.severity]} *Still on the old value*`;
+  if (told.length === 0)
+    sections(blocks, title, ['none: every consumer already reads the new value']);
+  else if (consumers.length) sections(blocks, title, consumers.map(itemLine));
+  const gaps = summary.gaps.slice(0, summary.gaps.length - omitted.gaps);
+  if (gaps.length) {
     sections(
       blocks,
       ':grey_question: *Not read: the answer is incomplete*',
-      report.gaps.map(
+      gaps.map(
         (gap) =>
           `• ${escapeMrkdwn(oneLine(gap.scope, 150))} in \`${gap.region}\` (${escapeMrkdwn(gap.api)}): ${escapeMrkdwn(oneLine(gap.error, 200))}`,
       ),
     );
   }
+  const changes = summary.changes.slice(0, summary.changes.length - omitted.changes);
+  if (changes.length) sections(blocks, '*What changed*', changes.map(changeLine));
+  const note = leftOutNote(omitted, "Slack's limits");
+  if (note) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: note } });
   const notes = [
-    `${summary.stale} stale, ${report.consumers.length} consumers`,
-    options.dryRun ? 'dry run: nothing was changed' : null,
+    `${summary.stale} stale, ${summary.counts.consumers} consumers, ${summary.counts.changes} changed`,
+    dryRun ? 'dry run: nothing was changed' : null,
   ].filter(Boolean);
   blocks.push({
     type: 'context',
     elements: [{ type: 'mrkdwn', text: `rotation-watcher · ${notes.join(' · ')}` }],
   });
-  return { text: escapeMrkdwn(oneLine(summary.title, 300)), blocks: withinLimits(blocks) };
+  return blocks;
+}
+
+function itemLine({ consumer, shown, rank }: Item): string {
+  const outcome = shown
+    ? `*${shown.kind}* ${statusWord(shown.status)}: ${escapeMrkdwn(oneLine(shown.detail, 200))}`
+    : '';
+  if (!consumer) return `• ${escapeMrkdwn(oneLine(shown?.target ?? '', 200))} — ${outcome}`;
+  const did = outcome || `*${consumer.action}*: ${escapeMrkdwn(oneLine(consumer.reason, 200))}`;
+  const link = consumerLink(consumer.kind, consumer.region, consumer.arn, consumer.parent);
+  const alarm = rank === 'alarm' ? ':rotating_light: ' : '';
+  return `• ${alarm}${slackLink(link, consumer.name)} (${consumer.kind}, \`${consumer.region}\`) — ${did}`;
+}
+
+function changeLine(change: Summary['changes'][number]): string {
+  const link =
+    change.service === 'ssm'
+      ? parameterLink(change.region, change.name)
+      : secretLink(change.region, change.name);
+  const kind = change.service === 'ssm' ? 'Parameter' : 'Secret';
+  return `• ${kind} ${slackLink(link, change.name)} in \`${change.region}\`: ${escapeMrkdwn(oneLine(change.operation, 64))} at ${escapeMrkdwn(change.changedAt)}`;
 }
 
 /** Adds a titled list as sections of at most MAX_SECTION characters each. */
-function sections(blocks: Array<Record<string, unknown>>, title: string, lines: string[]): void {
+function sections(blocks: Block[], title: string, lines: string[]): void {
   let text = title;
   for (const whole of lines) {
     const line = whole.length > MAX_LINE ? `${whole.slice(0, MAX_LINE - 1)}…` : whole;
@@ -109,25 +158,6 @@ function sections(blocks: Array<Record<string, unknown>>, title: string, lines: 
     text = text ? `${text}\n${line}` : line;
   }
   if (text) blocks.push({ type: 'section', text: { type: 'mrkdwn', text } });
-}
-
-/** Slack takes at most 50 blocks: keep the first 48, say how many were cut, keep the footer. */
-function withinLimits(blocks: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
-  if (blocks.length <= MAX_BLOCKS) return blocks;
-  const footer = blocks[blocks.length - 1] as Record<string, unknown>;
-  const kept = blocks.slice(0, MAX_BLOCKS - 2);
-  const cut = blocks.length - 1 - kept.length;
-  return [
-    ...kept,
-    {
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: `… ${cut} more sections cut (Slack's limit); the SNS message and the logs have the full list`,
-      },
-    },
-    footer,
-  ];
 }
 
 function statusWord(status: string): string {
