@@ -16,6 +16,11 @@ export interface Settings {
   eventBus: string | null;
   /** Only parameters and secrets whose names start with this are watched; `null`: all. */
   namePrefix: string | null;
+  /**
+   * What to do with a service to redeploy whose images are pulled by tag (a forced deployment
+   * may ship new code): `redeploy` anyway (and say so), or only `notify`.
+   */
+  mutableImages: 'redeploy' | 'notify';
 }
 
 /** A setting with a value the watcher cannot use; the message names the variable and what is allowed. */
@@ -45,6 +50,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     slackWebhookParam: value('WATCHER_SLACK_WEBHOOK_PARAM'),
     eventBus: value('WATCHER_EVENT_BUS'),
     namePrefix: value('WATCHER_NAME_PREFIX'),
+    mutableImages: mutable(value('WATCHER_MUTABLE_IMAGES')),
   };
 }
 
@@ -71,6 +77,15 @@ function action(raw: string | null): PolicyAction {
       `WATCHER_DEFAULT_ACTION must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(raw)}`,
     );
   return found;
+}
+
+function mutable(raw: string | null): 'redeploy' | 'notify' {
+  if (raw === null) return 'redeploy';
+  const value = raw.toLowerCase();
+  if (value === 'redeploy' || value === 'notify') return value;
+  throw new SettingsError(
+    `WATCHER_MUTABLE_IMAGES must be redeploy or notify, got ${JSON.stringify(raw.slice(0, 40))}`,
+  );
 }
 
 function bool(name: string, raw: string | null): boolean {

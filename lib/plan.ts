@@ -27,6 +27,7 @@ export type DecisionBasis =
   | 'wrong-kind'
   | 'controller'
   | 'rollout-stuck'
+  | 'mutable-image'
   | 'not-authorised'
   | 'untagged-array'
   | 'children-unknown';
@@ -55,6 +56,8 @@ export interface PlannedAction {
 export interface Policy {
   defaultAction: PolicyAction;
   maxActions: number;
+  /** Services whose images are pulled by tag: redeploy anyway (default), or only notify. */
+  mutableImages?: 'redeploy' | 'notify';
 }
 
 export interface Plan {
@@ -174,6 +177,19 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
         'rollout-stuck',
         `redeploy by ${by}, but deployment ${consumer.stuckRollout}, begun after the change, failed or stalled: another forced deployment would not get further, so people must look at it`,
       );
+    }
+    if (consumer.mutableImages.length > 0) {
+      const images = consumer.mutableImages.slice(0, 3).join(', ');
+      const more =
+        consumer.mutableImages.length > 3 ? ` and ${consumer.mutableImages.length - 3} more` : '';
+      const risk = `a forced deployment pulls ${images}${more} by tag again, so it may ship new code with the new value`;
+      if (policy.mutableImages === 'notify')
+        return decided(
+          'notify',
+          'mutable-image',
+          `redeploy by ${by}, but ${risk} (WATCHER_MUTABLE_IMAGES=notify)`,
+        );
+      return decided('redeploy', 'policy', `redeploy by ${by}; note: ${risk}`);
     }
     return decided('redeploy', 'policy', `redeploy by ${by}`);
   }

@@ -5,6 +5,8 @@ export interface CachedDefinition {
   arn: string;
   references: Reference[];
   tags: Record<string, string>;
+  /** The container images it names (ECS task definitions; empty for job definitions). */
+  images?: string[];
 }
 
 /** What a loader found; ARNs it could not read go in `failed` and are not remembered. */

@@ -236,6 +236,7 @@ function taskConsumers(
         runs,
         tags: [{ level: 'task', tags: first.tags }],
         ...verdictFields(verdict),
+        mutableImages: mutableImages(members),
         service: null,
         job: null,
       };
@@ -260,6 +261,7 @@ function taskConsumers(
       runs,
       tags: [{ level: 'service', tags: tagRecord(described?.tags) }],
       ...verdictFields(verdict),
+      mutableImages: mutableImages(members),
       staleReason: described
         ? verdict.reason
         : `${verdict.reason} (${details ? 'DescribeServices says the service does not exist' : 'DescribeServices failed: deployments unknown'})`,
@@ -297,6 +299,11 @@ function serviceDetails(cluster: string, service: Service | undefined): ServiceD
     deployments,
     desiredCount: service.desiredCount ?? 0,
   };
+}
+
+/** The images the tasks pull by tag: an image pinned by digest (`@sha256:…`) cannot change. */
+function mutableImages(tasks: ScannedTask[]): string[] {
+  return [...new Set(tasks.flatMap((task) => task.images))].filter((image) => !image.includes('@'));
 }
 
 function verdictFields(verdict: Verdict) {
@@ -364,6 +371,7 @@ function jobConsumer(
       { level: 'job-queue', tags: job.queueTags },
     ],
     ...verdictFields(verdict),
+    mutableImages: [],
     service: null,
     job: { ...jobDetails(job, detail), replacedBy, childrenUnknown: parent && listed && !known },
   };

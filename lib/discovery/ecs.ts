@@ -29,6 +29,8 @@ export interface ScannedTask {
   definitionArn: string;
   tags: Record<string, string>;
   references: ConsumerReference[];
+  /** The images of its task definition's containers. */
+  images: string[];
 }
 
 export interface ScanDeps {
@@ -123,6 +125,7 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
       definitionArn,
       tags: tagRecord(task.tags),
       references: usable(definitions.get(definitionArn)?.references ?? []),
+      images: definitions.get(definitionArn)?.images ?? [],
     };
   });
 }
@@ -157,6 +160,9 @@ function taskDefinitions(
             arn,
             references: taskDefinitionReferences(reply.taskDefinition, contextOfArn(arn)),
             tags: tagRecord(reply.tags),
+            images: (reply.taskDefinition.containerDefinitions ?? []).flatMap((container) =>
+              container.image ? [container.image] : [],
+            ),
           });
         }
       }),

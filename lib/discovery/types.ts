@@ -120,6 +120,11 @@ export interface Consumer {
   staleRuns: number;
   /** A service's deployment begun after the change whose rollout failed or stalled, if any. */
   stuckRollout: string | null;
+  /**
+   * Images its containers pull by tag, not by digest: a forced new deployment resolves the tag
+   * again and may ship new code with the new value (ECS services only).
+   */
+  mutableImages: string[];
   /** The changes that make it stale (or would, but for pins and fresh deployments). */
   changes: Change[];
   service: ServiceDetails | null;

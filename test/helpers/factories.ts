@@ -111,6 +111,7 @@ export function aConsumer(overrides: Partial<Consumer> = {}): Consumer {
     staleReason: `created ${STARTED_AT}, before the change of ${change.name} at ${CHANGED_AT} (Update)`,
     staleRuns: 1,
     stuckRollout: null,
+    mutableImages: [],
     changes: [change],
     service:
       kind === 'ecs-service'

@@ -99,6 +99,8 @@ describe("a secret's change, judged by AWS's record", () => {
       }),
     ]);
     expect(result.consumers[0]).toMatchObject({ stale: false, cause: 'created-after' });
+    // Its task definition's image is pulled by tag (`app:1`): a redeploy would pull it again.
+    expect(result.consumers[0]?.mutableImages).toEqual(['app:1']);
     expect(scripted.server.requests.some((r) => r.api === 'secretsmanager:DescribeSecret')).toBe(
       true,
     );

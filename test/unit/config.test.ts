@@ -24,6 +24,7 @@ describe('readSettings', () => {
       slackWebhookParam: null,
       eventBus: null,
       namePrefix: null,
+      mutableImages: 'redeploy',
     });
   });
 
@@ -70,6 +71,7 @@ describe('readSettings', () => {
     ],
     ['WATCHER_SLACK_WEBHOOK_PARAM', '/watcher/slack', 'slackWebhookParam', '/watcher/slack'],
     ['WATCHER_EVENT_BUS', 'watcher-bus', 'eventBus', 'watcher-bus'],
+    ['WATCHER_MUTABLE_IMAGES', 'Notify', 'mutableImages', 'notify'],
   ])('reads %s=%j as %s %j', (name, value, field, expected) => {
     expect(readSettings({ [name]: value })).toHaveProperty(field, expected);
   });
@@ -85,6 +87,7 @@ describe('readSettings', () => {
       ['WATCHER_MAX_ACTIONS', '10001', /whole number from 0 to 10000/],
       ['WATCHER_SNS_TOPIC_ARN', 'topic', /must be an ARN \(arn:aws:sns:REGION:ACCOUNT:NAME\)/],
       ['WATCHER_SNS_TOPIC_ARN', 'arn:aws:sqs:us-east-1:123456789012:q', /must be an ARN/],
+      ['WATCHER_MUTABLE_IMAGES', 'skip', /must be redeploy or notify/],
     ])('%s=%j', (name, value, allowed) => {
       const error = settingsError({ [name]: value });
       expect(error.name).toBe('SettingsError');

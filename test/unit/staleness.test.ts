@@ -269,6 +269,42 @@ describe('decisions on typed facts', () => {
     expect(decide(consumer, policy)).toMatchObject({ action: 'notify', basis: 'children-unknown' });
   });
 
+  describe('a service whose images are pulled by tag', () => {
+    const byTag = () =>
+      aConsumer({
+        kind: 'ecs-service',
+        tags: actionTags('ecs-service', { service: 'redeploy' }),
+        mutableImages: ['123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest'],
+      });
+
+    it('is redeployed by default, and the reason says the deployment may ship new code', () => {
+      expect(decide(byTag(), policy)).toMatchObject({
+        action: 'redeploy',
+        reason: expect.stringMatching(
+          /note: a forced deployment pulls .*app:latest by tag again, so it may ship new code/,
+        ),
+      });
+    });
+
+    it('is only notified with WATCHER_MUTABLE_IMAGES=notify', () => {
+      expect(decide(byTag(), { ...policy, mutableImages: 'notify' })).toMatchObject({
+        action: 'notify',
+        basis: 'mutable-image',
+      });
+    });
+
+    it('is redeployed without a note when every image is pinned by digest', () => {
+      const pinned = aConsumer({
+        kind: 'ecs-service',
+        tags: actionTags('ecs-service', { service: 'redeploy' }),
+      });
+      expect(decide(pinned, { ...policy, mutableImages: 'notify' })).toMatchObject({
+        action: 'redeploy',
+        reason: 'redeploy by the service tag',
+      });
+    });
+  });
+
   it('marks a deleted value as an alarm, whatever the policy', () => {
     const consumer = aConsumer({ changes: [aChange({ effect: 'deleted', operation: 'Delete' })] });
     expect(decide(consumer, policy)).toMatchObject({ severity: 'alarm', basis: 'value-deleted' });
