@@ -1,8 +1,13 @@
 /** AWS console addresses for what a notification names, so a person on call can click through. */
-import { lastPart, splitArn } from '../refs/index.js';
+import { lastPart, partitionOf, splitArn } from '../refs/index.js';
 
-const consoleUrl = (region: string, path: string) =>
-  `https://${region}.console.aws.amazon.com/${path}`;
+/** The console of the region's partition: China and GovCloud have consoles of their own. */
+function consoleUrl(region: string, path: string): string {
+  const partition = partitionOf(region);
+  if (partition === 'aws-cn') return `https://console.amazonaws.cn/${path}`;
+  if (partition === 'aws-us-gov') return `https://console.amazonaws-us-gov.com/${path}`;
+  return `https://${region}.console.aws.amazon.com/${path}`;
+}
 
 export function serviceLink(region: string, serviceArn: string): string {
   const [cluster = '', service = ''] = resourcePath(serviceArn, 'service');
