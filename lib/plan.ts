@@ -123,13 +123,6 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
     );
   }
   if (!consumer.stale) return made('none', 'fresh', consumer.staleReason);
-  if (consumer.job?.replacedBy) {
-    return made(
-      'none',
-      'already-resubmitted',
-      `already resubmitted as job ${consumer.job.replacedBy}`,
-    );
-  }
   const source = policyFor(consumer);
   const wanted = source.kind === 'tag' ? (source.action as PolicyAction) : policy.defaultAction;
   const by = describeSource(source);
@@ -221,6 +214,14 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
   const unauthorised = resubmitBlocked(consumer, source);
   if (unauthorised)
     return decided('notify', 'not-authorised', `resubmit by ${by}, but ${unauthorised}`);
+  // Submitted before, but the old job still runs (its TerminateJob failed or has not taken
+  // effect): the resubmit is finished by terminating it, never by submitting again.
+  if (consumer.job?.replacedBy)
+    return decided(
+      'resubmit',
+      'already-resubmitted',
+      `already resubmitted as job ${consumer.job.replacedBy}, but this job still runs on the old value: it is terminated`,
+    );
   return decided('resubmit', 'policy', `resubmit by ${by}`);
 }
 

@@ -108,6 +108,10 @@ async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string
   const job = consumer.job;
   if (!job) throw new Error('the job has no details to resubmit with');
   const batch = clients.get('batch', consumer.region);
+  if (job.replacedBy) {
+    await terminate(consumer, job.jobId, job.replacedBy, clients);
+    return `job ${job.jobId} was already resubmitted as ${job.replacedBy}; it is terminated now`;
+  }
   const submit = job.submit as Partial<SubmitJobCommandInput> & {
     tags?: Record<string, string>;
     schedulingPriority?: number;
@@ -125,19 +129,33 @@ async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string
   const submitted = await clients.limited('batch', consumer.region, () =>
     batch.send(new SubmitJobCommand(input)),
   );
-  const names = [...new Set(consumer.changes.map((change) => change.name))].join(', ');
-  const reason =
-    `rotation-watcher: resubmitted as ${submitted.jobId} because ${names} changed`.slice(0, 255);
   try {
-    await clients.limited('batch', consumer.region, () =>
-      batch.send(new TerminateJobCommand({ jobId: job.jobId, reason })),
-    );
+    await terminate(consumer, job.jobId, submitted.jobId as string, clients);
   } catch (error) {
+    // The next run finds the new job tagged with this one's id and only terminates this one.
     throw new Error(
       `resubmitted as job ${submitted.jobId}, but job ${job.jobId} could not be terminated and still runs on the old value: ${describeError(error)}`,
     );
   }
   return `resubmitted as job ${submitted.jobId}; job ${job.jobId} terminated`;
+}
+
+/** TerminateJob of the old job, with a reason naming its replacement and the changed values. */
+async function terminate(
+  consumer: Consumer,
+  jobId: string,
+  replacement: string,
+  clients: AwsClients,
+): Promise<void> {
+  const names = [...new Set(consumer.changes.map((change) => change.name))].join(', ');
+  const reason = `rotation-watcher: resubmitted as ${replacement} because ${names} changed`.slice(
+    0,
+    255,
+  );
+  const batch = clients.get('batch', consumer.region);
+  await clients.limited('batch', consumer.region, () =>
+    batch.send(new TerminateJobCommand({ jobId, reason })),
+  );
 }
 
 /** Tags under `aws:` are AWS's own and cannot be set on submit. */

@@ -257,6 +257,37 @@ describe('resubmit', () => {
     expect(reason).toContain('job-new');
   });
 
+  it('finishes a resubmit whose old job still runs: TerminateJob only, never a second SubmitJob', async () => {
+    const old = aJob();
+    old.job = { ...(old.job as NonNullable<typeof old.job>), replacedBy: 'job-new' };
+    batch.on(TerminateJobCommand).resolves({});
+
+    const [outcome] = await execute([planned(old)], { clients: clients(), dryRun: false });
+
+    expect(outcome).toMatchObject({
+      status: 'done',
+      detail: expect.stringMatching(/already resubmitted as job-new; it is terminated now/),
+    });
+    expect(batch.commandCalls(SubmitJobCommand)).toHaveLength(0);
+    expect(batch.commandCalls(TerminateJobCommand)[0]?.args[0].input.reason).toContain('job-new');
+  });
+
+  it('fails, and so keeps the record, when the old job cannot be terminated after a resubmit', async () => {
+    batch.on(SubmitJobCommand).resolves({ jobId: 'job-new', jobName: 'x', jobArn: 'x' });
+    batch
+      .on(TerminateJobCommand)
+      .rejects(new ClientException({ message: 'Throttled', $metadata: {} }));
+
+    const [outcome] = await execute([planned(aJob())], { clients: clients(), dryRun: false });
+
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      detail: expect.stringMatching(
+        /^resubmitted as job job-new, but job .* could not be terminated and still runs on the old value/,
+      ),
+    });
+  });
+
   it('reports a failed SubmitJob and leaves the old job running', async () => {
     batch
       .on(SubmitJobCommand)

@@ -264,13 +264,14 @@ describe('decide', () => {
     expect(decision.reason).toMatch(/whoever started it must/);
   });
 
-  it('a job the watcher already replaced gets none and names its replacement', () => {
+  it('a job the watcher already replaced that still runs is terminated, never submitted again', () => {
     const consumer = tagged('batch-job', 'resubmit');
     const job = { ...(consumer.job as NonNullable<Consumer['job']>), replacedBy: 'job-new' };
     const decision = decide({ ...consumer, job }, NOTIFY);
     expect(decision).toMatchObject({
-      action: 'none',
-      reason: 'already resubmitted as job job-new',
+      action: 'resubmit',
+      basis: 'already-resubmitted',
+      reason: expect.stringMatching(/^already resubmitted as job job-new, but this job still runs/),
     });
   });
 });
