@@ -3,6 +3,7 @@ import type { AwsClients } from './aws/index.js';
 import { type Settings, withinPrefix } from './config.js';
 import { type DefinitionCache, type DiscoveryResult, discover } from './discovery/index.js';
 import type { Change, RecordResult } from './events/index.js';
+import { concerns } from './gaps.js';
 import { notify } from './notify/index.js';
 import type { PostOptions } from './notify/slack.js';
 import { worthTelling } from './notify/summary.js';
@@ -98,8 +99,9 @@ export async function runPipeline(
 
 /**
  * Which SQS records to retry. A record whose change touched a consumer whose action failed, or
- * whose run could not be told (a notification failed) or fully seen (discovery had gaps), comes
- * back; a retry is safe because a restarted consumer is fresh and is not restarted twice.
+ * whose run could not be told (a notification failed), or that a gap could concern (see
+ * lib/gaps.ts: only while young for gaps that could concern anything), comes back; a retry is
+ * safe because a restarted consumer is fresh and is not restarted twice.
  * Unreadable records come back too, and end in the dead-letter queue after the retries.
  */
 function failedRecords(
@@ -112,14 +114,21 @@ function failedRecords(
   const failedChanges = actions
     .filter((action) => action.status === 'failed')
     .flatMap((action) => action.consumer.changes);
-  const runFailed =
-    !result.complete || notifications.some((outcome) => outcome.status === 'failed');
+  // Nobody was told: every record that carried a change comes back.
+  const untold = notifications.some((outcome) => outcome.status === 'failed');
   for (const record of records) {
     if (!record.recordId) continue;
     if (record.error) failed.add(record.recordId);
     else if (
       record.changes.length > 0 &&
-      (runFailed || record.changes.some((change) => touches(change, failedChanges)))
+      (untold ||
+        record.changes.some(
+          (change) =>
+            touches(change, failedChanges) ||
+            result.gaps.some((gap) =>
+              concerns(gap, change, result.consumers, record.receiveCount ?? 1),
+            ),
+        ))
     )
       failed.add(record.recordId);
   }

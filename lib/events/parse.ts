@@ -120,14 +120,16 @@ export function parsePayload(payload: unknown): RecordResult[] {
 function fromSqsRecord(record: unknown, index: number): RecordResult {
   const parsed = SqsRecordSchema.safeParse(record);
   if (!parsed.success) return failed(null, `SQS record ${index + 1}: ${firstIssue(parsed.error)}`);
-  const { messageId, body } = parsed.data;
+  const { messageId, body, attributes } = parsed.data;
+  const receives = Number(attributes?.ApproximateReceiveCount);
+  const receiveCount = Number.isInteger(receives) && receives > 0 ? receives : 1;
   let event: unknown;
   try {
     event = JSON.parse(body);
   } catch {
-    return failed(messageId, `SQS record ${messageId}: the body is not JSON`);
+    return { ...failed(messageId, `SQS record ${messageId}: the body is not JSON`), receiveCount };
   }
-  return fromEvent(messageId, event);
+  return { ...fromEvent(messageId, event), receiveCount };
 }
 
 function fromEvent(recordId: string | null, event: unknown): RecordResult {

@@ -102,6 +102,7 @@ export type CloudTrailDetail = z.infer<typeof CloudTrailDetailSchema>;
 export const SqsRecordSchema = z.looseObject({
   messageId: text(256),
   body: z.string(),
+  attributes: z.looseObject({ ApproximateReceiveCount: z.string().max(16).optional() }).optional(),
 });
 
 export const SqsEventSchema = z.looseObject({

@@ -38,6 +38,8 @@ export interface Change extends ChangedValue {
 export interface RecordResult {
   /** The SQS messageId, `null` for an event delivered directly. */
   recordId: string | null;
+  /** How many times SQS has delivered this record (ApproximateReceiveCount); 1 when unknown. */
+  receiveCount?: number;
   changes: Change[];
   /** Why the event yields no change, when it is of a kind the watcher does not act on. */
   ignored: string | null;

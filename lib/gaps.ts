@@ -1,0 +1,64 @@
+import type { Consumer, Gap } from './discovery/index.js';
+import { type Change, valueKey } from './events/index.js';
+
+/**
+ * After this many receives of one SQS record, a gap that could concern any change (a cluster
+ * that cannot be listed, a task definition that cannot be described) no longer keeps the record:
+ * it is permanent, retrying would only park every unrelated change in the dead-letter queue, and
+ * the stack alarms on it instead (metric `PersistentGaps`).
+ */
+export const RETRY_GAPS_FOR_RECEIVES = 3;
+
+/** Which changes a gap could concern, as far as what was read tells. */
+export type GapScope =
+  /** Only changes of values in this service and region (their metadata could not be read). */
+  | { kind: 'values'; service: 'ssm' | 'secretsmanager'; region: string }
+  /** Only the changes of consumers in this cluster, queue or job (their details are unknown). */
+  | { kind: 'consumers'; region: string; parent: string }
+  /** Any change: a consumer of it may be among what could not be listed. */
+  | { kind: 'any' };
+
+/** What a gap could hide, from the API that failed and what it was reading. */
+export function scopeOf(gap: Gap): GapScope {
+  if (gap.api === 'ssm:DescribeParameters')
+    return { kind: 'values', service: 'ssm', region: gap.region };
+  if (gap.api === 'secretsmanager:DescribeSecret')
+    return { kind: 'values', service: 'secretsmanager', region: gap.region };
+  // DescribeServices reads the services of matching tasks, ListJobs by parent a matching job's
+  // children: the consumers are known, only their details are not.
+  if (
+    gap.api === 'ecs:DescribeServices' ||
+    (gap.api === 'batch:ListJobs' && gap.scope.includes(':job/'))
+  )
+    return { kind: 'consumers', region: gap.region, parent: gap.scope };
+  if (gap.api === 'batch:DescribeJobs')
+    return { kind: 'consumers', region: gap.region, parent: '' };
+  return { kind: 'any' };
+}
+
+/**
+ * Whether a gap could concern a record's change, so that the record should be retried. A gap
+ * that could concern any change keeps records only while they are young (`receives`).
+ */
+export function concerns(
+  gap: Gap,
+  change: Change,
+  consumers: Consumer[],
+  receives: number,
+): boolean {
+  const scope = scopeOf(gap);
+  if (scope.kind === 'values')
+    return change.service === scope.service && change.region === scope.region;
+  if (scope.kind === 'consumers') {
+    const wanted = valueKey(change);
+    return consumers.some(
+      (consumer) =>
+        consumer.region === scope.region &&
+        (scope.parent === '' ||
+          consumer.parent === scope.parent ||
+          consumer.arn === scope.parent) &&
+        consumer.changes.some((other) => valueKey(other) === wanted),
+    );
+  }
+  return receives < RETRY_GAPS_FOR_RECEIVES;
+}
