@@ -21,6 +21,8 @@ export interface Settings {
    * may ship new code): `redeploy` anyway (and say so), or only `notify`.
    */
   mutableImages: 'redeploy' | 'notify';
+  /** The stack's DynamoDB table (leases on consumers); `null`: none (the CLI's default). */
+  stateTable: string | null;
 }
 
 /** A setting with a value the watcher cannot use; the message names the variable and what is allowed. */
@@ -51,6 +53,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     eventBus: value('WATCHER_EVENT_BUS'),
     namePrefix: value('WATCHER_NAME_PREFIX'),
     mutableImages: mutable(value('WATCHER_MUTABLE_IMAGES')),
+    stateTable: value('WATCHER_STATE_TABLE'),
   };
 }
 

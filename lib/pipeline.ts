@@ -16,6 +16,7 @@ import {
   type RunReport,
   valueKey,
 } from './report.js';
+import type { Leases } from './state/lease.js';
 
 export interface PipelineDeps {
   clients: AwsClients;
@@ -27,6 +28,8 @@ export interface PipelineDeps {
   home: string;
   now?: () => Date;
   slack?: PostOptions;
+  /** Claims on consumers, when runs may overlap (the functions, with the state table). */
+  leases?: Leases;
 }
 
 /** Changes read from events (the Lambda, `simulate`), or a sweep of every referenced value. */
@@ -72,7 +75,7 @@ export async function runPipeline(
       : { changes: [], consumers: [], gaps: [], complete: true };
   const planned = plan(result.consumers, settings);
   const actions = options.apply
-    ? await execute(planned.actions, { clients, dryRun: settings.dryRun })
+    ? await execute(planned.actions, { clients, dryRun: settings.dryRun, leases: deps.leases })
     : [];
   const outcomes: Outcome[] = options.apply
     ? actions.map(({ consumer: _, ...outcome }) => outcome)
@@ -112,7 +115,7 @@ function failedRecords(
 ): string[] {
   const failed = new Set<string>();
   const failedChanges = actions
-    .filter((action) => action.status === 'failed')
+    .filter((action) => action.status === 'failed' || action.retry)
     .flatMap((action) => action.consumer.changes);
   // Nobody was told: every record that carried a change comes back.
   const untold = notifications.some((outcome) => outcome.status === 'failed');

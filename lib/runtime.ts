@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AwsClients } from './aws/index.js';
 import { readSettings } from './config.js';
 import { DefinitionCache } from './discovery/index.js';
 import type { PipelineDeps, PipelineRun } from './pipeline.js';
+import { tableLeases } from './state/lease.js';
 
 /**
  * What a Lambda container keeps between invocations: settings (read once, at the boundary),
@@ -14,12 +16,18 @@ export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
   const settings = readSettings(env);
   const home = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!home) throw new Error('AWS_REGION is not set: the Lambda runtime always sets it');
+  const clients = new AwsClients();
   return {
     settings,
     regions: settings.regions ?? [home],
     home,
-    clients: new AwsClients(),
+    clients,
     cache: new DefinitionCache(),
+    // Runs overlap (several on-change batches at once, the sweep): a consumer is claimed in the
+    // state table before it is restarted, so it is restarted once.
+    leases: settings.stateTable
+      ? tableLeases({ table: settings.stateTable, region: home, clients, owner: randomUUID() })
+      : undefined,
   };
 }
 

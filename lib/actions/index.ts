@@ -8,6 +8,7 @@ import { type AwsClients, describeError } from '../aws/index.js';
 import { type Consumer, REPLACES_TAG } from '../discovery/index.js';
 import type { PlannedAction } from '../plan.js';
 import type { Outcome } from '../report.js';
+import type { Leases } from '../state/lease.js';
 
 /** One strategy per kind of restart: what it calls, and what it reports. */
 interface Restart {
@@ -23,11 +24,15 @@ export interface ExecuteOptions {
   clients: AwsClients;
   /** Change nothing: every planned action is reported as skipped. */
   dryRun: boolean;
+  /** Claims on consumers shared by concurrent runs; absent in a lone process (the CLI). */
+  leases?: Leases;
 }
 
 /** The result of one action, with the consumer it was for (to map failures back to SQS records). */
 export interface ActionOutcome extends Outcome {
   consumer: Consumer;
+  /** Not done now, but not failed either: the records of its changes are kept for a retry. */
+  retry?: boolean;
 }
 
 /**
@@ -48,6 +53,14 @@ export async function execute(
           status: 'skipped',
           detail: 'dry run (WATCHER_DRY_RUN=true): nothing was changed',
         };
+      const lease = `${action.kind}#${action.consumer.arn}`;
+      if (options.leases && !(await options.leases.acquire(lease)))
+        return {
+          ...base,
+          status: 'skipped',
+          detail: 'another run acted on it moments ago; its records come back after it',
+          retry: true,
+        };
       try {
         return {
           ...base,
@@ -55,6 +68,8 @@ export async function execute(
           detail: await STRATEGIES[action.kind].apply(action.consumer, options.clients),
         };
       } catch (error) {
+        // Failed: give the consumer back so that the retry may act on it at once.
+        await options.leases?.release(lease).catch(() => undefined);
         if (error instanceof ConsumerGoneError)
           return { ...base, status: 'skipped', detail: error.message };
         return { ...base, status: 'failed', detail: describeError(error) };

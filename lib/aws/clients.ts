@@ -1,4 +1,5 @@
 import { BatchClient } from '@aws-sdk/client-batch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -17,6 +18,7 @@ const FACTORIES = {
   sns: SNSClient,
   events: EventBridgeClient,
   sts: STSClient,
+  dynamodb: DynamoDBClient,
 } as const;
 
 export type ServiceName = keyof typeof FACTORIES;
@@ -36,6 +38,8 @@ export interface ClientOptions {
   requestHandler?: unknown;
   /** Credentials to use instead of the SDK's chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Told of each call before it is sent, retries not repeated (tests record calls with it). */
+  onCall?: (call: { service: string; api: string; region: string; input: unknown }) => void;
 }
 
 const DEFAULT_CONCURRENCY: Record<ServiceName, number> = {
@@ -46,6 +50,7 @@ const DEFAULT_CONCURRENCY: Record<ServiceName, number> = {
   sns: 2,
   events: 2,
   sts: 1,
+  dynamodb: 4,
 };
 
 /**
@@ -78,7 +83,9 @@ export class AwsClients {
         },
         ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       });
-      countCalls(client, service, this.counter);
+      countCalls(client, service, this.counter, (api, input) =>
+        this.options.onCall?.({ service, api, region, input }),
+      );
       this.clients.set(key, client);
     }
     return client;
@@ -118,14 +125,26 @@ interface Stackable {
   };
 }
 
-/** Counts each call once (initialize) and each HTTP attempt, throttled or not (deserialize). */
-function countCalls(client: unknown, service: ServiceName, counter: CallCounter): void {
+/**
+ * Counts each call once (initialize) and each HTTP attempt, throttled or not (deserialize); tells
+ * `onCall` of each call once, with its input.
+ */
+function countCalls(
+  client: unknown,
+  service: ServiceName,
+  counter: CallCounter,
+  onCall: (api: string, input: unknown) => void,
+): void {
   const stack = (client as Stackable).middlewareStack;
   const api = (context: { commandName?: string }) =>
     `${service}:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
   stack.add(
     (next, context) => async (args) => {
       counter.record(api(context), 'calls');
+      onCall(
+        (context.commandName ?? 'Unknown').replace(/Command$/, ''),
+        (args as { input?: unknown }).input,
+      );
       try {
         return await next(args);
       } catch (error) {

@@ -61,7 +61,7 @@ describe('npx serverless package', () => {
     }
   });
 
-  it('runs both functions on nodejs22.x, arm64, and on-change one batch at a time', () => {
+  it('runs both functions on nodejs22.x, arm64; on-change with no reserved concurrency to throttle its pollers', () => {
     const { Resources } = defaults.template;
     for (const name of ['OnDashchangeLambdaFunction', 'SweepLambdaFunction']) {
       expect(Resources[name].Properties).toMatchObject({
@@ -69,7 +69,33 @@ describe('npx serverless package', () => {
         Architectures: ['arm64'],
       });
     }
-    expect(Resources.OnDashchangeLambdaFunction.Properties.ReservedConcurrentExecutions).toBe(1);
+    // Reserved concurrency throttles Lambda's SQS pollers, and each throttled batch spends a
+    // receive on the way to the dead-letter queue; the event source's maximum concurrency
+    // caps batches in flight instead, and leases in the state table serialise per consumer.
+    expect(
+      Resources.OnDashchangeLambdaFunction.Properties.ReservedConcurrentExecutions,
+    ).toBeUndefined();
+    const mapping = resourcesOf(defaults.template).find(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping',
+    );
+    expect(mapping?.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 2 });
+    const table = resolve(defaults.template, Resources.StateTable.Properties) as Record<
+      string,
+      unknown
+    >;
+    expect(table).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(
+      (
+        resolve(defaults.template, Resources.OnDashchangeLambdaFunction.Properties) as {
+          Environment: { Variables: Record<string, string> };
+        }
+      ).Environment.Variables.WATCHER_STATE_TABLE,
+    ).toBe('<StateTable>');
     expect(Resources.OnDashchangeLambdaFunction.Properties.Handler).toBe(
       'functions/on-change.handler',
     );

@@ -25,6 +25,7 @@ describe('readSettings', () => {
       eventBus: null,
       namePrefix: null,
       mutableImages: 'redeploy',
+      stateTable: null,
     });
   });
 

@@ -1,0 +1,100 @@
+// Two on-change batches at once (the event source runs up to two), both carrying a change of
+// one service's value: the lease in the state table lets exactly one of them redeploy it, and
+// the other keeps its record for a retry. Against moto (ECS, SSM, DynamoDB).
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parsePayload } from '../../lib/events/index.js';
+import { runPipeline } from '../../lib/pipeline.js';
+import { lambdaDeps } from '../../lib/runtime.js';
+import { ACCOUNT } from '../../scripts/seed.js';
+import { useMoto } from '../helpers/moto.js';
+
+const env = useMoto();
+const REGION = 'us-east-1';
+const TABLE = 'rotation-watcher-state';
+const PARAM = '/race/db/password';
+
+function batch(id: string) {
+  return {
+    Records: [
+      {
+        messageId: id,
+        body: JSON.stringify({
+          version: '0',
+          id: `evt-${id}`,
+          'detail-type': 'Parameter Store Change',
+          source: 'aws.ssm',
+          account: ACCOUNT,
+          time: new Date().toISOString(),
+          region: REGION,
+          resources: [],
+          detail: { operation: 'Update', name: PARAM },
+        }),
+        attributes: { ApproximateReceiveCount: '1' },
+      },
+    ],
+  };
+}
+
+describe('two batches processed at once, both touching one service', () => {
+  let cluster: string;
+
+  beforeAll(async () => {
+    const { seed } = env;
+    await seed.parameter(REGION, PARAM, 'old');
+    cluster = await seed.cluster(REGION, 'race');
+    const td = await seed.taskDefinition(REGION, 'race', [{ name: 'app', secrets: { DB: PARAM } }]);
+    await seed.service(REGION, cluster, 'api', td, {
+      tasks: 2,
+      tags: { 'rotation-watcher:action': 'redeploy' },
+    });
+    const db = new DynamoDBClient({ region: REGION });
+    await db.send(
+      new CreateTableCommand({
+        TableName: TABLE,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    db.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await seed.parameter(REGION, PARAM, 'rotated');
+  }, 60_000);
+
+  it('redeploys it once; the other batch keeps its record for a retry', async () => {
+    const settings = {
+      AWS_REGION: REGION,
+      WATCHER_STATE_TABLE: TABLE,
+      WATCHER_DEFAULT_ACTION: 'notify',
+    };
+    // Two Lambda containers: each its own clients, cache and lease owner.
+    const [first, second] = [lambdaDeps(settings), lambdaDeps(settings)];
+    const runs = await Promise.all([
+      runPipeline({ records: parsePayload(batch('a')) }, first, { apply: true }),
+      runPipeline({ records: parsePayload(batch('b')) }, second, { apply: true }),
+    ]);
+    const outcomes = runs.flatMap((run) => run.actions);
+    expect(outcomes.map((o) => `${o.kind}:${o.status}`).sort()).toEqual([
+      'redeploy:done',
+      'redeploy:skipped',
+    ]);
+    const waiting = runs.find((run) => run.actions.some((o) => o.status === 'skipped'));
+    expect(waiting?.failedRecords).toHaveLength(1);
+    expect(waiting?.actions[0]?.detail).toMatch(/another run acted on it moments ago/);
+    const ecs = new ECSClient({ region: REGION });
+    const { services } = await ecs.send(
+      new DescribeServicesCommand({ cluster, services: ['api'] }),
+    );
+    ecs.destroy();
+    expect(services?.[0]?.deployments).toHaveLength(1);
+    for (const deps of [first, second]) deps.clients.destroy();
+  });
+});
