@@ -1,10 +1,12 @@
 import {
+  DescribeJobsCommand,
+  ListJobsCommand,
   SubmitJobCommand,
   type SubmitJobCommandInput,
   TerminateJobCommand,
 } from '@aws-sdk/client-batch';
-import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { type AwsClients, describeError } from '../aws/index.js';
+import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { type AwsClients, describeError, isAmbiguous } from '../aws/index.js';
 import { type Consumer, REPLACES_TAG } from '../discovery/index.js';
 import type { PlannedAction } from '../plan.js';
 import type { Outcome } from '../report.js';
@@ -89,29 +91,59 @@ class ConsumerGoneError extends Error {
 /** ECS's answers to UpdateService for a service that was deleted (DRAINING, INACTIVE or unknown). */
 const GONE = new Set(['ServiceNotActiveException', 'ServiceNotFoundException']);
 
-/** UpdateService with forceNewDeployment: ECS replaces every task, and new tasks read the new value. */
+/**
+ * UpdateService with forceNewDeployment: ECS replaces every task, and new tasks read the new
+ * value. Sent once: after a failure that may hide a success (no answer, a 5xx), the service is
+ * read back, and a deployment begun since the call was sent is the one it made.
+ */
 async function redeploy(consumer: Consumer, clients: AwsClients): Promise<string> {
   const cluster = consumer.service?.cluster ?? consumer.parent;
   if (!cluster) throw new Error('the service has no cluster');
-  const ecs = clients.get('ecs', consumer.region);
-  const reply = await clients
-    .limited('ecs', consumer.region, () =>
+  const ecs = clients.once('ecs', consumer.region);
+  const sentAt = Date.now();
+  try {
+    const reply = await clients.limited('ecs', consumer.region, () =>
       ecs.send(
         new UpdateServiceCommand({ cluster, service: consumer.arn, forceNewDeployment: true }),
       ),
-    )
-    .catch((error: unknown) => {
-      if (error instanceof Error && GONE.has(error.name))
-        throw new ConsumerGoneError(
-          `not redeployed: the service was deleted before the redeploy (${error.name})`,
-          { cause: error },
-        );
-      throw error;
-    });
-  const primary =
-    reply.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY') ??
-    reply.service?.deployments?.[0];
-  return `new deployment ${primary?.id ?? '(id not returned)'}`;
+    );
+    const primary =
+      reply.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY') ??
+      reply.service?.deployments?.[0];
+    return `new deployment ${primary?.id ?? '(id not returned)'}`;
+  } catch (error) {
+    if (error instanceof Error && GONE.has(error.name))
+      throw new ConsumerGoneError(
+        `not redeployed: the service was deleted before the redeploy (${error.name})`,
+        { cause: error },
+      );
+    if (!isAmbiguous(error)) throw error;
+    const made = await deploymentSince(consumer, cluster, sentAt, clients);
+    if (made)
+      return `new deployment ${made} (the answer was lost: ${describeError(error)}; DescribeServices shows it)`;
+    throw error;
+  }
+}
+
+/** Clocks differ between this machine and AWS; a deployment this much older still counts as ours. */
+const CLOCK_SKEW_MS = 60_000;
+
+/** The id of the service's newest deployment if it began at or after `since`. */
+async function deploymentSince(
+  consumer: Consumer,
+  cluster: string,
+  since: number,
+  clients: AwsClients,
+): Promise<string | null> {
+  const ecs = clients.get('ecs', consumer.region);
+  const reply = await clients.limited('ecs', consumer.region, () =>
+    ecs.send(new DescribeServicesCommand({ cluster, services: [consumer.arn] })),
+  );
+  const newest = [...(reply.services?.[0]?.deployments ?? [])].sort(
+    (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
+  )[0];
+  const began = newest?.createdAt?.getTime() ?? 0;
+  return newest?.id && began >= since - CLOCK_SKEW_MS ? newest.id : null;
 }
 
 /**
@@ -122,7 +154,6 @@ async function redeploy(consumer: Consumer, clients: AwsClients): Promise<string
 async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string> {
   const job = consumer.job;
   if (!job) throw new Error('the job has no details to resubmit with');
-  const batch = clients.get('batch', consumer.region);
   if (job.replacedBy) {
     await terminate(consumer, job.jobId, job.replacedBy, clients);
     return `job ${job.jobId} was already resubmitted as ${job.replacedBy}; it is terminated now`;
@@ -141,9 +172,7 @@ async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string
     tags: { ...withoutAwsTags(tags), [REPLACES_TAG]: job.jobId },
     ...(schedulingPriority !== undefined ? { schedulingPriorityOverride: schedulingPriority } : {}),
   };
-  const submitted = await clients.limited('batch', consumer.region, () =>
-    batch.send(new SubmitJobCommand(input)),
-  );
+  const submitted = await submitOnce(consumer, input, clients);
   try {
     await terminate(consumer, job.jobId, submitted.jobId as string, clients);
   } catch (error) {
@@ -153,6 +182,56 @@ async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string
     );
   }
   return `resubmitted as job ${submitted.jobId}; job ${job.jobId} terminated`;
+}
+
+/**
+ * SubmitJob, sent once. After a failure that may hide a success, the queue is searched for a job
+ * of the same name tagged as replacing this one: if AWS made it, it is the resubmitted job.
+ */
+async function submitOnce(
+  consumer: Consumer,
+  input: SubmitJobCommandInput,
+  clients: AwsClients,
+): Promise<{ jobId?: string }> {
+  const sentAt = Date.now();
+  try {
+    return await clients.limited('batch', consumer.region, () =>
+      clients.once('batch', consumer.region).send(new SubmitJobCommand(input)),
+    );
+  } catch (error) {
+    if (!isAmbiguous(error)) throw error;
+    const made = await submittedSince(consumer, input, sentAt, clients);
+    if (made) return { jobId: made };
+    throw error;
+  }
+}
+
+async function submittedSince(
+  consumer: Consumer,
+  input: SubmitJobCommandInput,
+  since: number,
+  clients: AwsClients,
+): Promise<string | null> {
+  const batch = clients.get('batch', consumer.region);
+  const listed = await clients.limited('batch', consumer.region, () =>
+    batch.send(
+      new ListJobsCommand({
+        jobQueue: input.jobQueue,
+        filters: [{ name: 'JOB_NAME', values: [input.jobName ?? consumer.name] }],
+      }),
+    ),
+  );
+  const recent = (listed.jobSummaryList ?? [])
+    .filter((job) => (job.createdAt ?? 0) >= since - CLOCK_SKEW_MS && job.jobId)
+    .map((job) => job.jobId as string);
+  if (recent.length === 0) return null;
+  const described = await clients.limited('batch', consumer.region, () =>
+    batch.send(new DescribeJobsCommand({ jobs: recent.slice(0, 100) })),
+  );
+  const replaces = input.tags?.[REPLACES_TAG];
+  return (
+    described.jobs?.find((job) => replaces && job.tags?.[REPLACES_TAG] === replaces)?.jobId ?? null
+  );
 }
 
 /** TerminateJob of the old job, with a reason naming its replacement and the changed values. */

@@ -71,3 +71,14 @@ export class CallCounter {
     this.counts.clear();
   }
 }
+
+/**
+ * Whether a failed call may still have been carried out: no answer came (a timeout, a dropped
+ * connection) or AWS answered with a server error. A 4xx answer, throttling included, says the
+ * call was refused.
+ */
+export function isAmbiguous(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === undefined || status >= 500;
+}

@@ -68,14 +68,27 @@ export class AwsClients {
   }
 
   get<S extends ServiceName>(service: S, region: string): ClientOf<S> {
-    const key = `${service}|${region}`;
+    return this.client(service, region, this.options.maxAttempts ?? 8);
+  }
+
+  /**
+   * A client that sends each request once, never retrying: for calls that change something
+   * (UpdateService, SubmitJob), where a retry after AWS accepted the first attempt would do it
+   * twice. The caller decides what an ambiguous failure means by reading AWS back.
+   */
+  once<S extends ServiceName>(service: S, region: string): ClientOf<S> {
+    return this.client(service, region, 1);
+  }
+
+  private client<S extends ServiceName>(service: S, region: string, attempts: number): ClientOf<S> {
+    const key = `${service}|${region}|${attempts}`;
     let client = this.clients.get(key) as ClientOf<S> | undefined;
     if (!client) {
       const Factory = FACTORIES[service] as unknown as new (config: object) => ClientOf<S>;
       client = new Factory({
         region,
         retryMode: this.options.retryMode ?? 'adaptive',
-        maxAttempts: this.options.maxAttempts ?? 8,
+        maxAttempts: attempts,
         // A hung connection must not hang the run: each attempt times out and is retried.
         requestHandler: this.options.requestHandler ?? {
           requestTimeout: this.options.requestTimeoutMs ?? 10_000,

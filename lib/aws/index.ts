@@ -1,3 +1,3 @@
-export { type ApiCount, CallCounter, isThrottling } from './calls.js';
+export { type ApiCount, CallCounter, isAmbiguous, isThrottling } from './calls.js';
 export { AwsClients, type ClientOptions, type ServiceName } from './clients.js';
 export { allPages, chunks, describeError } from './pages.js';
