@@ -80,13 +80,16 @@ describe('redeploy', () => {
   it.each([
     [
       'ClusterNotFoundException',
-      new ClusterNotFoundException({ message: 'Cluster not found.', $metadata: {} }),
+      new ClusterNotFoundException({
+        message: 'Cluster not found.',
+        $metadata: { httpStatusCode: 400 },
+      }),
     ],
     [
       'AccessDeniedException',
       new AccessDeniedException({
         message: 'User is not authorized to perform ecs:UpdateService',
-        $metadata: {},
+        $metadata: { httpStatusCode: 400 },
       }),
     ],
   ])('reports %s as failed, and still completes the other actions', async (name, error) => {
@@ -118,11 +121,17 @@ describe('a service deleted between discovery and the redeploy', () => {
   it.each([
     [
       'ServiceNotFoundException',
-      new ServiceNotFoundException({ message: 'Service not found.', $metadata: {} }),
+      new ServiceNotFoundException({
+        message: 'Service not found.',
+        $metadata: { httpStatusCode: 400 },
+      }),
     ],
     [
       'ServiceNotActiveException',
-      new ServiceNotActiveException({ message: 'Service was not ACTIVE.', $metadata: {} }),
+      new ServiceNotActiveException({
+        message: 'Service was not ACTIVE.',
+        $metadata: { httpStatusCode: 400 },
+      }),
     ],
   ])('is skipped on %s, not failed: nothing is left to redeploy', async (name, error) => {
     const gone = aConsumer({ kind: 'ecs-service' });
@@ -276,7 +285,7 @@ describe('resubmit', () => {
     batch.on(SubmitJobCommand).resolves({ jobId: 'job-new', jobName: 'x', jobArn: 'x' });
     batch
       .on(TerminateJobCommand)
-      .rejects(new ClientException({ message: 'Throttled', $metadata: {} }));
+      .rejects(new ClientException({ message: 'Throttled', $metadata: { httpStatusCode: 400 } }));
 
     const [outcome] = await execute([planned(aJob())], { clients: clients(), dryRun: false });
 
@@ -292,7 +301,10 @@ describe('resubmit', () => {
     batch
       .on(SubmitJobCommand)
       .rejects(
-        new ClientException({ message: 'Job queue nightly does not exist.', $metadata: {} }),
+        new ClientException({
+          message: 'Job queue nightly does not exist.',
+          $metadata: { httpStatusCode: 400 },
+        }),
       );
 
     const [outcome] = await execute([planned(aJob())], { clients: clients(), dryRun: false });
