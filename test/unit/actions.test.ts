@@ -298,14 +298,12 @@ describe('resubmit', () => {
   });
 
   it('reports a failed SubmitJob and leaves the old job running', async () => {
-    batch
-      .on(SubmitJobCommand)
-      .rejects(
-        new ClientException({
-          message: 'Job queue nightly does not exist.',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    batch.on(SubmitJobCommand).rejects(
+      new ClientException({
+        message: 'Job queue nightly does not exist.',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
 
     const [outcome] = await execute([planned(aJob())], { clients: clients(), dryRun: false });
 
