@@ -6,7 +6,7 @@ import {
   TerminateJobCommand,
 } from '@aws-sdk/client-batch';
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { type AwsClients, describeError, isAmbiguous } from '../aws/index.js';
+import { type AwsClients, describeError, isAmbiguous, isThrottling } from '../aws/index.js';
 import { type Consumer, REPLACES_TAG } from '../discovery/index.js';
 import type { PlannedAction } from '../plan.js';
 import type { Outcome } from '../report.js';
@@ -100,35 +100,81 @@ async function redeploy(consumer: Consumer, clients: AwsClients): Promise<string
   const cluster = consumer.service?.cluster ?? consumer.parent;
   if (!cluster) throw new Error('the service has no cluster');
   const ecs = clients.once('ecs', consumer.region);
-  const sentAt = Date.now();
   try {
-    const reply = await clients.limited('ecs', consumer.region, () =>
-      ecs.send(
-        new UpdateServiceCommand({ cluster, service: consumer.arn, forceNewDeployment: true }),
-      ),
+    return await changeOnce(
+      async () => {
+        const reply = await clients.limited('ecs', consumer.region, () =>
+          ecs.send(
+            new UpdateServiceCommand({ cluster, service: consumer.arn, forceNewDeployment: true }),
+          ),
+        );
+        const primary =
+          reply.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY') ??
+          reply.service?.deployments?.[0];
+        return `new deployment ${primary?.id ?? '(id not returned)'}`;
+      },
+      async (since, error) => {
+        const made = await deploymentSince(consumer, cluster, since, clients);
+        return made
+          ? `new deployment ${made} (the answer was lost: ${describeError(error)}; DescribeServices shows it)`
+          : null;
+      },
     );
-    const primary =
-      reply.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY') ??
-      reply.service?.deployments?.[0];
-    return `new deployment ${primary?.id ?? '(id not returned)'}`;
   } catch (error) {
     if (error instanceof Error && GONE.has(error.name))
       throw new ConsumerGoneError(
         `not redeployed: the service was deleted before the redeploy (${error.name})`,
         { cause: error },
       );
-    if (!isAmbiguous(error)) throw error;
-    const made = await deploymentSince(consumer, cluster, sentAt, clients);
-    if (made)
-      return `new deployment ${made} (the answer was lost: ${describeError(error)}; DescribeServices shows it)`;
     throw error;
   }
+}
+
+/** Sends of one change at the most, when AWS shows the earlier ones did nothing. */
+const SENDS = 3;
+
+/**
+ * Sends a call that changes something, never blindly twice. A throttled call was refused, so it
+ * is sent again after a pause; after a failure that may hide a success (no answer, a 5xx),
+ * `madeSince` reads AWS back: what it finds is the result, and only if it finds nothing is the
+ * call sent again. Any other refusal is final.
+ */
+async function changeOnce<T>(
+  send: () => Promise<T>,
+  madeSince: (since: number, error: unknown) => Promise<T | null>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const sentAt = Date.now();
+    try {
+      return await send();
+    } catch (error) {
+      const again = attempt < SENDS;
+      if (isThrottling(error) && again) {
+        await pause(attempt);
+        continue;
+      }
+      if (!isAmbiguous(error)) throw error;
+      const made = await madeSince(sentAt, error);
+      if (made !== null) return made;
+      if (!again) throw error;
+      await pause(attempt);
+    }
+  }
+}
+
+function pause(attempt: number): Promise<void> {
+  const ms = 100 * 2 ** attempt * (0.5 + Math.random());
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Clocks differ between this machine and AWS; a deployment this much older still counts as ours. */
 const CLOCK_SKEW_MS = 60_000;
 
-/** The id of the service's newest deployment if it began at or after `since`. */
+/**
+ * The id of a deployment the lost call made: the service's newest, if it is not the one discovery
+ * saw and began after the change (`since` only when the change has no time). Decided from AWS's
+ * own records, so no clock of this machine is compared with AWS's.
+ */
 async function deploymentSince(
   consumer: Consumer,
   cluster: string,
@@ -142,8 +188,13 @@ async function deploymentSince(
   const newest = [...(reply.services?.[0]?.deployments ?? [])].sort(
     (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
   )[0];
+  const seen = consumer.service?.deployments[0]?.id;
+  const changed = consumer.changes
+    .map((change) => Date.parse(change.changedAt))
+    .filter(Number.isFinite);
+  const after = changed.length > 0 ? Math.max(...changed) : since - CLOCK_SKEW_MS;
   const began = newest?.createdAt?.getTime() ?? 0;
-  return newest?.id && began >= since - CLOCK_SKEW_MS ? newest.id : null;
+  return newest?.id && newest.id !== seen && began > after ? newest.id : null;
 }
 
 /**
@@ -185,25 +236,25 @@ async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string
 }
 
 /**
- * SubmitJob, sent once. After a failure that may hide a success, the queue is searched for a job
- * of the same name tagged as replacing this one: if AWS made it, it is the resubmitted job.
+ * SubmitJob, never blindly twice. After a failure that may hide a success, the queue is searched
+ * for a job of the same name tagged as replacing this one: if AWS made it, it is the resubmitted
+ * job; if not, SubmitJob is sent again.
  */
 async function submitOnce(
   consumer: Consumer,
   input: SubmitJobCommandInput,
   clients: AwsClients,
 ): Promise<{ jobId?: string }> {
-  const sentAt = Date.now();
-  try {
-    return await clients.limited('batch', consumer.region, () =>
-      clients.once('batch', consumer.region).send(new SubmitJobCommand(input)),
-    );
-  } catch (error) {
-    if (!isAmbiguous(error)) throw error;
-    const made = await submittedSince(consumer, input, sentAt, clients);
-    if (made) return { jobId: made };
-    throw error;
-  }
+  return changeOnce<{ jobId?: string }>(
+    () =>
+      clients.limited('batch', consumer.region, () =>
+        clients.once('batch', consumer.region).send(new SubmitJobCommand(input)),
+      ),
+    async (since) => {
+      const made = await submittedSince(consumer, input, since, clients);
+      return made ? { jobId: made } : null;
+    },
+  );
 }
 
 async function submittedSince(

@@ -10,20 +10,24 @@ import { type AwsReply, type AwsRequest, awsError, RecordedAws } from '../helper
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
 
+/** The deployment discovery saw on the service `redeployOf` acts on. */
+let seenDeployment = '';
+
 function redeployOf(route: (request: AwsRequest) => AwsReply) {
   const recorded = new RecordedAws(route);
   const consumer = aConsumer({ kind: 'ecs-service' });
+  seenDeployment = consumer.service?.deployments[0]?.id ?? '';
   const action: PlannedAction = { kind: 'redeploy', consumer, status: 'planned', detail: '' };
   const clients = new AwsClients({ requestHandler: recorded, credentials, maxAttempts: 3 });
   return { recorded, run: () => execute([action], { clients, dryRun: false }) };
 }
 
-const service = (createdAt: number) => ({
+const service = (createdAt: number, id = 'ecs-svc/new') => ({
   body: {
     services: [
       {
         serviceName: 'svc',
-        deployments: [{ id: 'ecs-svc/new', status: 'PRIMARY', createdAt: createdAt / 1000 }],
+        deployments: [{ id, status: 'PRIMARY', createdAt: createdAt / 1000 }],
       },
     ],
     failures: [],
@@ -47,15 +51,30 @@ describe('UpdateService, sent once', () => {
     });
   });
 
-  it('fails (and keeps the record) when the read-back shows no deployment since the call', async () => {
+  it('sends again only when the read-back shows nothing was done, at most 3 times, then fails (and keeps the record)', async () => {
+    // The read-back shows the very deployment discovery saw: the call did nothing.
     const { recorded, run } = redeployOf((request) =>
       request.operation === 'UpdateService'
         ? awsError('InternalFailure', 'Internal', 500)
-        : service(Date.now() - 3_600_000),
+        : service(Date.now() - 3_600_000, seenDeployment),
     );
     const [outcome] = await run();
-    expect(recorded.calls('ecs:UpdateService')).toHaveLength(1);
+    expect(recorded.calls('ecs:UpdateService')).toHaveLength(3);
+    expect(recorded.calls('ecs:DescribeServices')).toHaveLength(3);
     expect(outcome?.status).toBe('failed');
+  });
+
+  it('sends a throttled call again (it was refused, so nothing was done), without reading back', async () => {
+    let sends = 0;
+    const { recorded, run } = redeployOf((request) =>
+      request.operation === 'UpdateService' && sends++ === 0
+        ? awsError('ThrottlingException', 'Rate exceeded')
+        : { body: { service: { deployments: [{ id: 'ecs-svc/new', status: 'PRIMARY' }] } } },
+    );
+    const [outcome] = await run();
+    expect(recorded.calls('ecs:UpdateService')).toHaveLength(2);
+    expect(recorded.calls('ecs:DescribeServices')).toHaveLength(0);
+    expect(outcome).toMatchObject({ status: 'done', detail: 'new deployment ecs-svc/new' });
   });
 
   it('does not read back after a refusal (4xx): nothing was done', async () => {

@@ -1,0 +1,478 @@
+// IAM, evaluated: the real functions (on-change, then the sweep) run against moto in every
+// configuration of the packaged template; every AWS call they make is recorded (AwsClients'
+// onCall hook), turned into the IAM requests AWS authorises for it (action, resource ARNs, the
+// resources' tags, the request's tags, service keys), and evaluated against the role resolved for
+// that configuration with @cloud-copilot/iam-simulate. A denied call fails; so does a grant that
+// no recorded call needs.
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+vi.mock('../../lib/aws/index.js', async (importOriginal) => {
+  const { recording } = await import('../helpers/iam-recorder.js');
+  return recording(await importOriginal<typeof import('../../lib/aws/index.js')>());
+});
+
+import { handler as onChange, resetForTests as resetOnChange } from '../../functions/on-change.js';
+import { resetForTests as resetSweep, handler as sweep } from '../../functions/sweep.js';
+import { forgetWebhooks } from '../../lib/notify/index.js';
+import { startFaultProxy } from '../../scripts/fault-proxy.js';
+import { ACCOUNT } from '../../scripts/seed.js';
+import { type SlackStub, startSlackStub } from '../../scripts/slack-stub.js';
+import { packageStack, type Template } from '../helpers/cloudformation.js';
+import { sqsBatch } from '../helpers/events.js';
+import {
+  evaluate,
+  type Grant,
+  grantKey,
+  grantsOf,
+  isInert,
+  type Statement,
+  type Verdict,
+} from '../helpers/iam-evaluate.js';
+import { type RecordedCall, takeCalls } from '../helpers/iam-recorder.js';
+import { type IamRequest, iamRequests } from '../helpers/iam-requests.js';
+import {
+  type Configuration,
+  configurations,
+  environmentFor,
+  freshTables,
+  HOME,
+  holdJobs,
+  PARAMETER,
+  roleFor,
+  rotate,
+  seedWorld,
+  topicKeys,
+  type World,
+} from '../helpers/iam-world.js';
+import { useMoto } from '../helpers/moto.js';
+
+const env = useMoto();
+const CONFIGURATIONS = configurations();
+
+/**
+ * Statements used by the Lambda service on the functions' behalf, not by their code, so no
+ * recorded call needs them: the log group writes of the runtime, and the SQS event source's
+ * polling of the changes queue.
+ */
+const PLATFORM = new Set(['WriteOwnLogs', 'ReadChangesQueue']);
+
+/**
+ * Grants no call needs, known and reported, each waiting for a change of serverless.yml outside
+ * this test's remit. Each must still be granted and still unused: fixing one fails this list.
+ */
+const KNOWN_UNUSED: Record<string, string> = {
+  [`PassRolesOfResubmittedJobs | iam:PassRole | arn:aws:iam::${ACCOUNT}:role/batch-exec`]:
+    'SubmitJob passes no role (its overrides carry none; the definition does, at RegisterJobDefinition)',
+  [`PassRolesOfResubmittedJobs | iam:PassRole | arn:aws:iam::${ACCOUNT}:role/batch-job`]:
+    'SubmitJob passes no role (its overrides carry none; the definition does, at RegisterJobDefinition)',
+};
+
+type Fn = 'on-change' | 'sweep';
+
+interface Evaluated {
+  fn: Fn;
+  call: RecordedCall;
+  request: IamRequest;
+  /** One verdict per role variant: without and with PassRoleArns. */
+  verdicts: Verdict[];
+}
+
+interface Run {
+  config: Configuration;
+  roles: Statement[][];
+  evaluated: Evaluated[];
+  jobs: { tagged: string; untagged: string };
+}
+
+const runs: Run[] = [];
+let slack: SlackStub;
+let template: Template;
+let world: World;
+
+beforeAll(async () => {
+  slack = await startSlackStub();
+  const packaged = packageStack();
+  expect(packaged.result.status, packaged.result.stderr).toBe(0);
+  template = packaged.template;
+  await env.reset();
+  // A Batch job that runs across a change: moto's Docker backend keeps a job's thread waiting
+  // for a dependency that never comes, and an immediate state transition shows it RUNNING (its
+  // Docker-free backend finishes every job inside SubmitJob). Without Docker, a job that would
+  // really start fails at once, which is all a resubmitted job needs to do here.
+  for (const [path, body] of [
+    ['config', { batch: { use_docker: true } }],
+    [
+      'state-manager/set-transition',
+      { model_name: 'batch::job', transition: { progression: 'immediate' } },
+    ],
+  ] as const) {
+    const reply = await fetch(`${env.moto.endpoint}/moto-api/${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
+    expect(reply.ok).toBe(true);
+  }
+  world = await seedWorld(env, slack.url);
+}, 180_000);
+
+afterAll(async () => {
+  await slack?.stop();
+});
+
+/** A Parameter Store Change event as EventBridge delivers it. */
+function parameterEvent(id: string) {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'Parameter Store Change',
+    source: 'aws.ssm',
+    account: ACCOUNT,
+    time: new Date(Date.now() + 1000).toISOString(),
+    region: HOME,
+    resources: [`arn:aws:ssm:${HOME}:${ACCOUNT}:parameter${PARAMETER}`],
+    detail: { operation: 'Update', name: PARAMETER, type: 'SecureString', description: '' },
+  };
+}
+
+/** Sets a function's WATCHER_* environment, as the template gives it, and nothing else of ours. */
+function useEnvironment(variables: Record<string, string>): void {
+  for (const name of Object.keys(process.env))
+    if (name.startsWith('WATCHER_')) delete process.env[name];
+  Object.assign(process.env, variables, { AWS_REGION: HOME });
+}
+
+const inputOf = (call: RecordedCall) => call.input as Record<string, unknown>;
+const callsTo = (calls: RecordedCall[], api: string) => calls.filter((call) => call.api === api);
+const describeRequest = (e: Evaluated) =>
+  `${e.fn}: ${e.request.action} on ${e.request.resource} ${JSON.stringify(e.request.context)}`;
+
+/**
+ * One run of a configuration: a change of the parameter every consumer reads, delivered to
+ * on-change as the changes queue delivers it, then a sweep; each with the environment the
+ * template gives that function. Records the calls, evaluates them against the role (with and
+ * without PassRoleArns) and keeps the lot for the checks across configurations.
+ */
+async function runConfiguration(config: Configuration, run: number) {
+  await freshTables(template, world);
+  const jobs = await holdJobs(env, world, run);
+  await rotate(env, run);
+  resetOnChange();
+  resetSweep();
+  forgetWebhooks();
+  slack.received.length = 0;
+  takeCalls();
+
+  useEnvironment(environmentFor(template, 'OnDashchangeLambdaFunction', config, world));
+  const reply = await onChange(sqsBatch(parameterEvent(`evt-${run}`)));
+  const changed = takeCalls();
+  useEnvironment(environmentFor(template, 'SweepLambdaFunction', config, world));
+  const swept = await sweep();
+  const calls = [
+    ...changed.map((call) => ({ fn: 'on-change' as const, call })),
+    ...takeCalls().map((call) => ({ fn: 'sweep' as const, call })),
+  ];
+
+  world.known.topicKeys = topicKeys(template, config, world);
+  const roles = [false, true].map((passRoles) => roleFor(template, config, world, passRoles));
+  const evaluated: Evaluated[] = [];
+  for (const { fn, call } of calls)
+    for (const request of iamRequests(call, world.known))
+      evaluated.push({
+        fn,
+        call,
+        request,
+        verdicts: await Promise.all(roles.map((role) => evaluate(role, request))),
+      });
+  runs.push({ config, roles, evaluated, jobs });
+  const denied = evaluated
+    .filter((e) => e.verdicts.some((verdict) => verdict.decision !== 'Allowed'))
+    .map(describeRequest);
+  return { reply, swept, calls: calls.map(({ call }) => call), jobs, denied };
+}
+
+describe('every call the functions make is allowed by the packaged role', () => {
+  it.each(CONFIGURATIONS.map((config, index) => [config.label, config, index + 1] as const))(
+    '%s',
+    async (_label, config, run) => {
+      const { reply, swept, calls, jobs, denied } = await runConfiguration(config, run);
+      expect(denied).toEqual([]);
+      expect(reply).toEqual({ batchItemFailures: [] });
+      expect(swept.complete).toBe(true);
+
+      // The scenario did what this configuration asks for: restarts by tag always, untagged ones
+      // by the default action, and each configured channel told.
+      const updated = callsTo(calls, 'UpdateService').map((call) => inputOf(call).service);
+      expect(new Set(updated)).toEqual(
+        new Set([
+          world.services.tagged,
+          world.services.taggedOther,
+          ...(config.defaultAction === 'redeploy' ? [world.services.untagged] : []),
+        ]),
+      );
+      const submitted = callsTo(calls, 'SubmitJob').map((call) => inputOf(call).jobDefinition);
+      expect(new Set(submitted)).toEqual(
+        new Set([
+          world.definitions.tagged,
+          ...(config.defaultAction === 'resubmit' ? [world.definitions.untagged] : []),
+        ]),
+      );
+      const terminated = callsTo(calls, 'TerminateJob').map((call) => inputOf(call).jobId);
+      expect(terminated).toHaveLength(submitted.length);
+      expect(terminated).toContain(jobs.tagged.split('/').pop());
+      const topic = config.topic === 'created' ? world.topics.created : world.topics.existing;
+      expect(new Set(callsTo(calls, 'Publish').map((call) => inputOf(call).TopicArn))).toEqual(
+        new Set([topic]),
+      );
+      expect(callsTo(calls, 'GetParameter').length > 0).toBe(config.slack);
+      expect(slack.received.length > 0).toBe(config.slack);
+      expect(callsTo(calls, 'PutEvents').length > 0).toBe(config.bus);
+      expect(callsTo(calls, 'DescribeSecret').length).toBeGreaterThan(0);
+    },
+    60_000,
+  );
+
+  it('and when a restart fails (the calls of the failure paths: read-backs, a lease given back)', async () => {
+    // A fault proxy in front of moto answers 500 to the tagged service's UpdateService and to the
+    // tagged job's SubmitJob: each is read back (DescribeServices; ListJobs by name, DescribeJobs),
+    // found not done, fails, and gives its lease back; the record comes back for a retry.
+    const proxy = await startFaultProxy(env.moto.endpoint, {
+      rules: [
+        {
+          fault: 'error500',
+          rate: 1,
+          apis: ['ecs:UpdateService'],
+          inputContains: `${world.services.tagged}"`,
+        },
+        {
+          fault: 'error500',
+          rate: 1,
+          apis: ['batch:SubmitJob'],
+          inputContains: `${world.definitions.tagged}"`,
+        },
+      ],
+    });
+    const direct = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = proxy.endpoint;
+    try {
+      const config = { ...(CONFIGURATIONS[0] as Configuration) };
+      config.label = `${config.label}, the tagged service's and job's restarts answered 500`;
+      const { reply, calls, denied } = await runConfiguration(config, CONFIGURATIONS.length + 1);
+      expect(denied).toEqual([]);
+      expect(reply).toEqual({ batchItemFailures: [{ itemIdentifier: expect.any(String) }] });
+      expect(callsTo(calls, 'UpdateService').map((call) => inputOf(call).service)).toContain(
+        world.services.tagged,
+      );
+      const readBack = callsTo(calls, 'ListJobs').filter((call) => inputOf(call).filters);
+      expect(readBack.length).toBeGreaterThan(0);
+      if (world.tables.size > 0) expect(callsTo(calls, 'DeleteItem').length).toBeGreaterThan(0);
+    } finally {
+      process.env.AWS_ENDPOINT_URL = direct;
+      await proxy.stop();
+    }
+  });
+});
+
+describe('the role grants nothing that no call needs', () => {
+  /** Every grant of every configuration's role, but the platform's, by key, with its sources. */
+  async function allGrants(): Promise<{ grants: Map<string, Grant>; inert: Set<string> }> {
+    const grants = new Map<string, Grant>();
+    const inert = new Set<string>();
+    for (const run of runs)
+      for (const role of run.roles)
+        for (const grant of grantsOf(role)) {
+          if (PLATFORM.has(grant.sid)) continue;
+          if (await isInert(grant)) inert.add(grantKey(grant));
+          else grants.set(grantKey(grant), grant);
+        }
+    return { grants, inert };
+  }
+
+  /** Each grant that allowed a recorded request → where it was first made. */
+  function usedGrants(): Map<string, { grant: Grant; by: string }> {
+    const used = new Map<string, { grant: Grant; by: string }>();
+    for (const run of runs)
+      for (const e of run.evaluated)
+        for (const verdict of e.verdicts)
+          for (const grant of verdict.allowedBy)
+            if (!used.has(grantKey(grant)))
+              used.set(grantKey(grant), {
+                grant,
+                by: `iam.test.ts › ${run.config.label} (functions/${e.fn}: ${e.call.service}:${e.call.api})`,
+              });
+    return used;
+  }
+
+  it('every grant of every configuration is used by a recorded call (platform statements apart)', async () => {
+    expect(runs, 'run the whole file: the configurations record the calls').toHaveLength(
+      CONFIGURATIONS.length + 1,
+    );
+    const { grants, inert } = await allGrants();
+    const used = usedGrants();
+    const unused = [...grants.keys()].filter((key) => !used.has(key) && !(key in KNOWN_UNUSED));
+    expect(unused).toEqual([]);
+    // The known ones are still there and still unused; a fixed one must leave the list.
+    for (const key of Object.keys(KNOWN_UNUSED)) {
+      expect(grants.has(key), `${key} is no longer granted`).toBe(true);
+      expect(used.has(key), `${key} is used now`).toBe(false);
+    }
+    // Pairs that cannot allow anything (the action has no such resource type) are not grants.
+    expect([...inert].filter((key) => used.has(key))).toEqual([]);
+
+    // The (API, resource pattern) pairs the role grants, each with the test that makes the call.
+    const rows = [...used.values()]
+      .sort(
+        (a, b) =>
+          a.grant.action.localeCompare(b.grant.action) ||
+          a.grant.resource.localeCompare(b.grant.resource),
+      )
+      .map(({ grant, by }) => `| ${grant.action} | ${grant.resource} | ${grant.sid} | ${by} |`);
+    const table = [
+      '| API | resource pattern | statement | recorded in |',
+      '| --- | --- | --- | --- |',
+      ...rows,
+      ...[...inert].map((key) => `| (inert) ${key} | | | never matches a resource of the action |`),
+    ].join('\n');
+    if (process.env.IAM_PAIRS_OUT) writeFileSync(process.env.IAM_PAIRS_OUT, `${table}\n`);
+  });
+
+  it('removing RedeployTaggedServices denies the recorded UpdateService of the tagged service', async () => {
+    const run = runs.find((r) => r.config.defaultAction === 'notify');
+    const update = run?.evaluated.find(
+      (e) =>
+        e.request.action === 'ecs:UpdateService' && e.request.resource === world.services.tagged,
+    );
+    expect(update).toBeDefined();
+    const role = run?.roles[0] as Statement[];
+    const request = update?.request as IamRequest;
+    const full = await evaluate(role, request);
+    expect(full.decision).toBe('Allowed');
+    expect(full.allowedBy.map((grant) => grant.sid)).toEqual(['RedeployTaggedServices']);
+    const without = role.filter((statement) => statement.Sid !== 'RedeployTaggedServices');
+    expect((await evaluate(without, request)).decision).toBe('ImplicitlyDenied');
+  });
+
+  it('each statement is needed: without it, some recorded call of some configuration is denied', async () => {
+    const sids = new Set(
+      runs.flatMap((run) => run.roles.flatMap((role) => role.map((s) => String(s.Sid)))),
+    );
+    // Statements all of whose grants are known to be unused cannot be needed.
+    const knownUnusedSids = new Set(
+      [...sids].filter((sid) =>
+        runs.every((run) =>
+          run.roles.every((role) =>
+            grantsOf(role)
+              .filter((grant) => grant.sid === sid)
+              .every((grant) => grantKey(grant) in KNOWN_UNUSED),
+          ),
+        ),
+      ),
+    );
+    const unneeded: string[] = [];
+    for (const sid of sids) {
+      if (PLATFORM.has(sid) || knownUnusedSids.has(sid)) continue;
+      let needed = false;
+      for (const run of runs) {
+        const role = run.roles[1] as Statement[];
+        if (!role.some((statement) => statement.Sid === sid)) continue;
+        const without = role.filter((statement) => statement.Sid !== sid);
+        for (const e of run.evaluated) {
+          if ((await evaluate(without, e.request)).decision !== 'Allowed') {
+            needed = true;
+            break;
+          }
+        }
+        if (needed) break;
+      }
+      if (!needed) unneeded.push(sid);
+    }
+    expect(unneeded).toEqual([]);
+  });
+});
+
+describe('batch:TagResource: only what a SubmitJob with tags needs', () => {
+  const resubmitTag = {
+    'aws:RequestTag/rotation-watcher:action': 'resubmit',
+    'aws:TagKeys': ['rotation-watcher:action'],
+  };
+
+  it('no configuration lets the role tag an existing job (to make it resubmit, then terminate it)', async () => {
+    expect(runs).toHaveLength(CONFIGURATIONS.length + 1);
+    for (const run of runs)
+      for (const role of run.roles)
+        for (const job of [run.jobs.tagged, run.jobs.untagged]) {
+          const request = {
+            action: 'batch:TagResource',
+            resource: job,
+            context: { ...tagsOf(job), ...resubmitTag },
+          };
+          expect((await evaluate(role, request)).decision, `${run.config.label}: ${job}`).toBe(
+            'ImplicitlyDenied',
+          );
+        }
+  });
+
+  it('nor tag a job definition it could not submit anyway', async () => {
+    for (const run of runs)
+      for (const role of run.roles) {
+        const request = {
+          action: 'batch:TagResource',
+          resource: world.definitions.untagged,
+          context: resubmitTag,
+        };
+        expect((await evaluate(role, request)).decision, run.config.label).toBe(
+          run.config.defaultAction === 'resubmit' ? 'Allowed' : 'ImplicitlyDenied',
+        );
+      }
+  });
+
+  it('while the recorded SubmitJob with tags, tag-on-create included, is allowed', () => {
+    const tagOnCreate = runs.flatMap((run) =>
+      run.evaluated.filter(
+        (e) => e.call.api === 'SubmitJob' && e.request.action === 'batch:TagResource',
+      ),
+    );
+    const resources = new Set(tagOnCreate.map((e) => e.request.resource));
+    expect(resources).toContain(world.definitions.tagged);
+    expect(resources).toContain(world.definitions.untagged);
+    for (const resource of resources)
+      expect(resource).toMatch(/:job-queue\/nightly-\d+$|:job-definition\/(report|export):1$/);
+    expect(tagOnCreate.every((e) => e.verdicts.every((v) => v.decision === 'Allowed'))).toBe(true);
+  });
+
+  it('the grant it replaced (TagResource on job/*, no condition) would have let it', async () => {
+    const run = runs[0] as Run;
+    const before = [
+      ...(run.roles[0] as Statement[]),
+      {
+        Sid: 'SubmitToQueuesAndTagNewJobs',
+        Effect: 'Allow',
+        Action: ['batch:SubmitJob', 'batch:TagResource'],
+        Resource: [`arn:aws:batch:*:${ACCOUNT}:job-queue/*`, `arn:aws:batch:*:${ACCOUNT}:job/*`],
+      },
+    ];
+    const request = {
+      action: 'batch:TagResource',
+      resource: run.jobs.untagged,
+      context: resubmitTag,
+    };
+    expect((await evaluate(before, request)).decision).toBe('Allowed');
+  });
+
+  function tagsOf(resource: string) {
+    return Object.fromEntries(
+      Object.entries(world.known.tags.get(resource) ?? {}).map(([key, value]) => [
+        `aws:ResourceTag/${key}`,
+        value,
+      ]),
+    );
+  }
+});
+
+describe('the requests', () => {
+  it('refuse a call whose authorisation nobody described', () => {
+    expect(() =>
+      iamRequests({ service: 's3', api: 'GetObject', region: HOME, input: {} }, world.known),
+    ).toThrow(/no IAM mapping for s3:GetObject/);
+  });
+});
