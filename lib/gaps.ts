@@ -5,7 +5,8 @@ import { type Change, valueKey } from './events/index.js';
  * After this many receives of one SQS record, a gap that could concern any change (a cluster
  * that cannot be listed, a task definition that cannot be described) no longer keeps the record:
  * it is permanent, retrying would only park every unrelated change in the dead-letter queue, and
- * the stack alarms on it instead (metric `PersistentGaps`).
+ * the stack alarms on it instead (`GapsPersistAlarm`: the `Gaps` metric above zero in every run
+ * for 12 hours).
  */
 export const RETRY_GAPS_FOR_RECEIVES = 3;
 

@@ -56,13 +56,22 @@ export async function execute(
           detail: 'dry run (WATCHER_DRY_RUN=true): nothing was changed',
         };
       const lease = `${action.kind}#${action.consumer.arn}`;
-      if (options.leases && !(await options.leases.acquire(lease)))
+      try {
+        if (options.leases && !(await options.leases.acquire(lease)))
+          return {
+            ...base,
+            status: 'skipped',
+            detail: 'another run acted on it moments ago; its records come back after it',
+            retry: true,
+          };
+      } catch (error) {
+        // The state table could not be asked: act on nothing blindly, keep the records.
         return {
           ...base,
-          status: 'skipped',
-          detail: 'another run acted on it moments ago; its records come back after it',
-          retry: true,
+          status: 'failed',
+          detail: `the lease could not be taken: ${describeError(error)}`,
         };
+      }
       try {
         return {
           ...base,
@@ -70,11 +79,14 @@ export async function execute(
           detail: await STRATEGIES[action.kind].apply(action.consumer, options.clients),
         };
       } catch (error) {
-        // Failed: give the consumer back so that the retry may act on it at once.
-        await options.leases?.release(lease).catch(() => undefined);
+        // Give the consumer back only when nothing can have changed, so that a retry may act at
+        // once; after a partial or unknown outcome the lease keeps concurrent runs off it.
+        if (!(error instanceof MayHaveChanged))
+          await options.leases?.release(lease).catch(() => undefined);
         if (error instanceof ConsumerGoneError)
           return { ...base, status: 'skipped', detail: error.message };
-        return { ...base, status: 'failed', detail: describeError(error) };
+        const detail = error instanceof MayHaveChanged ? error.message : describeError(error);
+        return { ...base, status: 'failed', detail };
       }
     }),
   );
@@ -85,6 +97,17 @@ class ConsumerGoneError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'ConsumerGoneError';
+  }
+}
+
+/**
+ * A failure after which AWS may have changed something: the answer to a restart was lost and the
+ * read-back did not show it, or a resubmit's job was submitted but the old one not terminated.
+ */
+class MayHaveChanged extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'MayHaveChanged';
   }
 }
 
@@ -130,14 +153,15 @@ async function redeploy(consumer: Consumer, clients: AwsClients): Promise<string
   }
 }
 
-/** Sends of one change at the most, when AWS shows the earlier ones did nothing. */
+/** Sends of one throttled change at the most (a throttled call was refused: nothing was done). */
 const SENDS = 3;
 
 /**
  * Sends a call that changes something, never blindly twice. A throttled call was refused, so it
- * is sent again after a pause; after a failure that may hide a success (no answer, a 5xx),
- * `madeSince` reads AWS back: what it finds is the result, and only if it finds nothing is the
- * call sent again. Any other refusal is final.
+ * is sent again after a pause. After a failure that may hide a success (no answer, a 5xx),
+ * `madeSince` reads AWS back: what it finds is the result; if it finds nothing the call is not
+ * sent again (AWS may still be carrying it out, and its reads may lag): the action fails with
+ * `MayHaveChanged`, its records come back, and the next run sees what AWS did.
  */
 async function changeOnce<T>(
   send: () => Promise<T>,
@@ -148,16 +172,17 @@ async function changeOnce<T>(
     try {
       return await send();
     } catch (error) {
-      const again = attempt < SENDS;
-      if (isThrottling(error) && again) {
+      if (isThrottling(error) && attempt < SENDS) {
         await pause(attempt);
         continue;
       }
       if (!isAmbiguous(error)) throw error;
       const made = await madeSince(sentAt, error);
       if (made !== null) return made;
-      if (!again) throw error;
-      await pause(attempt);
+      throw new MayHaveChanged(
+        `${describeError(error)}; AWS shows no result yet, so it is not sent again: the next run looks again`,
+        { cause: error },
+      );
     }
   }
 }
@@ -228,7 +253,7 @@ async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string
     await terminate(consumer, job.jobId, submitted.jobId as string, clients);
   } catch (error) {
     // The next run finds the new job tagged with this one's id and only terminates this one.
-    throw new Error(
+    throw new MayHaveChanged(
       `resubmitted as job ${submitted.jobId}, but job ${job.jobId} could not be terminated and still runs on the old value: ${describeError(error)}`,
     );
   }

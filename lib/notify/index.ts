@@ -106,7 +106,7 @@ async function publishSns(
       (sum, [name, value]) => sum + bytes(name) + bytes(value.DataType) + bytes(value.StringValue),
       0,
     );
-  const sns = clients.get('sns', topicRegion(settings.snsTopicArn as string) ?? region);
+  const sns = clients.get('sns', regionOf(settings.snsTopicArn as string) ?? region);
   const reply = await sns.send(
     new PublishCommand({
       TopicArn: settings.snsTopicArn as string,
@@ -180,8 +180,4 @@ async function putRunEvent(
 function asciiSubject(title: string): string {
   const ascii = title.replace(/[^\x20-\x7e]/g, '?');
   return ascii.length > 100 ? `${ascii.slice(0, 99)}~` : ascii;
-}
-
-function topicRegion(arn: string): string | null {
-  return regionOf(arn);
 }

@@ -14,7 +14,7 @@ export const LEASE_MS = 10 * 60_000;
 
 /** Exclusive, expiring claims on consumers, so that two runs never restart one consumer twice. */
 export interface Leases {
-  /** True when this run now holds `key` (it was free, expired, or already this run's). */
+  /** True when this owner now holds `key` (it was free, expired, or already this owner's: one Lambda container). */
   acquire(key: string): Promise<boolean>;
   /** Gives `key` back early (after a failed action, so that a retry may act at once). */
   release(key: string): Promise<void>;

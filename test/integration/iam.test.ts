@@ -232,14 +232,14 @@ describe('every call the functions make is allowed by the packaged role', () => 
     60_000,
   );
 
-  it('and when a restart fails (the calls of the failure paths: read-backs, a lease given back)', async () => {
-    // A fault proxy in front of moto answers 500 to the tagged service's UpdateService and to the
-    // tagged job's SubmitJob: each is read back (DescribeServices; ListJobs by name, DescribeJobs),
-    // found not done, fails, and gives its lease back; the record comes back for a retry.
+  it('and when restarts fail (the calls of the failure paths: a read-back, a lease given back)', async () => {
+    // A fault proxy in front of moto refuses the tagged service's UpdateService (nothing changed:
+    // its lease is given back) and answers 500 to the tagged job's SubmitJob (it may have been
+    // done: read back by ListJobs by name and DescribeJobs, the lease kept); the record comes back.
     const proxy = await startFaultProxy(env.moto.endpoint, {
       rules: [
         {
-          fault: 'error500',
+          fault: 'denied',
           rate: 1,
           apis: ['ecs:UpdateService'],
           inputContains: `${world.services.tagged}"`,
@@ -256,7 +256,7 @@ describe('every call the functions make is allowed by the packaged role', () => 
     process.env.AWS_ENDPOINT_URL = proxy.endpoint;
     try {
       const config = { ...(CONFIGURATIONS[0] as Configuration) };
-      config.label = `${config.label}, the tagged service's and job's restarts answered 500`;
+      config.label = `${config.label}, the tagged service's restart refused, the job's answered 500`;
       const { reply, calls, denied } = await runConfiguration(config, CONFIGURATIONS.length + 1);
       expect(denied).toEqual([]);
       expect(reply).toEqual({ batchItemFailures: [{ itemIdentifier: expect.any(String) }] });

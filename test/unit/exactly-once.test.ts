@@ -51,17 +51,20 @@ describe('UpdateService, sent once', () => {
     });
   });
 
-  it('sends again only when the read-back shows nothing was done, at most 3 times, then fails (and keeps the record)', async () => {
-    // The read-back shows the very deployment discovery saw: the call did nothing.
+  it('is not sent again when the read-back shows nothing yet: it fails, and the record comes back', async () => {
+    // The read-back shows the very deployment discovery saw: AWS shows no result (yet).
     const { recorded, run } = redeployOf((request) =>
       request.operation === 'UpdateService'
         ? awsError('InternalFailure', 'Internal', 500)
         : service(Date.now() - 3_600_000, seenDeployment),
     );
     const [outcome] = await run();
-    expect(recorded.calls('ecs:UpdateService')).toHaveLength(3);
-    expect(recorded.calls('ecs:DescribeServices')).toHaveLength(3);
-    expect(outcome?.status).toBe('failed');
+    expect(recorded.calls('ecs:UpdateService')).toHaveLength(1);
+    expect(recorded.calls('ecs:DescribeServices')).toHaveLength(1);
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      detail: expect.stringMatching(/AWS shows no result yet, so it is not sent again/),
+    });
   });
 
   it('sends a throttled call again (it was refused, so nothing was done), without reading back', async () => {
