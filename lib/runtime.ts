@@ -3,8 +3,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AwsClients } from './aws/index.js';
 import { readSettings } from './config.js';
-import { DefinitionCache } from './discovery/index.js';
 import type { PipelineDeps, PipelineRun } from './pipeline.js';
+import { definitionCache } from './state/definitions.js';
 import { tableLeases } from './state/lease.js';
 
 /**
@@ -22,7 +22,9 @@ export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
     regions: settings.regions ?? [home],
     home,
     clients,
-    cache: new DefinitionCache(),
+    // The reference index: a cold container reads the references of revisions it has never
+    // described from the state table instead of describing them again.
+    cache: definitionCache(settings.stateTable, home, clients),
     // Runs overlap (several on-change batches at once, the sweep): a consumer is claimed in the
     // state table before it is restarted, so it is restarted once.
     leases: settings.stateTable

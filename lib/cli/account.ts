@@ -1,16 +1,11 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { AwsClients } from '../aws/index.js';
 import { readSettings, type Settings, SettingsError } from '../config.js';
-import {
-  DefinitionCache,
-  type DiscoveryResult,
-  discover,
-  type Progress,
-  type Query,
-} from '../discovery/index.js';
+import { type DiscoveryResult, discover, type Progress, type Query } from '../discovery/index.js';
 import { type Plan, plan } from '../plan.js';
 import { isRegion } from '../refs/index.js';
 import { buildReport, type Outcome, plannedOutcomes, type RunReport } from '../report.js';
+import { definitionCache } from '../state/definitions.js';
 import type { Context, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import type { Io } from './io.js';
@@ -71,7 +66,7 @@ export async function scanAccount(
     const result = await discover(query, {
       regions,
       clients,
-      cache: new DefinitionCache(),
+      cache: definitionCache(settings.stateTable, regions[0] as string, clients),
       onProgress: progressLine(io),
     });
     if (io.interactive) io.err('\r\x1b[K');

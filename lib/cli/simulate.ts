@@ -1,7 +1,7 @@
 import { AwsClients } from '../aws/index.js';
-import { DefinitionCache } from '../discovery/index.js';
 import { parsePayload } from '../events/index.js';
 import { runPipeline } from '../pipeline.js';
+import { definitionCache } from '../state/definitions.js';
 import { printRun, regionsFor, settingsOrFail } from './account.js';
 import type { Command } from './command.js';
 import { CliError } from './errors.js';
@@ -47,7 +47,13 @@ not be read), 4 an action or notification failed.`,
     try {
       const run = await runPipeline(
         { records },
-        { clients, cache: new DefinitionCache(), settings, regions, home: regions[0] as string },
+        {
+          clients,
+          cache: definitionCache(settings.stateTable, regions[0] as string, clients),
+          settings,
+          regions,
+          home: regions[0] as string,
+        },
         { apply: Boolean(values.apply) },
       );
       const code = printRun(

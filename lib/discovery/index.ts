@@ -1,5 +1,5 @@
 export { LIVE_JOB_STATUSES } from './batch.js';
-export { type CachedDefinition, DefinitionCache } from './cache.js';
+export { type CachedDefinition, DefinitionCache, type DefinitionStore } from './cache.js';
 export { type DiscoverOptions, discover, type Query, REPLACES_TAG } from './discover.js';
 export { latestChanges } from './metadata.js';
 export { assessConsumer, assessRun, type Verdict } from './staleness.js';

@@ -211,9 +211,40 @@ const MAPPINGS: Record<string, (input: Input, region: string, known: Known) => I
     tableRequest('dynamodb:PutItem', input.TableName, input.Item, known),
   'dynamodb:DeleteItem': (input, _region, known) =>
     tableRequest('dynamodb:DeleteItem', input.TableName, input.Key, known),
+  'dynamodb:BatchGetItem': (input, _region, known) =>
+    batchRequests('dynamodb:BatchGetItem', input.RequestItems as BatchItems, known, (entry) => [
+      ...((entry as { Keys?: Item[] }).Keys ?? []),
+    ]),
+  'dynamodb:BatchWriteItem': (input, _region, known) =>
+    batchRequests('dynamodb:BatchWriteItem', input.RequestItems as BatchItems, known, (entry) =>
+      (entry as Array<{ PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }>).map(
+        (request) => request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {},
+      ),
+    ),
   // "No permissions are required to perform this operation" (STS API reference).
   'sts:GetCallerIdentity': () => [],
 };
+
+type Item = Record<string, { S?: string; N?: string }>;
+type BatchItems = Record<string, unknown>;
+
+/** One request per table of a batch call, with every partition key it touches as LeadingKeys. */
+function batchRequests(
+  action: string,
+  tables: BatchItems,
+  known: Known,
+  itemsOf: (entry: unknown) => Item[],
+): IamRequest[] {
+  return Object.entries(tables).map(([name, entry]) => {
+    const table = known.tables.get(name);
+    if (!table) throw new Error(`${action} on an unknown table: ${name}`);
+    const keys = itemsOf(entry).map((item) => {
+      const key = item[table.hashKey];
+      return String(key?.S ?? key?.N ?? '');
+    });
+    return { action, resource: table.arn, context: { 'dynamodb:LeadingKeys': [...new Set(keys)] } };
+  });
+}
 
 function tableRequest(
   action: string,
