@@ -7,6 +7,7 @@ import {
   CreateJobQueueCommand,
   RegisterJobDefinitionCommand,
 } from '@aws-sdk/client-batch';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -82,6 +83,26 @@ export class Seeder {
   secrets = (region: string) =>
     this.client('sm', region, () => new SecretsManagerClient({ region }));
   batch = (region: string) => this.client('batch', region, () => new BatchClient({ region }));
+
+  /** A table keyed as the stack's state table (`pk`, `sk`, on-demand), for leases and the index. */
+  async stateTable(region: string, name: string): Promise<string> {
+    const db = this.client('dynamodb', region, () => new DynamoDBClient({ region }));
+    await db.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    return name;
+  }
 
   async parameter(
     region: string,

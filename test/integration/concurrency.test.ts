@@ -1,7 +1,6 @@
 // Two on-change batches at once (the event source runs up to two), both carrying a change of
 // one service's value: the lease in the state table lets exactly one of them redeploy it, and
 // the other keeps its record for a retry. Against moto (ECS, SSM, DynamoDB).
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { parsePayload } from '../../lib/events/index.js';
@@ -49,22 +48,7 @@ describe('two batches processed at once, both touching one service', () => {
       tasks: 2,
       tags: { 'rotation-watcher:action': 'redeploy' },
     });
-    const db = new DynamoDBClient({ region: REGION });
-    await db.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    db.destroy();
+    await seed.stateTable(REGION, TABLE);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await seed.parameter(REGION, PARAM, 'rotated');
   }, 60_000);

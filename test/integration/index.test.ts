@@ -1,6 +1,6 @@
 // The reference index in the state table (moto's DynamoDB): a fresh process whose index is warm
 // describes no task definition; what it had never seen it describes once and writes back.
-import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { discover } from '../../lib/discovery/index.js';
@@ -35,22 +35,7 @@ describe('the reference index', () => {
       const td = await seed.taskDefinition(REGION, name, [{ name: 'app', secrets: { DB: PARAM } }]);
       await seed.service(REGION, cluster, name, td, { tasks: 1 });
     }
-    const db = new DynamoDBClient({ region: REGION });
-    await db.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    db.destroy();
+    await seed.stateTable(REGION, TABLE);
   }, 60_000);
 
   it('is filled by a cold run and spares every describe of a later fresh process', async () => {
