@@ -46,3 +46,25 @@ export function sqsBatch(...events: unknown[]): { Records: JsonObject[] } {
     }),
   };
 }
+
+/**
+ * A `Parameter Store Change` (Update) of `name`, as EventBridge delivers it.
+ *
+ * @example parameterChange('/prod/db', { id: 'evt-1', time: Date.now() })
+ */
+export function parameterChange(
+  name: string,
+  options: { id: string; time?: number; account?: string; region?: string },
+): JsonObject {
+  return {
+    version: '0',
+    id: options.id,
+    'detail-type': 'Parameter Store Change',
+    source: 'aws.ssm',
+    account: options.account ?? '123456789012',
+    time: new Date(options.time ?? Date.now()).toISOString(),
+    region: options.region ?? 'us-east-1',
+    resources: [],
+    detail: { operation: 'Update', name, type: 'SecureString' },
+  };
+}

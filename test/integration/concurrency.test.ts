@@ -6,7 +6,7 @@ import { AwsClients } from '../../lib/aws/index.js';
 import { parsePayload } from '../../lib/events/index.js';
 import { runPipeline } from '../../lib/pipeline.js';
 import { lambdaDeps } from '../../lib/runtime.js';
-import { ACCOUNT } from '../../scripts/seed.js';
+import { parameterChange } from '../helpers/events.js';
 import { useMoto } from '../helpers/moto.js';
 
 const env = useMoto();
@@ -19,17 +19,7 @@ function batch(id: string) {
     Records: [
       {
         messageId: id,
-        body: JSON.stringify({
-          version: '0',
-          id: `evt-${id}`,
-          'detail-type': 'Parameter Store Change',
-          source: 'aws.ssm',
-          account: ACCOUNT,
-          time: new Date().toISOString(),
-          region: REGION,
-          resources: [],
-          detail: { operation: 'Update', name: PARAM },
-        }),
+        body: JSON.stringify(parameterChange(PARAM, { id: `evt-${id}` })),
         attributes: { ApproximateReceiveCount: '1' },
       },
     ],

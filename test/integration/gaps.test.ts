@@ -8,6 +8,7 @@ import { parsePayload } from '../../lib/events/index.js';
 import { concerns, RETRY_GAPS_FOR_RECEIVES } from '../../lib/gaps.js';
 import { runPipeline } from '../../lib/pipeline.js';
 import { emptyAccount } from '../../scripts/scripted-account/index.js';
+import { parameterChange } from '../helpers/events.js';
 import { aChange, aConsumer } from '../helpers/factories.js';
 import { useScriptedAccount } from '../helpers/scripted.js';
 
@@ -18,17 +19,7 @@ const CHANGE = Date.parse('2026-11-20T12:00:00Z');
 function sqsRecord(id: string, receives: number, name: string) {
   return {
     messageId: id,
-    body: JSON.stringify({
-      version: '0',
-      id: `evt-${id}`,
-      'detail-type': 'Parameter Store Change',
-      source: 'aws.ssm',
-      account: account.account,
-      time: new Date(CHANGE + 60_000).toISOString(),
-      region: account.region,
-      resources: [],
-      detail: { operation: 'Update', name },
-    }),
+    body: JSON.stringify(parameterChange(name, { id: `evt-${id}`, time: CHANGE + 60_000 })),
     attributes: { ApproximateReceiveCount: String(receives) },
   };
 }

@@ -17,6 +17,7 @@ import {
   type ScriptedService,
   type ScriptedTask,
 } from '../../scripts/scripted-account/index.js';
+import { parameterChange } from '../helpers/events.js';
 import { useScriptedAccount } from '../helpers/scripted.js';
 
 const MINUTE = 60_000;
@@ -237,17 +238,7 @@ const { account } = scripted;
 
 /** One Parameter Store Change event for the change, as EventBridge delivers it at `time`. */
 function event(n: number, time: number) {
-  return {
-    version: '0',
-    id: `evt-${n}`,
-    'detail-type': 'Parameter Store Change',
-    source: 'aws.ssm',
-    account: account.account,
-    time: new Date(time).toISOString(),
-    region: account.region,
-    resources: [],
-    detail: { operation: 'Update', name: NAME, type: 'SecureString' },
-  };
+  return parameterChange(NAME, { id: `evt-${n}`, time });
 }
 
 async function deliver(
