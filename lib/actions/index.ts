@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-batch';
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { type AwsClients, describeError, isAmbiguous, isThrottling } from '../aws/index.js';
-import { type Consumer, REPLACES_TAG } from '../discovery/index.js';
+import { type Consumer, REPLACES_TAG, serviceDetails } from '../discovery/index.js';
 import type { PlannedAction } from '../plan.js';
 import type { Outcome } from '../report.js';
 import type { Leases } from '../state/lease.js';
@@ -116,8 +116,9 @@ const GONE = new Set(['ServiceNotActiveException', 'ServiceNotFoundException']);
 
 /**
  * UpdateService with forceNewDeployment: ECS replaces every task, and new tasks read the new
- * value. Sent once: after a failure that may hide a success (no answer, a 5xx), the service is
- * read back, and a deployment begun since the call was sent is the one it made.
+ * value. Sent once (see `changeOnce`): after a failure that may hide a success, the service is
+ * read back, and a deployment other than the one discovery saw, begun after the change, is the
+ * one it made.
  */
 async function redeploy(consumer: Consumer, clients: AwsClients): Promise<string> {
   const cluster = consumer.service?.cluster ?? consumer.parent;
@@ -177,7 +178,13 @@ async function changeOnce<T>(
         continue;
       }
       if (!isAmbiguous(error)) throw error;
-      const made = await madeSince(sentAt, error);
+      // A read-back that fails tells nothing either: AWS may still have done it.
+      const made = await madeSince(sentAt, error).catch((readBack: unknown) => {
+        throw new MayHaveChanged(
+          `${describeError(error)}; reading it back failed too (${describeError(readBack)}): the next run looks again`,
+          { cause: error },
+        );
+      });
       if (made !== null) return made;
       throw new MayHaveChanged(
         `${describeError(error)}; AWS shows no result yet, so it is not sent again: the next run looks again`,
@@ -210,15 +217,13 @@ async function deploymentSince(
   const reply = await clients.limited('ecs', consumer.region, () =>
     ecs.send(new DescribeServicesCommand({ cluster, services: [consumer.arn] })),
   );
-  const newest = [...(reply.services?.[0]?.deployments ?? [])].sort(
-    (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
-  )[0];
+  const newest = serviceDetails(cluster, reply.services?.[0]).deployments[0];
   const seen = consumer.service?.deployments[0]?.id;
   const changed = consumer.changes
     .map((change) => Date.parse(change.changedAt))
     .filter(Number.isFinite);
   const after = changed.length > 0 ? Math.max(...changed) : since - CLOCK_SKEW_MS;
-  const began = newest?.createdAt?.getTime() ?? 0;
+  const began = newest?.createdAt ? Date.parse(newest.createdAt) : 0;
   return newest?.id && newest.id !== seen && began > after ? newest.id : null;
 }
 
@@ -261,9 +266,9 @@ async function resubmit(consumer: Consumer, clients: AwsClients): Promise<string
 }
 
 /**
- * SubmitJob, never blindly twice. After a failure that may hide a success, the queue is searched
- * for a job of the same name tagged as replacing this one: if AWS made it, it is the resubmitted
- * job; if not, SubmitJob is sent again.
+ * SubmitJob, never blindly twice (see `changeOnce`). After a failure that may hide a success,
+ * the queue is searched for a job of the same name tagged as replacing this one: if AWS made it,
+ * it is the resubmitted job.
  */
 async function submitOnce(
   consumer: Consumer,

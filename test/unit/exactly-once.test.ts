@@ -67,6 +67,54 @@ describe('UpdateService, sent once', () => {
     });
   });
 
+  it('keeps the lease when the read-back itself fails: AWS may have done it', async () => {
+    const recorded = new RecordedAws((request) =>
+      request.operation === 'UpdateService'
+        ? awsError('InternalFailure', 'Internal', 500)
+        : awsError('AccessDeniedException', 'not authorized to perform ecs:DescribeServices'),
+    );
+    const consumer = aConsumer({ kind: 'ecs-service' });
+    const released: string[] = [];
+    const leases = {
+      acquire: async () => true,
+      release: async (key: string) => {
+        released.push(key);
+      },
+    };
+    const clients = new AwsClients({ requestHandler: recorded, credentials, maxAttempts: 1 });
+    const [outcome] = await execute(
+      [{ kind: 'redeploy', consumer, status: 'planned', detail: '' }],
+      { clients, dryRun: false, leases },
+    );
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      detail: expect.stringMatching(/reading it back failed too \(AccessDeniedException/),
+    });
+    expect(released).toEqual([]);
+    expect(recorded.calls('ecs:UpdateService')).toHaveLength(1);
+  });
+
+  it('gives the lease back after a refusal: nothing changed', async () => {
+    const recorded = new RecordedAws(() =>
+      awsError('AccessDeniedException', 'not authorized to perform ecs:UpdateService'),
+    );
+    const consumer = aConsumer({ kind: 'ecs-service' });
+    const released: string[] = [];
+    const leases = {
+      acquire: async () => true,
+      release: async (key: string) => {
+        released.push(key);
+      },
+    };
+    const clients = new AwsClients({ requestHandler: recorded, credentials, maxAttempts: 1 });
+    await execute([{ kind: 'redeploy', consumer, status: 'planned', detail: '' }], {
+      clients,
+      dryRun: false,
+      leases,
+    });
+    expect(released).toEqual([`redeploy#${consumer.arn}`]);
+  });
+
   it('sends a throttled call again (it was refused, so nothing was done), without reading back', async () => {
     let sends = 0;
     const { recorded, run } = redeployOf((request) =>
