@@ -2,20 +2,13 @@ import { type ActionOutcome, execute } from './actions/index.js';
 import type { AwsClients } from './aws/index.js';
 import { type Settings, withinPrefix } from './config.js';
 import { type DefinitionCache, type DiscoveryResult, discover } from './discovery/index.js';
-import type { Change, RecordResult } from './events/index.js';
+import { type Change, dedupeChanges, type RecordResult, valueKey } from './events/index.js';
 import { concerns } from './gaps.js';
 import { notify } from './notify/index.js';
 import type { PostOptions } from './notify/slack.js';
 import { worthTelling } from './notify/summary.js';
 import { type Plan, plan } from './plan.js';
-import {
-  buildReport,
-  dedupeChanges,
-  type Outcome,
-  plannedOutcomes,
-  type RunReport,
-  valueKey,
-} from './report.js';
+import { buildReport, type Outcome, plannedOutcomes, type RunReport } from './report.js';
 import type { Leases } from './state/lease.js';
 
 export interface PipelineDeps {

@@ -2,8 +2,6 @@ import type { ApiCount } from './aws/index.js';
 import type { Consumer, DiscoveryResult, Gap } from './discovery/index.js';
 import { type Change, dedupeChanges } from './events/index.js';
 
-export { changeKey, dedupeChanges, valueKey } from './events/index.js';
-
 import type { Decision, Plan } from './plan.js';
 
 /** What became of one action: the closed set of outcomes the CLI contract names. */

@@ -271,7 +271,8 @@ function taskConsumers(
   });
 }
 
-function serviceDetails(cluster: string, service: Service | undefined): ServiceDetails {
+/** A service as the watcher judges it: its status, controller and deployments, newest first. */
+export function serviceDetails(cluster: string, service: Service | undefined): ServiceDetails {
   if (!service)
     return {
       cluster,
