@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse } from 'aws-lambda';
 import { parsePayload } from '../lib/events/index.js';
 import { type PipelineDeps, runPipeline } from '../lib/pipeline.js';
-import { lambdaDeps, logger, record } from '../lib/runtime.js';
+import { lambdaDeps, logger, readByOf, record } from '../lib/runtime.js';
 
 let deps: PipelineDeps | undefined;
 
@@ -23,7 +23,9 @@ export const handler = async (
     else if (item.ignored)
       logger.info('event ignored', { recordId: item.recordId, reason: item.ignored });
   }
-  const run = await runPipeline({ records }, deps, { apply: true });
+  // A run that cannot read the account in the time it has saves what it learned and hands every
+  // record back (a retry starts with a warmer index), instead of being cut off by the timeout.
+  const run = await runPipeline({ records }, deps, { apply: true, readBy: readByOf(context) });
   record(run, { trigger: 'on-change', records: records.length });
   const isSqs = typeof payload === 'object' && payload !== null && 'Records' in payload;
   if (isSqs)
@@ -33,6 +35,10 @@ export const handler = async (
     !run.report.complete ||
     run.report.actions.some((action) => action.status === 'failed');
   // Delivered directly, the event is retried by Lambda only if the invocation fails.
+  if (run.handedOver)
+    throw new Error(
+      'rotation-watcher: the run reached its time limit before it had read the account; what it learned is saved and the event is retried',
+    );
   if (failed)
     throw new Error(
       `rotation-watcher: the run did not complete: ${summarizeFailures(run.report.actions, records)}`,

@@ -1,3 +1,4 @@
+import { DEFAULT_API_SHARE } from './aws/index.js';
 import { isRegion } from './refs/index.js';
 
 export const ACTIONS = ['redeploy', 'resubmit', 'notify', 'ignore'] as const;
@@ -23,6 +24,8 @@ export interface Settings {
   mutableImages: 'redeploy' | 'notify';
   /** The stack's DynamoDB table (leases on consumers); `null`: none (the CLI's default). */
   stateTable: string | null;
+  /** The share of each ECS and Batch throttle bucket a run may take (0 < share ≤ 1). */
+  apiShare: number;
 }
 
 /** A setting with a value the watcher cannot use; the message names the variable and what is allowed. */
@@ -54,7 +57,18 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     namePrefix: value('WATCHER_NAME_PREFIX'),
     mutableImages: mutable(value('WATCHER_MUTABLE_IMAGES')),
     stateTable: value('WATCHER_STATE_TABLE'),
+    apiShare: share(value('WATCHER_API_SHARE')),
   };
+}
+
+function share(raw: string | null): number {
+  if (raw === null) return DEFAULT_API_SHARE;
+  const value = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || !(value > 0 && value <= 1))
+    throw new SettingsError(
+      `WATCHER_API_SHARE must be a fraction above 0 and at most 1 (the share of each ECS and Batch throttle bucket the watcher may take, such as 0.5), got ${JSON.stringify(raw.slice(0, 40))}`,
+    );
+  return value;
 }
 
 function regions(raw: string | null): string[] | null {

@@ -47,6 +47,9 @@ export function concerns(
   consumers: Consumer[],
   receives: number,
 ): boolean {
+  // The run handed its work back at its time limit: every change is looked at again, with what
+  // was learned saved (a retry gets further; the dead-letter queue ends a run that never fits).
+  if (gap.cause === 'time-limit') return true;
   const scope = scopeOf(gap);
   if (scope.kind === 'values')
     return change.service === scope.service && change.region === scope.region;

@@ -36,6 +36,21 @@ export interface PipelineRun {
   notifications: Outcome[];
   /** SQS message ids to hand back for a retry: unreadable, or touched by a failure. */
   failedRecords: string[];
+  /**
+   * The run reached its time limit before it had read the account: it acted on nothing, told
+   * nobody, saved what it learned (the reference index) and hands every record back.
+   */
+  handedOver: boolean;
+}
+
+export interface PipelineOptions {
+  /** Act and tell (the functions, `simulate --apply`), or only plan. */
+  apply: boolean;
+  /**
+   * Epoch ms by which the account must have been read (the Lambda's remaining time less what
+   * acting and telling need); reads that would start later are not sent.
+   */
+  readBy?: number;
 }
 
 /**
@@ -46,7 +61,7 @@ export interface PipelineRun {
 export async function runPipeline(
   input: PipelineInput,
   deps: PipelineDeps,
-  options: { apply: boolean },
+  options: PipelineOptions,
 ): Promise<PipelineRun> {
   const { clients, cache, settings, regions } = deps;
   // Counts are per run: a Lambda container keeps its clients, and their counter, between runs.
@@ -56,16 +71,21 @@ export async function runPipeline(
   const changes = dedupeChanges(records.flatMap((record) => record.changes)).filter((change) =>
     watch(change.name),
   );
-  const result: DiscoveryResult =
-    'sweep' in input || changes.length > 0
-      ? await discover('sweep' in input ? { drift: true } : { changes }, {
-          regions,
-          clients,
-          cache,
-          now: deps.now,
-          watch,
-        })
-      : { changes: [], consumers: [], gaps: [], complete: true };
+  clients.budget.deadline = options.readBy;
+  const result: DiscoveryResult = await ('sweep' in input || changes.length > 0
+    ? discover('sweep' in input ? { drift: true } : { changes }, {
+        regions,
+        clients,
+        cache,
+        now: deps.now,
+        watch,
+      })
+    : Promise.resolve({ changes: [], consumers: [], gaps: [], complete: true })
+  ).finally(() => {
+    clients.budget.deadline = undefined;
+  });
+  if (result.gaps.some((gap) => gap.cause === 'time-limit'))
+    return handOver(records, result, settings, clients);
   const planned = plan(result.consumers, settings);
   const actions = options.apply
     ? await execute(planned.actions, { clients, dryRun: settings.dryRun, leases: deps.leases })
@@ -90,6 +110,31 @@ export async function runPipeline(
     actions,
     notifications,
     failedRecords: failedRecords(records, result, actions, notifications),
+    handedOver: false,
+  };
+}
+
+/**
+ * A run cut short by its time limit does nothing with the part it read: acting and telling on
+ * it would be repeated, or contradicted, by the run that reads the whole account. The reference
+ * index already holds what it described, so the next run gets further.
+ */
+function handOver(
+  records: RecordResult[],
+  read: DiscoveryResult,
+  settings: Settings,
+  clients: AwsClients,
+): PipelineRun {
+  const result = { ...read, consumers: [], complete: false };
+  const planned = plan([], settings);
+  return {
+    report: buildReport(result, planned, [], clients.counter.byApi()),
+    result,
+    plan: planned,
+    actions: [],
+    notifications: [],
+    failedRecords: records.flatMap((record) => (record.recordId ? [record.recordId] : [])),
+    handedOver: true,
   };
 }
 

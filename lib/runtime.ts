@@ -16,7 +16,7 @@ export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
   const settings = readSettings(env);
   const home = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!home) throw new Error('AWS_REGION is not set: the Lambda runtime always sets it');
-  const clients = new AwsClients();
+  const clients = new AwsClients({ apiShare: settings.apiShare });
   return {
     settings,
     regions: settings.regions ?? [home],
@@ -31,6 +31,24 @@ export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
       ? tableLeases({ table: settings.stateTable, region: home, clients, owner: randomUUID() })
       : undefined,
   };
+}
+
+/** What a run keeps for acting, telling and saving after it stops reading: at least this... */
+const RESERVE_MS = 15_000;
+/** ...or this share of the time it had. */
+const RESERVE_SHARE = 0.25;
+
+/**
+ * When a Lambda run must have read the account (epoch ms): its remaining time less a reserve for
+ * acting, telling and saving the index. None outside Lambda.
+ */
+export function readByOf(
+  context: { getRemainingTimeInMillis?: () => number } | undefined,
+  now = Date.now(),
+): number | undefined {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (remaining === undefined || !Number.isFinite(remaining)) return undefined;
+  return now + remaining - Math.max(RESERVE_MS, remaining * RESERVE_SHARE);
 }
 
 export const logger = new Logger({ serviceName: 'rotation-watcher' });
@@ -62,7 +80,9 @@ export function record(run: PipelineRun, extra: Record<string, unknown> = {}): v
       detail,
     })),
     complete: report.complete,
-    gaps: report.gaps,
+    handedOver: run.handedOver,
+    gaps: report.gaps.length > 20 ? report.gaps.slice(0, 20) : report.gaps,
+    gapCount: report.gaps.length,
     failedRecords: run.failedRecords,
     awsCalls: run.report.calls
       ? Object.values(run.report.calls).reduce((sum, count) => sum + count.calls, 0)
@@ -73,9 +93,15 @@ export function record(run: PipelineRun, extra: Record<string, unknown> = {}): v
   metrics.addMetric('ConsumersStale', MetricUnit.Count, stale);
   metrics.addMetric('Gaps', MetricUnit.Count, report.gaps.length);
   metrics.addMetric('RecordsFailed', MetricUnit.Count, run.failedRecords.length);
+  metrics.addMetric('HandedOver', MetricUnit.Count, run.handedOver ? 1 : 0);
   // The stack alarms on a sweep that could not read part of the account.
+  // A sweep that handed over is continued by the next invocation, which reports for both.
   if (extra.trigger === 'sweep')
-    metrics.addMetric('SweepIncomplete', MetricUnit.Count, report.complete ? 0 : 1);
+    metrics.addMetric(
+      'SweepIncomplete',
+      MetricUnit.Count,
+      report.complete || extra.continued === true ? 0 : 1,
+    );
   const calls = Object.values(report.calls ?? {});
   metrics.addMetric(
     'AwsCalls',

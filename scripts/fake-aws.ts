@@ -1,20 +1,37 @@
 // A local HTTP server that speaks the AWS JSON protocols with answers from a model, a fixed
-// latency per call and a token-bucket throttle per API, as AWS throttles per account and region.
+// latency per call and AWS's token-bucket throttles: ECS's documented buckets, each shared by a
+// category of APIs, Batch's one account-wide rate, and one bucket per API for the rest.
 import { createServer, type Server } from 'node:http';
+import { bucketOf } from '../lib/aws/budget.js';
 import { type AwsReply, type AwsRequest, awsError, encodeReply, parseRequest } from './aws-wire.js';
 
 export interface FakeAwsOptions {
   /** Milliseconds every answer waits (network and service time). */
   latencyMs?: number;
-  /** Token bucket per API: `burst` calls at once, refilled at `rate` calls a second. 0 turns it off. */
+  /**
+   * The bucket of an API AWS publishes none for: `burst` calls at once, refilled at `rate` calls a
+   * second. A rate of 0 turns every bucket off.
+   */
   burst?: number;
   rate?: number;
+}
+
+/** One throttle bucket as the server saw it during a run. */
+export interface BucketUse {
+  burst: number;
+  refill: number;
+  /** The fewest tokens it held right after serving a call: what was left to the account. */
+  minTokens: number;
+  taken: number;
+  throttled: number;
 }
 
 export interface FakeAws {
   endpoint: string;
   /** Requests served (attempts) and throttled, by `service:Operation`. */
   counts: Map<string, { served: number; throttled: number }>;
+  /** Each throttle bucket used so far, by name (`ecs:task definition read`, `ssm:GetParameter`). */
+  buckets(): Record<string, BucketUse>;
   stop(): Promise<void>;
 }
 
@@ -25,17 +42,40 @@ export async function startFakeAws(
   const latency = options.latencyMs ?? 25;
   const burst = options.burst ?? 50;
   const rate = options.rate ?? 20;
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new Map<string, BucketUse & { tokens: number; at: number }>();
   const counts = new Map<string, { served: number; throttled: number }>();
   const take = (api: string): boolean => {
     if (rate <= 0) return true;
+    const aws = bucketOf(api);
+    const name = aws?.name ?? api;
     const now = Date.now();
-    const bucket = buckets.get(api) ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * rate);
+    let bucket = buckets.get(name);
+    if (!bucket) {
+      const size = aws?.burst ?? burst;
+      bucket = {
+        burst: size,
+        refill: aws?.refill ?? rate,
+        tokens: size,
+        at: now,
+        minTokens: size,
+        taken: 0,
+        throttled: 0,
+      };
+      buckets.set(name, bucket);
+    }
+    bucket.tokens = Math.min(
+      bucket.burst,
+      bucket.tokens + ((now - bucket.at) / 1000) * bucket.refill,
+    );
     bucket.at = now;
-    buckets.set(api, bucket);
-    if (bucket.tokens < 1) return false;
+    if (bucket.tokens < 1) {
+      bucket.throttled += 1;
+      bucket.minTokens = Math.min(bucket.minTokens, bucket.tokens);
+      return false;
+    }
     bucket.tokens -= 1;
+    bucket.taken += 1;
+    bucket.minTokens = Math.min(bucket.minTokens, bucket.tokens);
     return true;
   };
   const server: Server = createServer((req, res) => {
@@ -84,6 +124,10 @@ export async function startFakeAws(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     counts,
+    buckets: () =>
+      Object.fromEntries(
+        [...buckets].map(([name, { tokens: _, at: __, ...use }]) => [name, { ...use }]),
+      ),
     stop: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

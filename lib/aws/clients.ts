@@ -2,11 +2,13 @@ import { BatchClient } from '@aws-sdk/client-batch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { ApiBudget, DEFAULT_API_SHARE, TimeLimitError } from './budget.js';
 import { CallCounter, isThrottling } from './calls.js';
 
 /** The services the watcher calls, by the short name used in counts and limits. */
@@ -19,6 +21,7 @@ const FACTORIES = {
   events: EventBridgeClient,
   sts: STSClient,
   dynamodb: DynamoDBClient,
+  lambda: LambdaClient,
 } as const;
 
 export type ServiceName = keyof typeof FACTORIES;
@@ -38,6 +41,11 @@ export interface ClientOptions {
   requestHandler?: unknown;
   /** Credentials to use instead of the SDK's chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * The share of each ECS and Batch throttle bucket the watcher may take (0 to 1; default 0.5,
+   * `WATCHER_API_SHARE`); 0 turns the budget off.
+   */
+  apiShare?: number;
   /** Told of each call before it is sent, retries not repeated (tests record calls with it). */
   onCall?: (call: { service: string; api: string; region: string; input: unknown }) => void;
 }
@@ -51,6 +59,7 @@ const DEFAULT_CONCURRENCY: Record<ServiceName, number> = {
   events: 2,
   sts: 1,
   dynamodb: 4,
+  lambda: 1,
 };
 
 /**
@@ -60,11 +69,14 @@ const DEFAULT_CONCURRENCY: Record<ServiceName, number> = {
  */
 export class AwsClients {
   readonly counter: CallCounter;
+  /** The API budget every attempt is paced by; its `deadline` is the run's time limit. */
+  readonly budget: ApiBudget;
   private readonly clients = new Map<string, unknown>();
   private readonly limits = new Map<string, LimitFunction>();
 
   constructor(private readonly options: ClientOptions = {}) {
     this.counter = options.counter ?? new CallCounter();
+    this.budget = new ApiBudget(options.apiShare ?? DEFAULT_API_SHARE);
   }
 
   get<S extends ServiceName>(service: S, region: string): ClientOf<S> {
@@ -96,6 +108,8 @@ export class AwsClients {
         },
         ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       });
+      // The budget first: an attempt is counted once it has its token and is sent.
+      paceAttempts(client, service, region, this.budget);
       countCalls(client, service, this.counter, (api, input) =>
         this.options.onCall?.({ service, api, region, input }),
       );
@@ -153,14 +167,18 @@ function countCalls(
     `${service}:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
   stack.add(
     (next, context) => async (args) => {
-      counter.record(api(context), 'calls');
       onCall(
         (context.commandName ?? 'Unknown').replace(/Command$/, ''),
         (args as { input?: unknown }).input,
       );
       try {
-        return await next(args);
+        const output = await next(args);
+        counter.record(api(context), 'calls');
+        return output;
       } catch (error) {
+        // A call the time limit kept from being sent cost AWS nothing: it is not counted.
+        if (error instanceof TimeLimitError) throw error;
+        counter.record(api(context), 'calls');
         counter.record(api(context), 'failed');
         throw error;
       }
@@ -178,5 +196,26 @@ function countCalls(
       }
     },
     { step: 'deserialize', name: 'rotationWatcherAttemptCounter', priority: 'high' },
+  );
+}
+
+/**
+ * Takes a token of the API budget before each HTTP attempt (retries draw on AWS's bucket too) and
+ * tells the budget of throttling answers. Runs inside the retry loop, so a retry waits its turn.
+ */
+function paceAttempts(client: unknown, service: ServiceName, region: string, budget: ApiBudget) {
+  const stack = (client as Stackable).middlewareStack;
+  stack.add(
+    (next, context) => async (args) => {
+      const api = `${service}:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
+      await budget.take(api, region);
+      try {
+        return await next(args);
+      } catch (error) {
+        if (isThrottling(error)) budget.throttled(api, region);
+        throw error;
+      }
+    },
+    { step: 'deserialize', name: 'rotationWatcherApiBudget', priority: 'high' },
   );
 }

@@ -61,7 +61,7 @@ export async function scanAccount(
   io: Io,
   context: Context,
 ): Promise<AccountRun> {
-  const clients = new AwsClients(context.clientOptions);
+  const clients = new AwsClients({ apiShare: settings.apiShare, ...context.clientOptions });
   try {
     const result = await discover(query, {
       regions,

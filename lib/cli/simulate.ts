@@ -43,7 +43,7 @@ not be read), 4 an action or notification failed.`,
     for (const record of records.filter((r) => r.ignored))
       io.err(`note: ${printable(file)}: ${printable(record.ignored ?? '')}\n`);
     const regions = await regionsFor(values, settings);
-    const clients = new AwsClients(context.clientOptions);
+    const clients = new AwsClients({ apiShare: settings.apiShare, ...context.clientOptions });
     try {
       const run = await runPipeline(
         { records },

@@ -1,4 +1,4 @@
-import { allPages, describeError } from '../aws/index.js';
+import { allPages, describeError, TimeLimitError } from '../aws/index.js';
 import type { Reference } from '../refs/index.js';
 import type { ConsumerReference, Gap } from './types.js';
 
@@ -33,7 +33,11 @@ export async function guarded<T>(
   try {
     return await read();
   } catch (error) {
-    gaps.push({ ...where, error: describeError(error) });
+    gaps.push({
+      ...where,
+      error: describeError(error),
+      ...(error instanceof TimeLimitError ? { cause: 'time-limit' as const } : {}),
+    });
     return undefined;
   }
 }

@@ -138,6 +138,8 @@ export interface Gap {
   scope: string;
   api: string;
   error: string;
+  /** `time-limit`: the read was not sent because the run's time was up (see runPipeline). */
+  cause?: 'time-limit';
 }
 
 export interface DiscoveryResult {

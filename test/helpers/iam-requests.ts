@@ -221,6 +221,16 @@ const MAPPINGS: Record<string, (input: Input, region: string, known: Known) => I
         (request) => request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {},
       ),
     ),
+  // Invoke is authorised as lambda:InvokeFunction on the function (its ARN, or its name here).
+  'lambda:Invoke': (input, region) => [
+    {
+      action: 'lambda:InvokeFunction',
+      resource: String(input.FunctionName).startsWith('arn:')
+        ? input.FunctionName
+        : arn('lambda', region, `function:${input.FunctionName}`),
+      context: {},
+    },
+  ],
   // "No permissions are required to perform this operation" (STS API reference).
   'sts:GetCallerIdentity': () => [],
 };

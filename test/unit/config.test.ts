@@ -26,6 +26,7 @@ describe('readSettings', () => {
       namePrefix: null,
       mutableImages: 'redeploy',
       stateTable: null,
+      apiShare: 0.5,
     });
   });
 
@@ -73,6 +74,9 @@ describe('readSettings', () => {
     ['WATCHER_SLACK_WEBHOOK_PARAM', '/watcher/slack', 'slackWebhookParam', '/watcher/slack'],
     ['WATCHER_EVENT_BUS', 'watcher-bus', 'eventBus', 'watcher-bus'],
     ['WATCHER_MUTABLE_IMAGES', 'Notify', 'mutableImages', 'notify'],
+    ['WATCHER_API_SHARE', '0.25', 'apiShare', 0.25],
+    ['WATCHER_API_SHARE', '1', 'apiShare', 1],
+    ['WATCHER_API_SHARE', '.1', 'apiShare', 0.1],
   ])('reads %s=%j as %s %j', (name, value, field, expected) => {
     expect(readSettings({ [name]: value })).toHaveProperty(field, expected);
   });
@@ -89,6 +93,10 @@ describe('readSettings', () => {
       ['WATCHER_SNS_TOPIC_ARN', 'topic', /must be an ARN \(arn:aws:sns:REGION:ACCOUNT:NAME\)/],
       ['WATCHER_SNS_TOPIC_ARN', 'arn:aws:sqs:us-east-1:123456789012:q', /must be an ARN/],
       ['WATCHER_MUTABLE_IMAGES', 'skip', /must be redeploy or notify/],
+      ['WATCHER_API_SHARE', '0', /fraction above 0 and at most 1/],
+      ['WATCHER_API_SHARE', '1.5', /fraction above 0 and at most 1/],
+      ['WATCHER_API_SHARE', '50%', /fraction above 0 and at most 1/],
+      ['WATCHER_API_SHARE', '-0.5', /fraction above 0 and at most 1/],
     ])('%s=%j', (name, value, allowed) => {
       const error = settingsError({ [name]: value });
       expect(error.name).toBe('SettingsError');

@@ -1,0 +1,232 @@
+/**
+ * A polite API budget: the watcher takes at most a share of each throttle bucket AWS keeps for
+ * the account, so the account's own callers (deploy pipelines, Terraform, consoles) always keep
+ * headroom. AWS throttles ECS per account and region with token buckets shared by categories of
+ * APIs ("Request throttling for the Amazon ECS API", Throttling quotas); the watcher keeps one
+ * client-side bucket per category and region, `share` of AWS's burst and refill rate.
+ *
+ * Why that holds the account's bucket above (1 - share) of its burst: every call takes a token
+ * from both buckets, and AWS's refills `1 / share` times as fast as ours, so AWS's deficit never
+ * exceeds ours, and ours never exceeds `share × burst`.
+ */
+
+/** One of AWS's throttle buckets: `burst` tokens at most, refilled at `refill` a second. */
+export interface ThrottleBucket {
+  name: string;
+  burst: number;
+  refill: number;
+  /** Where the figures come from, for README and reports. */
+  source: 'documented' | 'assumed';
+}
+
+const ecs = (name: string, burst: number, refill: number): ThrottleBucket => ({
+  name: `ecs:${name}`,
+  burst,
+  refill,
+  source: 'documented',
+});
+
+/** The ECS categories the watcher calls into, from AWS's page, and the APIs each one serves. */
+const ECS_BUCKETS: Array<[ThrottleBucket, string[]]> = [
+  [ecs('cluster read', 50, 20), ['DescribeClusters', 'ListClusters']],
+  [
+    ecs('cluster resource read', 100, 20),
+    [
+      'DescribeContainerInstances',
+      'DescribeTasks',
+      'ListAttributes',
+      'ListContainerInstances',
+      'ListTasks',
+    ],
+  ],
+  [
+    ecs('task definition read', 50, 20),
+    ['DescribeTaskDefinition', 'ListTaskDefinitions', 'ListTaskDefinitionFamilies'],
+  ],
+  [ecs('service read', 100, 20), ['DescribeServices', 'ListServices']],
+  [ecs('service modify', 50, 5), ['CreateService', 'DeleteService', 'UpdateService']],
+  [ecs('service deployment', 50, 20), ['DescribeServiceDeployments', 'ListServiceDeployments']],
+  [ecs('tag read', 50, 20), ['ListTagsForResource']],
+  [
+    ecs('cluster resource modify', 100, 40),
+    ['RunTask', 'StartTask', 'StopTask', 'ExecuteCommand', 'PutAttributes', 'DeleteAttributes'],
+  ],
+];
+
+/**
+ * AWS Batch publishes one figure: 50 transactions a second per account and region for its API
+ * calls, SubmitJob included, a fixed quota. Every Batch API is taken to draw on that one bucket;
+ * its burst is not published and is assumed to be one second's worth.
+ */
+const BATCH_BUCKET: ThrottleBucket = {
+  name: 'batch:all',
+  burst: 50,
+  refill: 50,
+  source: 'assumed',
+};
+
+const BY_API = new Map<string, ThrottleBucket>(
+  ECS_BUCKETS.flatMap(([bucket, apis]) => apis.map((api) => [`ecs:${api}`, bucket] as const)),
+);
+
+/** The AWS throttle bucket a call draws on (`ecs:DescribeTasks`), or none the watcher budgets. */
+export function bucketOf(api: string): ThrottleBucket | undefined {
+  if (api.startsWith('batch:')) return BATCH_BUCKET;
+  return BY_API.get(api);
+}
+
+/** Every bucket the watcher budgets, once each (README, the benchmark's server). */
+export function budgetedBuckets(): ThrottleBucket[] {
+  return [...ECS_BUCKETS.map(([bucket]) => bucket), BATCH_BUCKET];
+}
+
+/** The watcher's default share of each bucket (`WATCHER_API_SHARE`). */
+export const DEFAULT_API_SHARE = 0.5;
+
+/** A call that would have to wait past the run's time limit: it is not sent. */
+export class TimeLimitError extends Error {
+  constructor(api: string) {
+    super(`not sent: ${api} would start after the run's time limit`);
+    this.name = 'TimeLimitError';
+  }
+}
+
+const LIMITED_BY_TIME = /^(ecs|batch|ssm|secretsmanager):/;
+
+/** After a throttling answer, the rate is cut to this fraction and recovers over `RECOVER_MS`. */
+const SLOWDOWN = 0.5;
+const MIN_FACTOR = 0.1;
+const RECOVER_MS = 10_000;
+
+/**
+ * The client-side token bucket for one AWS bucket in one region. `take` resolves when a token is
+ * free, in the order asked; a throttling answer from AWS (someone else is using the bucket) halves
+ * the rate, which then recovers linearly.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private at: number;
+  private factor = 1;
+  private slowedAt = 0;
+  private queue: Promise<void> = Promise.resolve();
+  /** Milliseconds spent waiting for tokens, summed over calls. */
+  waitedMs = 0;
+
+  constructor(
+    readonly capacity: number,
+    private readonly rate: number,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.tokens = capacity;
+    this.at = clock();
+  }
+
+  /**
+   * Waits for a token. Rejects with TimeLimitError, taking nothing, when the token would come
+   * after `deadline` (epoch ms).
+   */
+  take(api: string, deadline?: number): Promise<void> {
+    const turn = this.queue.then(() => this.takeNow(api, deadline));
+    // The next caller waits for this one's token, not for its outcome.
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** AWS answered with throttling: slow down. */
+  throttled(): void {
+    this.refill();
+    this.factor = Math.max(MIN_FACTOR, this.currentFactor() * SLOWDOWN);
+    this.slowedAt = this.clock();
+  }
+
+  private async takeNow(api: string, deadline: number | undefined): Promise<void> {
+    this.refill();
+    if (this.tokens < 1) {
+      const waitMs = Math.ceil(((1 - this.tokens) / (this.rate * this.currentFactor())) * 1000);
+      if (deadline !== undefined && this.clock() + waitMs > deadline) throw new TimeLimitError(api);
+      this.waitedMs += waitMs;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      this.refill();
+    } else if (deadline !== undefined && this.clock() > deadline) {
+      throw new TimeLimitError(api);
+    }
+    this.tokens = Math.max(0, this.tokens - 1);
+  }
+
+  private refill(): void {
+    const now = this.clock();
+    this.tokens = Math.min(
+      this.capacity,
+      this.tokens + ((now - this.at) / 1000) * this.rate * this.currentFactor(),
+    );
+    this.at = now;
+  }
+
+  private currentFactor(): number {
+    if (this.factor >= 1) return 1;
+    const recovered = (this.clock() - this.slowedAt) / RECOVER_MS;
+    const factor = Math.min(1, this.factor + (1 - this.factor) * recovered);
+    if (factor >= 1) this.factor = 1;
+    return factor;
+  }
+}
+
+/**
+ * The watcher's buckets, one per AWS bucket and region, each `share` of AWS's. A share of 0 (or
+ * none) turns budgeting off; calls to APIs outside any bucket are never held.
+ */
+export class ApiBudget {
+  private readonly buckets = new Map<string, TokenBucket>();
+  /** Calls must start by this time (epoch ms), or fail with TimeLimitError; none: no limit. */
+  deadline: number | undefined;
+
+  constructor(
+    readonly share: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /**
+   * Waits until `api` (`ecs:ListTasks`) may be called in `region`. The time limit holds reads of
+   * the account (ECS, Batch, Parameter Store, Secrets Manager), not the state table: what was
+   * learned is still saved after it.
+   */
+  async take(api: string, region: string): Promise<void> {
+    const deadline = LIMITED_BY_TIME.test(api) ? this.deadline : undefined;
+    if (deadline !== undefined && this.clock() > deadline) throw new TimeLimitError(api);
+    const bucket = this.bucket(api, region);
+    if (bucket) await bucket.take(api, deadline);
+  }
+
+  /** AWS throttled a call of `api` in `region`: that bucket slows down. */
+  throttled(api: string, region: string): void {
+    this.bucket(api, region)?.throttled();
+  }
+
+  /** Milliseconds calls waited for tokens, by AWS bucket. */
+  waited(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, bucket] of this.buckets) {
+      const name = key.split('|')[0] as string;
+      out[name] = (out[name] ?? 0) + Math.round(bucket.waitedMs);
+    }
+    return out;
+  }
+
+  private bucket(api: string, region: string): TokenBucket | undefined {
+    if (!(this.share > 0)) return undefined;
+    const aws = bucketOf(api);
+    if (!aws) return undefined;
+    const key = `${aws.name}|${region}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      // At least one token, so a share too small for a bucket still lets calls through, slowly.
+      bucket = new TokenBucket(
+        Math.max(1, Math.floor(aws.burst * this.share)),
+        aws.refill * this.share,
+        this.clock,
+      );
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+}
