@@ -1,4 +1,6 @@
-import type { Context, SQSBatchResponse } from 'aws-lambda';
+import { ChangeMessageVisibilityBatchCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { chunks, describeError } from '../lib/aws/index.js';
 import { parsePayload } from '../lib/events/index.js';
 import { type PipelineDeps, runPipeline } from '../lib/pipeline.js';
 import { lambdaDeps, logger, readByOf, record } from '../lib/runtime.js';
@@ -28,6 +30,7 @@ export const handler = async (
   const run = await runPipeline({ records }, deps, { apply: true, readBy: readByOf(context) });
   record(run, { trigger: 'on-change', records: records.length });
   const isSqs = typeof payload === 'object' && payload !== null && 'Records' in payload;
+  if (isSqs && run.handedOver) await soonAgain((payload as { Records: SQSRecord[] }).Records, deps);
   if (isSqs)
     return { batchItemFailures: run.failedRecords.map((itemIdentifier) => ({ itemIdentifier })) };
   const failed =
@@ -58,6 +61,48 @@ function summarizeFailures(
     ...actions.filter((a) => a.status === 'failed').map((a) => `${a.kind}: ${a.detail}`),
   ];
   return failures.slice(0, 3).join('; ') || 'part of the account could not be read';
+}
+
+/** Seconds before a handed-back record is received again (instead of the visibility timeout). */
+export const HAND_BACK_SECONDS = 30;
+
+/**
+ * Makes the records of a handed-over run visible again in HAND_BACK_SECONDS rather than at the
+ * end of the queue's visibility timeout: the retry starts with the index this run filled. If it
+ * fails, the records come back at the end of the visibility timeout all the same.
+ */
+async function soonAgain(records: SQSRecord[], { clients, home }: PipelineDeps): Promise<void> {
+  const byQueue = new Map<string, SQSRecord[]>();
+  for (const item of records) {
+    if (!item.eventSourceARN || !item.receiptHandle) continue;
+    byQueue.set(item.eventSourceARN, [...(byQueue.get(item.eventSourceARN) ?? []), item]);
+  }
+  for (const [queueArn, items] of byQueue) {
+    const [, , , region = home, account = '', name = ''] = queueArn.split(':');
+    const queueUrl = `https://sqs.${region}.amazonaws.com/${account}/${name}`;
+    for (const group of chunks(items, 10)) {
+      try {
+        const reply = await clients.get('sqs', region).send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: group.map((item, index) => ({
+              Id: String(index),
+              ReceiptHandle: item.receiptHandle,
+              VisibilityTimeout: HAND_BACK_SECONDS,
+            })),
+          }),
+        );
+        if (reply.Failed?.length)
+          logger.warn('some handed-back records keep the visibility timeout', {
+            failed: reply.Failed.length,
+          });
+      } catch (error) {
+        logger.warn('handed-back records keep the visibility timeout', {
+          error: describeError(error),
+        });
+      }
+    }
+  }
 }
 
 /** Forgets the container's state (tests start each case as a cold start). */

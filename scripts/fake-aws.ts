@@ -78,7 +78,22 @@ export async function startFakeAws(
     bucket.minTokens = Math.min(bucket.minTokens, bucket.tokens);
     return true;
   };
+  const use = () =>
+    Object.fromEntries(
+      [...buckets].map(([name, { tokens: _, at: __, ...rest }]) => [name, { ...rest }]),
+    );
   const server: Server = createServer((req, res) => {
+    // Not AWS: the benchmark's worker reads each run's bucket use here (and starts a new run's
+    // count with `?reset`: the tokens themselves carry over, as AWS's do).
+    if (req.url?.startsWith('/__fake/buckets')) {
+      const body = JSON.stringify(use());
+      if (req.url.includes('reset'))
+        for (const bucket of buckets.values())
+          Object.assign(bucket, { minTokens: bucket.tokens, taken: 0, throttled: 0 });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -124,10 +139,7 @@ export async function startFakeAws(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     counts,
-    buckets: () =>
-      Object.fromEntries(
-        [...buckets].map(([name, { tokens: _, at: __, ...use }]) => [name, { ...use }]),
-      ),
+    buckets: use,
     stop: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -1,5 +1,5 @@
 // Starts and stops moto_server (the AWS emulator) on a free loopback port, for the integration
-// tests, the demo and the benchmark. See ../shared/MOTO-NOTES.md for what moto can and cannot show.
+// tests, the demo and the benchmark. What moto cannot show is listed in README (Development).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -45,6 +45,16 @@ export const SIZES: AccountSize[] = [
     queues: 4,
     jobDefinitions: 100,
   },
+  {
+    name: 'extra-large',
+    clusters: 50,
+    services: 5000,
+    tasks: 20000,
+    revisions: 2000,
+    jobs: 10000,
+    queues: 10,
+    jobDefinitions: 500,
+  },
 ];
 
 export const REGION = 'us-east-1';
@@ -301,20 +311,34 @@ export function syntheticAccount(size: AccountSize) {
   return { route, facts };
 }
 
+/** What any watcher needs to know of the account's definitions. */
+export type IndexState = 'cold' | 'indexed' | 'in-memory';
+
 /**
- * The fewest calls any watcher could make to find the consumers of one change in this account:
- * every list page, every describe batch, each definition once when cold and none when warm, and
- * the describes of the matching services (10 a call, per cluster) and jobs (100 a call).
+ * The fewest calls any watcher must make to find every consumer of one change in this account,
+ * by AWS throttle bucket. It follows from what the APIs allow, not from this watcher: to see
+ * every running task it must list each cluster's tasks (100 a page) and describe them (100 a
+ * call: only DescribeTasks names a task's definition); to know what a definition references it
+ * must describe each revision once (ECS takes one a call, Batch 100), or read a persisted index
+ * (100 keys a call), or remember it in memory; ListJobs takes one status a call, so each queue
+ * costs one list per live status (1,000 a page); it must read the services it may restart (10 a
+ * call, per cluster) for their tags and deployments and the matching jobs (100 a call), and
+ * AWS's record of the change once (DescribeParameters).
  */
 export function lowerBound(
   size: AccountSize,
   facts: ReturnType<typeof syntheticAccount>['facts'],
-  warm: boolean,
-): number {
+  index: IndexState,
+): { calls: number; byBucket: Record<string, number> } {
   const pages = (n: number, per: number) => Math.max(1, Math.ceil(n / per));
-  let calls = pages(size.clusters, 100);
-  for (const tasks of facts.tasksByCluster) calls += pages(tasks, 100) + Math.ceil(tasks / 100);
-  calls += warm ? 0 : size.revisions;
+  const byBucket: Record<string, number> = {};
+  const add = (bucket: string, calls: number) => {
+    byBucket[bucket] = (byBucket[bucket] ?? 0) + calls;
+  };
+  add('ecs:cluster read', pages(size.clusters, 100));
+  for (const tasks of facts.tasksByCluster)
+    add('ecs:cluster resource read', pages(tasks, 100) + Math.ceil(tasks / 100));
+  if (index === 'cold') add('ecs:task definition read', size.revisions);
   const matchingPerCluster = new Map<number, number>();
   for (let s = 0; s < size.services; s++) {
     if (Math.floor((s * size.revisions) / size.services) % 100 === 0)
@@ -323,14 +347,36 @@ export function lowerBound(
         (matchingPerCluster.get(s % size.clusters) ?? 0) + 1,
       );
   }
-  for (const count of matchingPerCluster.values()) calls += Math.ceil(count / 10);
-  calls += pages(size.queues, 100);
+  for (const count of matchingPerCluster.values()) add('ecs:service read', Math.ceil(count / 10));
+  add('batch:all', pages(size.queues, 100));
   // Five live statuses, one list call each per queue (a page of 1000 at most).
-  for (const count of facts.jobsByQueue) calls += 4 + pages(count, 1000);
-  calls += warm ? 0 : Math.ceil(size.jobDefinitions / 100);
-  calls += Math.ceil(facts.jobsReferencing / 100);
-  // AWS's record of the rotated value (DescribeParameters, 50 names a call): a watcher that
-  // judges by an event's time instead redeploys again on every late or replayed copy.
-  calls += 1;
-  return calls;
+  for (const count of facts.jobsByQueue) add('batch:all', 4 + pages(count, 1000));
+  if (index === 'cold') add('batch:all', Math.ceil(size.jobDefinitions / 100));
+  add('batch:all', Math.ceil(facts.jobsReferencing / 100));
+  if (index === 'indexed')
+    add(
+      'dynamodb:BatchGetItem',
+      Math.ceil(size.revisions / 100) + Math.ceil(size.jobDefinitions / 100),
+    );
+  add('ssm:DescribeParameters', 1);
+  return { calls: Object.values(byBucket).reduce((sum, n) => sum + n, 0), byBucket };
+}
+
+/**
+ * The least time those calls take when a watcher may use `share` of each throttle bucket (burst
+ * `B`, refill `r` a second): the slowest bucket's `(calls - share × B) / (share × r)` seconds.
+ */
+export function lowerBoundSeconds(
+  byBucket: Record<string, number>,
+  share: number,
+  buckets: Array<{ name: string; burst: number; refill: number }>,
+): { seconds: number; bucket: string | null } {
+  let worst = { seconds: 0, bucket: null as string | null };
+  for (const [name, calls] of Object.entries(byBucket)) {
+    const bucket = buckets.find((candidate) => candidate.name === name);
+    if (!bucket) continue;
+    const seconds = Math.max(0, calls - Math.floor(share * bucket.burst)) / (share * bucket.refill);
+    if (seconds > worst.seconds) worst = { seconds, bucket: name };
+  }
+  return worst;
 }

@@ -5,6 +5,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -22,6 +23,7 @@ const FACTORIES = {
   sts: STSClient,
   dynamodb: DynamoDBClient,
   lambda: LambdaClient,
+  sqs: SQSClient,
 } as const;
 
 export type ServiceName = keyof typeof FACTORIES;
@@ -60,6 +62,7 @@ const DEFAULT_CONCURRENCY: Record<ServiceName, number> = {
   sts: 1,
   dynamodb: 4,
   lambda: 1,
+  sqs: 2,
 };
 
 /**

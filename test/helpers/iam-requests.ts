@@ -231,6 +231,17 @@ const MAPPINGS: Record<string, (input: Input, region: string, known: Known) => I
       context: {},
     },
   ],
+  // The batch call is authorised as sqs:ChangeMessageVisibility on the queue.
+  'sqs:ChangeMessageVisibilityBatch': (input, region) => {
+    const [account, name] = String(input.QueueUrl).split('/').slice(-2);
+    return [
+      {
+        action: 'sqs:ChangeMessageVisibility',
+        resource: `arn:aws:sqs:${region}:${account}:${name}`,
+        context: {},
+      },
+    ];
+  },
   // "No permissions are required to perform this operation" (STS API reference).
   'sts:GetCallerIdentity': () => [],
 };

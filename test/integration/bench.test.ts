@@ -6,7 +6,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 // The benchmark is a script, not a timed test: this only keeps it working and checks its counts.
 describe('npm run bench -- --quick --json', () => {
-  it('prints the report object with calls for ours cold and warm, naive and the lower bound', () => {
+  it('prints each run: ours with an empty and a warm index, warm in-process, and both baselines', () => {
     const stdout = execFileSync(
       'npx',
       [
@@ -31,7 +31,8 @@ describe('npm run bench -- --quick --json', () => {
     expect(report.sizes).toHaveLength(1);
     const [size] = report.sizes;
     expect(size).toMatchObject({ services: 50, tasks: 250, jobs: 100 });
-    for (const run of [size.ours.cold, size.ours.warm, size.naive]) {
+    const { naive, competent, emptyIndex, warmIndex, warmProcess } = size.runs;
+    for (const run of [naive, competent, emptyIndex, warmIndex, warmProcess]) {
       expect(run).toEqual(
         expect.objectContaining({
           calls: expect.any(Number),
@@ -42,12 +43,23 @@ describe('npm run bench -- --quick --json', () => {
       );
       // Every approach finds the same consumers: the ones the synthetic account was built with.
       expect(run.consumers).toBe(size.consumersExpected);
+      // The server saw the ECS task bucket drawn on, and says what the run left of it.
+      expect(run.buckets['ecs:cluster resource read'].taken).toBeGreaterThan(0);
     }
-    expect(size.ours.cold.calls).toBeLessThan(size.naive.calls);
-    expect(size.ours.warm.byApi['ecs:DescribeTaskDefinition']).toBeUndefined();
-    expect(size.ours.warm.byApi['batch:DescribeJobDefinitions']).toBeUndefined();
-    expect(size.ours.warm.calls).toBeLessThanOrEqual(1.2 * size.lowerBound.warmCalls);
-    expect(size.ours.cold.calls).toBeLessThanOrEqual(1.2 * size.lowerBound.calls);
-    expect(size.naive.byApi['ecs:DescribeTaskDefinition']).toBe(250);
+    expect(competent.calls).toBeLessThan(naive.calls);
+    // A fresh process with a warm index describes no definition; the empty index wrote them.
+    expect(warmIndex.byApi['ecs:DescribeTaskDefinition']).toBeUndefined();
+    expect(warmIndex.byApi['batch:DescribeJobDefinitions']).toBeUndefined();
+    expect(warmIndex.byApi['dynamodb:BatchGetItem']).toBeGreaterThan(0);
+    expect(emptyIndex.byApi['dynamodb:BatchWriteItem']).toBeGreaterThan(0);
+    expect(emptyIndex.byApi['ecs:DescribeTaskDefinition']).toBe(size.revisions);
+    expect(warmProcess.byApi['dynamodb:BatchGetItem']).toBeUndefined();
+    expect(warmIndex.calls).toBe(size.lowerBound.indexed.calls);
+    expect(warmProcess.calls).toBe(size.lowerBound.inMemory.calls);
+    expect(naive.byApi['ecs:DescribeTaskDefinition']).toBe(250);
+    // The budget holds: no run of ours leaves a bucket below half of its burst.
+    for (const run of [emptyIndex, warmIndex, warmProcess])
+      for (const bucket of Object.values(run.buckets) as Array<{ left: number }>)
+        expect(bucket.left).toBeGreaterThanOrEqual(0.5);
   }, 150_000);
 });

@@ -103,12 +103,25 @@ describe('a run that reaches its time limit', () => {
         parameterChange(PARAM, { id: 'evt-2' }),
         parameterChange(PARAM, { id: 'evt-3' }),
       );
+      takeCalls();
       const reply = await onChange(batch, withRemaining(15_300));
       expect(reply).toEqual({
         batchItemFailures: batch.Records.map((record) => ({
           itemIdentifier: record.messageId,
         })),
       });
+      // They come back in 30 s, not at the end of the queue's visibility timeout.
+      const handBack = takeCalls().filter((call) => call.api === 'ChangeMessageVisibilityBatch');
+      expect(handBack.map((call) => call.input)).toEqual([
+        {
+          QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/rotation-watcher-events',
+          Entries: batch.Records.map((record, index) => ({
+            Id: String(index),
+            ReceiptHandle: record.receiptHandle,
+            VisibilityTimeout: 30,
+          })),
+        },
+      ]);
     } finally {
       vi.unstubAllEnvs();
       resetOnChange();
