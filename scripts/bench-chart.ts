@@ -24,8 +24,8 @@ const SERIES: Array<{ run: string; label: string; color: string; dash?: string }
   { run: 'bound', label: 'lower bound, indexed', color: '#6b7280', dash: '4 3' },
 ];
 
-const WIDTH = 760;
-const HEIGHT = 300;
+const WIDTH = 800;
+const HEIGHT = 320;
 const PANEL = { width: 300, height: 200, top: 40, left: [70, 450] };
 
 /** The SVG text of the chart. */
@@ -89,10 +89,11 @@ export function renderChart(report: ChartReport): string {
   });
   const legend = SERIES.map((series, i) => {
     const lx = 70 + (i % 3) * 230;
-    const ly = HEIGHT - 18 + Math.floor(i / 3) * 14 - 14;
+    const ly = PANEL.top + PANEL.height + 54 + Math.floor(i / 3) * 16;
     return `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${series.color}" stroke-width="2"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''}/><text x="${lx + 24}" y="${ly}">${series.label}</text>`;
   }).join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT + 10}" viewBox="0 0 ${WIDTH} ${HEIGHT + 10}" font-family="sans-serif" font-size="11">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">
+<title>rotation-watcher benchmark: AWS calls and seconds against account size, per run (log scales)</title>
 <rect width="100%" height="100%" fill="white"/>
 ${panels.join('\n')}
 ${legend}
