@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { chunks, describeError } from '../lib/aws/index.js';
 import { parsePayload } from '../lib/events/index.js';
 import { type PipelineDeps, runPipeline } from '../lib/pipeline.js';
-import { lambdaDeps, logger, readByOf, record } from '../lib/runtime.js';
+import { actByOf, lambdaDeps, logger, readByOf, record } from '../lib/runtime.js';
 
 let deps: PipelineDeps | undefined;
 
@@ -27,7 +27,11 @@ export const handler = async (
   }
   // A run that cannot read the account in the time it has saves what it learned and hands every
   // record back (a retry starts with a warmer index), instead of being cut off by the timeout.
-  const run = await runPipeline({ records }, deps, { apply: true, readBy: readByOf(context) });
+  const run = await runPipeline({ records }, deps, {
+    apply: true,
+    readBy: readByOf(context),
+    actBy: actByOf(context),
+  });
   record(run, { trigger: 'on-change', records: records.length });
   const isSqs = typeof payload === 'object' && payload !== null && 'Records' in payload;
   if (isSqs && run.handedOver) await soonAgain((payload as { Records: SQSRecord[] }).Records, deps);

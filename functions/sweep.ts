@@ -2,7 +2,7 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { describeError } from '../lib/aws/index.js';
 import { type PipelineDeps, runPipeline } from '../lib/pipeline.js';
-import { lambdaDeps, logger, readByOf, record } from '../lib/runtime.js';
+import { actByOf, lambdaDeps, logger, readByOf, record } from '../lib/runtime.js';
 
 let deps: PipelineDeps | undefined;
 
@@ -32,6 +32,7 @@ export const handler = async (
   const run = await runPipeline({ sweep: true }, deps, {
     apply: true,
     readBy: readByOf(context),
+    actBy: actByOf(context),
   });
   const continued = run.handedOver && (await handOver(hop + 1, deps, context));
   record(run, { trigger: 'sweep', handover: hop, continued });
@@ -59,7 +60,7 @@ async function handOver(
   }
   const payload: SweepHandover = { 'rotation-watcher': 'sweep-handover', handover: next };
   try {
-    await clients.get('lambda', home).send(
+    await clients.once('lambda', home).send(
       new InvokeCommand({
         FunctionName: self,
         InvocationType: 'Event',

@@ -51,6 +51,11 @@ export interface PipelineOptions {
    * acting and telling need); reads that would start later are not sent.
    */
   readBy?: number;
+  /**
+   * Epoch ms by which restarts must have been sent (the Lambda's end less a margin); one that
+   * would start later is not sent, fails, and its records come back.
+   */
+  actBy?: number;
 }
 
 /**
@@ -87,8 +92,15 @@ export async function runPipeline(
   if (result.gaps.some((gap) => gap.cause === 'time-limit'))
     return handOver(records, result, settings, clients);
   const planned = plan(result.consumers, settings);
+  clients.budget.deadline = options.actBy;
   const actions = options.apply
-    ? await execute(planned.actions, { clients, dryRun: settings.dryRun, leases: deps.leases })
+    ? await execute(planned.actions, {
+        clients,
+        dryRun: settings.dryRun,
+        leases: deps.leases,
+      }).finally(() => {
+        clients.budget.deadline = undefined;
+      })
     : [];
   const outcomes: Outcome[] = options.apply
     ? actions.map(({ consumer: _, ...outcome }) => outcome)
@@ -133,7 +145,10 @@ function handOver(
     plan: planned,
     actions: [],
     notifications: [],
-    failedRecords: records.flatMap((record) => (record.recordId ? [record.recordId] : [])),
+    // Ignored events and names outside the prefix have nothing to do again.
+    failedRecords: records.flatMap((record) =>
+      record.recordId && (record.error || record.changes.length > 0) ? [record.recordId] : [],
+    ),
     handedOver: true,
   };
 }

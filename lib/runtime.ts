@@ -37,6 +37,10 @@ export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
 const RESERVE_MS = 15_000;
 /** ...or this share of the time it had. */
 const RESERVE_SHARE = 0.25;
+/** The least reading time a limit may leave. */
+const MIN_READ_MS = 1_000;
+/** What telling and saving need after the last restart is sent. */
+const ACT_MARGIN_MS = 5_000;
 
 /**
  * When a Lambda run must have read the account (epoch ms): its remaining time less a reserve for
@@ -48,7 +52,20 @@ export function readByOf(
 ): number | undefined {
   const remaining = context?.getRemainingTimeInMillis?.();
   if (remaining === undefined || !Number.isFinite(remaining)) return undefined;
-  return now + remaining - Math.max(RESERVE_MS, remaining * RESERVE_SHARE);
+  const window = remaining - Math.max(RESERVE_MS, remaining * RESERVE_SHARE);
+  // A function given too little time for any reading (a timeout of 16 s or less) would hand
+  // over every run; it reads without a limit instead, and the timeout alarm says so.
+  return window < MIN_READ_MS ? undefined : now + window;
+}
+
+/** When restarts must have been sent: the Lambda's end less a margin for the report. */
+export function actByOf(
+  context: { getRemainingTimeInMillis?: () => number } | undefined,
+  now = Date.now(),
+): number | undefined {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (remaining === undefined || !Number.isFinite(remaining)) return undefined;
+  return remaining > ACT_MARGIN_MS * 2 ? now + remaining - ACT_MARGIN_MS : undefined;
 }
 
 export const logger = new Logger({ serviceName: 'rotation-watcher' });

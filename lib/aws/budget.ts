@@ -141,16 +141,19 @@ export class TokenBucket {
 
   private async takeNow(api: string, deadline: number | undefined): Promise<void> {
     this.refill();
-    if (this.tokens < 1) {
-      const waitMs = Math.ceil(((1 - this.tokens) / (this.rate * this.currentFactor())) * 1000);
+    if (deadline !== undefined && this.clock() > deadline) throw new TimeLimitError(api);
+    // Again after each wait: a throttling answer meanwhile slows the refill down.
+    while (this.tokens < 1) {
+      const waitMs = Math.max(
+        1,
+        Math.ceil(((1 - this.tokens) / (this.rate * this.currentFactor())) * 1000),
+      );
       if (deadline !== undefined && this.clock() + waitMs > deadline) throw new TimeLimitError(api);
       this.waitedMs += waitMs;
       await new Promise((resolve) => setTimeout(resolve, waitMs));
       this.refill();
-    } else if (deadline !== undefined && this.clock() > deadline) {
-      throw new TimeLimitError(api);
     }
-    this.tokens = Math.max(0, this.tokens - 1);
+    this.tokens -= 1;
   }
 
   private refill(): void {

@@ -79,6 +79,8 @@ export class CallCounter {
  */
 export function isAmbiguous(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return true;
+  // Refused by the run's time limit before it was sent (lib/aws/budget.ts).
+  if ((error as { name?: string }).name === 'TimeLimitError') return false;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return status === undefined || status >= 500;
 }

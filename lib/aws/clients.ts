@@ -110,6 +110,9 @@ export class AwsClients {
           connectionTimeout: 3_000,
         },
         ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
+        // SQS takes the account and queue from a QueueUrl; its host would override the endpoint
+        // the SDK resolves (China and GovCloud partitions, FIPS, an emulator).
+        ...(service === 'sqs' ? { useQueueUrlAsEndpoint: false } : {}),
       });
       // The budget first: an attempt is counted once it has its token and is sent.
       paceAttempts(client, service, region, this.budget);

@@ -12,7 +12,7 @@ import { handler as onChange, resetForTests as resetOnChange } from '../../funct
 import { resetForTests as resetSweep, handler as sweep } from '../../functions/sweep.js';
 import { parsePayload } from '../../lib/events/index.js';
 import { runPipeline } from '../../lib/pipeline.js';
-import { lambdaDeps, readByOf } from '../../lib/runtime.js';
+import { actByOf, lambdaDeps, readByOf } from '../../lib/runtime.js';
 import { parameterChange, sqsBatch } from '../helpers/events.js';
 import { takeCalls } from '../helpers/iam-recorder.js';
 import { useMoto } from '../helpers/moto.js';
@@ -96,15 +96,16 @@ describe('a run that reaches its time limit', () => {
   it('hands back every record of an SQS batch from the on-change function', async () => {
     resetOnChange();
     vi.stubEnv('WATCHER_STATE_TABLE', '');
+    vi.stubEnv('WATCHER_API_SHARE', '0.01');
     vi.stubEnv('AWS_REGION', REGION);
     try {
-      // No index and 300 ms to read: the function cannot describe every revision.
+      // No index, 1.5 s to read and one token per bucket: it cannot read the account.
       const batch = sqsBatch(
         parameterChange(PARAM, { id: 'evt-2' }),
         parameterChange(PARAM, { id: 'evt-3' }),
       );
       takeCalls();
-      const reply = await onChange(batch, withRemaining(15_300));
+      const reply = await onChange(batch, withRemaining(16_500));
       expect(reply).toEqual({
         batchItemFailures: batch.Records.map((record) => ({
           itemIdentifier: record.messageId,
@@ -131,10 +132,11 @@ describe('a run that reaches its time limit', () => {
   it('continues a sweep in a new invocation of itself, at most five in a row', async () => {
     resetSweep();
     vi.stubEnv('WATCHER_STATE_TABLE', '');
+    vi.stubEnv('WATCHER_API_SHARE', '0.01');
     vi.stubEnv('AWS_REGION', REGION);
     try {
       takeCalls();
-      await sweep({}, withRemaining(15_300));
+      await sweep({}, withRemaining(16_500));
       const invokes = takeCalls().filter((call) => call.api === 'Invoke');
       expect(invokes).toHaveLength(1);
       const input = invokes[0]?.input as {
@@ -153,7 +155,7 @@ describe('a run that reaches its time limit', () => {
       resetSweep();
       const last = await sweep(
         { 'rotation-watcher': 'sweep-handover', handover: 5 },
-        withRemaining(15_300),
+        withRemaining(16_500),
       );
       expect(last.handedOver).toBe(false);
       expect(last.complete).toBe(false);
@@ -170,5 +172,12 @@ describe('readByOf', () => {
     expect(readByOf({ getRemainingTimeInMillis: () => 120_000 }, 0)).toBe(90_000);
     expect(readByOf({ getRemainingTimeInMillis: () => 40_000 }, 0)).toBe(25_000);
     expect(readByOf(undefined, 0)).toBeUndefined();
+    // Less than a second to read: no limit (every run would hand over); the timeout alarms.
+    expect(readByOf({ getRemainingTimeInMillis: () => 15_500 }, 0)).toBeUndefined();
+  });
+
+  it('leaves 5 s after the last restart for the report', () => {
+    expect(actByOf({ getRemainingTimeInMillis: () => 120_000 }, 0)).toBe(115_000);
+    expect(actByOf({ getRemainingTimeInMillis: () => 8_000 }, 0)).toBeUndefined();
   });
 });

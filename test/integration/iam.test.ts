@@ -168,14 +168,19 @@ async function runConfiguration(config: Configuration, run: number) {
   const changed = takeCalls();
   useEnvironment(environmentFor(template, 'SweepLambdaFunction', config, world));
   const swept = await sweep();
-  // A sweep with no time left hands over to a new invocation of itself.
+  // A sweep with 1 s to read, at a hundredth of each bucket (one token, then one per 5 s),
+  // cannot read the account: it hands over to a new invocation of itself.
+  resetSweep();
+  process.env.WATCHER_API_SHARE = '0.01';
   await sweep(
     {},
     {
-      getRemainingTimeInMillis: () => 15_000,
+      getRemainingTimeInMillis: () => 16_000,
       invokedFunctionArn: `arn:aws:lambda:${HOME}:${ACCOUNT}:function:rotation-watcher-dev-sweep`,
     },
   );
+  delete process.env.WATCHER_API_SHARE;
+  resetSweep();
   const calls = [
     ...changed.map((call) => ({ fn: 'on-change' as const, call })),
     ...takeCalls().map((call) => ({ fn: 'sweep' as const, call })),

@@ -4,6 +4,7 @@ import {
   ApiBudget,
   bucketOf,
   budgetedBuckets,
+  isAmbiguous,
   TimeLimitError,
   TokenBucket,
 } from '../../lib/aws/index.js';
@@ -120,6 +121,10 @@ describe('ApiBudget', () => {
     const start = Date.now();
     const [next] = await grants(budget, 'ecs:DescribeTaskDefinition', 1);
     expect((next as number) - start).toBeLessThanOrEqual(100);
+  });
+
+  it('says a call it refused was never sent (a restart refused is safe to retry at once)', () => {
+    expect(isAmbiguous(new TimeLimitError('ecs:UpdateService'))).toBe(false);
   });
 
   it('lets the state table be written after the time limit (what was learned is saved)', async () => {
