@@ -166,3 +166,16 @@ export function withinPrefix(name: string, prefix: string | null): boolean {
   const slashed = (text: string) => (text.startsWith('/') ? text : `/${text}`);
   return slashed(name).startsWith(slashed(prefix));
 }
+
+/**
+ * A duration such as `90s`, `30m`, `1h30m` or `24h` (a bare number is seconds), in milliseconds;
+ * `null` when it is not one.
+ */
+export function parseDuration(raw: string): number | null {
+  const text = raw.trim().toLowerCase();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (!text || !match) return null;
+  const [, d = '0', h = '0', m = '0', s = '0'] = match;
+  return (((Number(d) * 24 + Number(h)) * 60 + Number(m)) * 60 + Number(s)) * 1000;
+}

@@ -3,7 +3,7 @@ import { AwsClients } from '../aws/index.js';
 import { readSettings, type Settings, SettingsError } from '../config.js';
 import { type DiscoveryResult, discover, type Progress, type Query } from '../discovery/index.js';
 import { type Plan, plan } from '../plan.js';
-import { isRegion } from '../refs/index.js';
+import { InvalidReferenceError, isRegion, resolveReference, type Target } from '../refs/index.js';
 import { buildReport, type Outcome, plannedOutcomes, type RunReport } from '../report.js';
 import { definitionCache } from '../state/definitions.js';
 import type { Context, Values } from './command.js';
@@ -18,6 +18,26 @@ export function settingsOrFail(context: Context): Settings {
     return readSettings(env);
   } catch (error) {
     if (error instanceof SettingsError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The parameter or secret a command is about: NAME (a parameter name, or with --secret a secret
+ * name), an ARN, or /aws/reference/secretsmanager/NAME; bare names are in `home`.
+ */
+export function targetOf(
+  command: string,
+  given: string,
+  secret: boolean,
+  home: string | null,
+): Target {
+  const spelled =
+    secret && !given.startsWith('arn:') ? `/aws/reference/secretsmanager/${given}` : given;
+  try {
+    return resolveReference(spelled, { region: home, account: null });
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) throw new CliError(`${command}: ${error.message}`);
     throw error;
   }
 }

@@ -20,6 +20,8 @@ export interface Command {
 export interface Context {
   clientOptions?: ClientOptions;
   env?: NodeJS.ProcessEnv;
+  /** Time for commands that wait (`wait`); tests pass a clock that does not sleep. */
+  clock?: { now(): number; sleep(ms: number): Promise<void> };
 }
 
 /** The options every command takes. */

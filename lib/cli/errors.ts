@@ -16,4 +16,6 @@ export const EXIT = {
   badInput: 2,
   incomplete: 3,
   actionFailed: 4,
+  /** `wait`: the time ran out with consumers still on the old value. */
+  timedOut: 5,
 } as const;

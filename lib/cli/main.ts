@@ -5,9 +5,16 @@ import { CliError, EXIT } from './errors.js';
 import { type Io, processIo } from './io.js';
 import { refsCommand } from './refs.js';
 import { simulateCommand } from './simulate.js';
+import { waitCommand } from './wait.js';
 import { whoUsesCommand } from './who-uses.js';
 
-const COMMANDS: Command[] = [refsCommand, whoUsesCommand, driftCommand, simulateCommand];
+const COMMANDS: Command[] = [
+  refsCommand,
+  whoUsesCommand,
+  driftCommand,
+  simulateCommand,
+  waitCommand,
+];
 
 const PROGRAM_HELP = `rotation-watcher: find the ECS services, tasks and Batch jobs still running on an old
 Parameter Store parameter or Secrets Manager secret.

@@ -1,5 +1,4 @@
-import { InvalidReferenceError, resolveReference } from '../refs/index.js';
-import { printRun, regionsFor, scanAccount, settingsOrFail } from './account.js';
+import { printRun, regionsFor, scanAccount, settingsOrFail, targetOf } from './account.js';
 import type { Command } from './command.js';
 import { CliError } from './errors.js';
 
@@ -33,16 +32,7 @@ Exit codes: 0 answered, 2 bad input, 3 incomplete (part of the account could not
     const settings = settingsOrFail(context);
     const regions = await regionsFor(values, settings);
     const home = regions[0] ?? null;
-    const given = positionals[0] as string;
-    const spelled =
-      values.secret && !given.startsWith('arn:') ? `/aws/reference/secretsmanager/${given}` : given;
-    let target: ReturnType<typeof resolveReference>;
-    try {
-      target = resolveReference(spelled, { region: home, account: null });
-    } catch (error) {
-      if (error instanceof InvalidReferenceError) throw new CliError(`who-uses: ${error.message}`);
-      throw error;
-    }
+    const target = targetOf('who-uses', positionals[0] as string, Boolean(values.secret), home);
     const { report } = await scanAccount({ target }, regions, settings, io, context);
     return printRun(
       report,

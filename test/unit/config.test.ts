@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { readSettings, SettingsError, withinPrefix } from '../../lib/config.js';
+import { parseDuration, readSettings, SettingsError, withinPrefix } from '../../lib/config.js';
 
 /** The error readSettings throws for `env`; fails the test if it throws none. */
 function settingsError(env: Record<string, string>): SettingsError {
@@ -136,5 +136,24 @@ describe('WATCHER_NAME_PREFIX', () => {
     ['anything', null, true],
   ])('%s is within %j: %s', (name, prefix, within) => {
     expect(withinPrefix(name, prefix)).toBe(within);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each<[string, number | null]>([
+    ['90', 90_000],
+    ['90s', 90_000],
+    ['30m', 1_800_000],
+    ['1h30m', 5_400_000],
+    ['24h', 86_400_000],
+    ['2d', 172_800_000],
+    [' 5M ', 300_000],
+    ['', null],
+    ['soon', null],
+    ['1.5h', null],
+    ['-5m', null],
+    ['30m1h', null],
+  ])('reads %j as %j ms', (raw, ms) => {
+    expect(parseDuration(raw)).toBe(ms);
   });
 });
