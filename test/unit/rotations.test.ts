@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import type { Change } from '../../lib/events/index.js';
+import {
+  newRecord,
+  type Observation,
+  observe,
+  recordPk,
+  recordSk,
+} from '../../lib/state/rotations.js';
+
+const change: Change = {
+  service: 'ssm',
+  name: '/prod/db/password',
+  arn: 'arn:aws:ssm:us-east-1:123456789012:parameter/prod/db/password',
+  partition: 'aws',
+  region: 'us-east-1',
+  account: '123456789012',
+  operation: 'Update',
+  changedAt: '2026-11-23T12:00:00.000Z',
+  timeSource: 'aws',
+  eventTime: '2026-11-23T12:00:01.000Z',
+  version: '7',
+  versionId: null,
+  eventId: 'evt-1',
+  detailType: 'Parameter Store Change',
+  effect: 'value',
+  versionStage: null,
+};
+
+const seen = (arn: string, over: Partial<Observation> = {}): Observation => ({
+  arn,
+  kind: 'ecs-service',
+  name: arn.split('/').pop() as string,
+  region: 'us-east-1',
+  parent: 'arn:aws:ecs:us-east-1:123456789012:cluster/prod',
+  staleRuns: 1,
+  running: true,
+  replacing: false,
+  action: null,
+  ...over,
+});
+
+const at = (minutes: number) => new Date(Date.parse(change.changedAt) + minutes * 60_000);
+const DAY = 86_400_000;
+
+describe('a rotation record', () => {
+  it('is keyed by the value, then by the time and version of the change', () => {
+    expect(recordPk(change)).toBe('rot#ssm|us-east-1|123456789012|prod/db/password|AWSCURRENT');
+    expect(recordSk(change)).toBe('change#2026-11-23T12:00:00.000Z#7');
+  });
+
+  it('opens with the consumers that held the old value when first seen, and no others', () => {
+    const record = newRecord(
+      change,
+      [
+        seen('svc/api', { action: 'redeploy', replacing: true }),
+        seen('svc/fresh', { staleRuns: 0 }),
+        seen('task/cron'),
+      ],
+      at(1),
+      DAY,
+    );
+    expect(record.status).toBe('open');
+    expect(record.deadline).toBe('2026-11-24T12:01:00.000Z');
+    expect(record.consumers.map(({ arn, state, action }) => ({ arn, state, action }))).toEqual([
+      { arn: 'svc/api', state: 'being-replaced', action: 'redeploy' },
+      { arn: 'task/cron', state: 'stale', action: null },
+    ]);
+  });
+
+  const open = () =>
+    newRecord(change, [seen('svc/api', { action: 'redeploy' }), seen('task/cron')], at(1), DAY);
+
+  it.each<[string, Observation[], boolean, Record<string, string>, string | null]>([
+    [
+      'the redeployed service replaced, the task stopped: complete',
+      [seen('svc/api', { staleRuns: 0 })],
+      true,
+      { 'svc/api': 'replaced-by-watcher', 'task/cron': 'stopped' },
+      'complete',
+    ],
+    [
+      'a rollout under way, the task still on the old value: open',
+      [seen('svc/api', { replacing: true }), seen('task/cron')],
+      true,
+      { 'svc/api': 'being-replaced', 'task/cron': 'stale' },
+      null,
+    ],
+    [
+      'nothing seen, but the read was incomplete: nothing is assumed stopped',
+      [],
+      false,
+      { 'svc/api': 'stale', 'task/cron': 'stale' },
+      null,
+    ],
+    [
+      'everything cleared among what was read, part unread: not complete',
+      [seen('svc/api', { staleRuns: 0 }), seen('task/cron', { running: false })],
+      false,
+      { 'svc/api': 'replaced-by-watcher', 'task/cron': 'stopped' },
+      null,
+    ],
+  ])('%s', (_label, observations, complete, states, signal) => {
+    const result = observe(open(), observations, at(10), complete);
+    expect(
+      Object.fromEntries(result.record.consumers.map((consumer) => [consumer.arn, consumer.state])),
+    ).toEqual(states);
+    expect(result.signal).toBe(signal);
+  });
+
+  it('calls a consumer replaced without the watcher replaced by its own deploy', () => {
+    const record = newRecord(change, [seen('task/cron')], at(1), DAY);
+    const { record: after } = observe(record, [seen('task/cron', { staleRuns: 0 })], at(5), true);
+    expect(after.consumers[0]?.state).toBe('replaced-by-deploy');
+    expect(after.consumers[0]?.history.map((step) => step.state)).toEqual([
+      'stale',
+      'replaced-by-deploy',
+    ]);
+  });
+
+  it('becomes overdue at its deadline, naming who still holds the old value', () => {
+    const { record, signal } = observe(
+      open(),
+      [seen('svc/api', { staleRuns: 0 }), seen('task/cron')],
+      at(24 * 60 + 2),
+      true,
+    );
+    expect(signal).toBe('overdue');
+    expect(record.status).toBe('overdue');
+    expect(record.consumers.map((consumer) => consumer.state)).toEqual([
+      'replaced-by-watcher',
+      'stale-at-deadline',
+    ]);
+  });
+
+  it('never changes once closed, so a second look never signals twice', () => {
+    const first = observe(open(), [], at(10), true);
+    expect(first.signal).toBe('complete');
+    const again = observe(first.record, [], at(11), true);
+    expect(again.signal).toBeNull();
+    expect(again.record).toBe(first.record);
+  });
+});
