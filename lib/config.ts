@@ -26,6 +26,8 @@ export interface Settings {
   stateTable: string | null;
   /** The share of each ECS and Batch throttle bucket a run may take (0 < share ≤ 1). */
   apiShare: number;
+  /** How long a rotation is followed before it is overdue (WATCHER_COMPLETE_DEADLINE), ms. */
+  completeDeadlineMs: number;
 }
 
 /** A setting with a value the watcher cannot use; the message names the variable and what is allowed. */
@@ -58,7 +60,21 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     mutableImages: mutable(value('WATCHER_MUTABLE_IMAGES')),
     stateTable: value('WATCHER_STATE_TABLE'),
     apiShare: share(value('WATCHER_API_SHARE')),
+    completeDeadlineMs: durationSetting(
+      'WATCHER_COMPLETE_DEADLINE',
+      value('WATCHER_COMPLETE_DEADLINE'),
+      '24h',
+    ),
   };
+}
+
+function durationSetting(name: string, raw: string | null, fallback: string): number {
+  const ms = parseDuration(raw ?? fallback);
+  if (ms === null || ms < 60_000 || ms > 30 * 86_400_000)
+    throw new SettingsError(
+      `${name} must be a duration from 1m to 30d such as 24h, 90m or 2d, got ${JSON.stringify((raw ?? '').slice(0, 40))}`,
+    );
+  return ms;
 }
 
 function share(raw: string | null): number {

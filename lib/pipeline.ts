@@ -1,8 +1,9 @@
 import { type ActionOutcome, execute } from './actions/index.js';
-import type { AwsClients } from './aws/index.js';
+import { type AwsClients, describeError } from './aws/index.js';
 import { type Settings, withinPrefix } from './config.js';
 import { type DefinitionCache, type DiscoveryResult, discover } from './discovery/index.js';
 import { type Change, dedupeChanges, type RecordResult, valueKey } from './events/index.js';
+import { followUp, recordRun } from './follow.js';
 import { concerns } from './gaps.js';
 import { notify } from './notify/index.js';
 import type { PostOptions } from './notify/slack.js';
@@ -10,6 +11,7 @@ import { worthTelling } from './notify/summary.js';
 import { type Plan, plan } from './plan.js';
 import { buildReport, type Outcome, plannedOutcomes, type RunReport } from './report.js';
 import type { Leases } from './state/lease.js';
+import type { RotationStore } from './state/rotations.js';
 
 export interface PipelineDeps {
   clients: AwsClients;
@@ -23,6 +25,8 @@ export interface PipelineDeps {
   slack?: PostOptions;
   /** Claims on consumers, when runs may overlap (the functions, with the state table). */
   leases?: Leases;
+  /** Rotation records (the functions, with the state table), and the queue for follow-ups. */
+  rotations?: { store: RotationStore; queueUrl: string | null };
 }
 
 /** Changes read from events (the Lambda, `simulate`), or a sweep of every referenced value. */
@@ -105,6 +109,12 @@ export async function runPipeline(
   const outcomes: Outcome[] = options.apply
     ? actions.map(({ consumer: _, ...outcome }) => outcome)
     : plannedOutcomes(planned);
+  // The memory of each rotation, and the follow-ups that look again until it is complete.
+  const followed =
+    options.apply && deps.rotations
+      ? await follow(records, result, actions, { ...deps, rotations: deps.rotations })
+      : { outcomes: [], retry: [] };
+  outcomes.push(...followed.outcomes);
   const draft = buildReport(result, planned, outcomes, clients.counter.byApi());
   const notifications =
     options.apply && worthTelling(draft)
@@ -121,7 +131,9 @@ export async function runPipeline(
     plan: planned,
     actions,
     notifications,
-    failedRecords: failedRecords(records, result, actions, notifications),
+    failedRecords: [
+      ...new Set([...failedRecords(records, result, actions, notifications), ...followed.retry]),
+    ],
     handedOver: false,
   };
 }
@@ -198,4 +210,40 @@ function failedRecords(
 function touches(change: Change, failed: Change[]): boolean {
   const wanted = valueKey(change);
   return failed.some((other) => valueKey(other) === wanted);
+}
+
+/** Records the run's rotations, and takes the follow-up records of the batch. */
+async function follow(
+  records: RecordResult[],
+  result: DiscoveryResult,
+  actions: ActionOutcome[],
+  deps: PipelineDeps & { rotations: NonNullable<PipelineDeps['rotations']> },
+): Promise<{ outcomes: Outcome[]; retry: string[] }> {
+  const followDeps = {
+    clients: deps.clients,
+    store: deps.rotations.store,
+    settings: deps.settings,
+    home: deps.home,
+    queueUrl: deps.rotations.queueUrl,
+    now: deps.now,
+  };
+  // A record that cannot be written is reported; the sweep writes it later.
+  const outcomes = await recordRun(result, actions, followDeps);
+  const retry: string[] = [];
+  for (const record of records) {
+    if (!record.followUp) continue;
+    try {
+      outcomes.push(...(await followUp(record.followUp.pk, record.followUp.sk, followDeps)));
+    } catch (error) {
+      // The follow-up's message comes back: it is the only thing that looks at this record again.
+      if (record.recordId) retry.push(record.recordId);
+      outcomes.push({
+        kind: 'follow-up',
+        target: record.followUp.pk,
+        status: 'failed',
+        detail: describeError(error),
+      });
+    }
+  }
+  return { outcomes, retry };
 }

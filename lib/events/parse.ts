@@ -133,6 +133,8 @@ function fromSqsRecord(record: unknown, index: number): RecordResult {
 }
 
 function fromEvent(recordId: string | null, event: unknown): RecordResult {
+  const followUp = followUpOf(event);
+  if (followUp) return { recordId, changes: [], ignored: null, error: null, followUp };
   try {
     const { changes, ignored } = parseEvent(event);
     return { recordId, changes, ignored, error: null };
@@ -140,6 +142,19 @@ function fromEvent(recordId: string | null, event: unknown): RecordResult {
     if (!(error instanceof EventError)) throw error;
     return failed(recordId, recordId ? `SQS record ${recordId}: ${error.message}` : error.message);
   }
+}
+
+/** The watcher's own follow-up message (`{"rotation-watcher": "follow-up", pk, sk}`), if it is one. */
+function followUpOf(event: unknown): { pk: string; sk: string } | null {
+  if (typeof event !== 'object' || event === null) return null;
+  const body = event as Record<string, unknown>;
+  return body['rotation-watcher'] === 'follow-up' &&
+    typeof body.pk === 'string' &&
+    body.pk.startsWith('rot#') &&
+    typeof body.sk === 'string' &&
+    body.sk.startsWith('change#')
+    ? { pk: body.pk, sk: body.sk }
+    : null;
 }
 
 function failed(recordId: string | null, error: string): RecordResult {

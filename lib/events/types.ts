@@ -45,4 +45,6 @@ export interface RecordResult {
   ignored: string | null;
   /** Why the record could not be read at all. */
   error: string | null;
+  /** The watcher's own delayed message: look at this rotation record again. */
+  followUp?: { pk: string; sk: string };
 }

@@ -27,6 +27,7 @@ describe('readSettings', () => {
       mutableImages: 'redeploy',
       stateTable: null,
       apiShare: 0.5,
+      completeDeadlineMs: 86_400_000,
     });
   });
 
@@ -77,6 +78,8 @@ describe('readSettings', () => {
     ['WATCHER_API_SHARE', '0.25', 'apiShare', 0.25],
     ['WATCHER_API_SHARE', '1', 'apiShare', 1],
     ['WATCHER_API_SHARE', '.1', 'apiShare', 0.1],
+    ['WATCHER_COMPLETE_DEADLINE', '2h', 'completeDeadlineMs', 7_200_000],
+    ['WATCHER_COMPLETE_DEADLINE', '1d12h', 'completeDeadlineMs', 129_600_000],
   ])('reads %s=%j as %s %j', (name, value, field, expected) => {
     expect(readSettings({ [name]: value })).toHaveProperty(field, expected);
   });
@@ -97,6 +100,9 @@ describe('readSettings', () => {
       ['WATCHER_API_SHARE', '1.5', /fraction above 0 and at most 1/],
       ['WATCHER_API_SHARE', '50%', /fraction above 0 and at most 1/],
       ['WATCHER_API_SHARE', '-0.5', /fraction above 0 and at most 1/],
+      ['WATCHER_COMPLETE_DEADLINE', 'tomorrow', /duration from 1m to 30d/],
+      ['WATCHER_COMPLETE_DEADLINE', '10s', /duration from 1m to 30d/],
+      ['WATCHER_COMPLETE_DEADLINE', '31d', /duration from 1m to 30d/],
     ])('%s=%j', (name, value, allowed) => {
       const error = settingsError({ [name]: value });
       expect(error.name).toBe('SettingsError');

@@ -141,3 +141,25 @@ describe('a rotation record', () => {
     expect(again.record).toBe(first.record);
   });
 });
+
+describe("the watcher's follow-up message", () => {
+  it('is read as a look at one record, not as an event', async () => {
+    const { parsePayload } = await import('../../lib/events/index.js');
+    const { sqsBatch } = await import('../helpers/events.js');
+    const [record] = parsePayload(
+      sqsBatch({ 'rotation-watcher': 'follow-up', pk: 'rot#ssm|x', sk: 'change#2026' }),
+    );
+    expect(record).toMatchObject({
+      changes: [],
+      error: null,
+      followUp: { pk: 'rot#ssm|x', sk: 'change#2026' },
+    });
+  });
+
+  it('is an unreadable record when its keys are not a record’s', async () => {
+    const { parsePayload } = await import('../../lib/events/index.js');
+    const [record] = parsePayload({ 'rotation-watcher': 'follow-up', pk: 'lease#x', sk: 'lease' });
+    expect(record?.followUp).toBeUndefined();
+    expect(record?.error).toMatch(/not an EventBridge event/);
+  });
+});

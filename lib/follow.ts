@@ -1,0 +1,409 @@
+import { DescribeJobsCommand } from '@aws-sdk/client-batch';
+import {
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ListTasksCommand,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { ActionOutcome } from './actions/index.js';
+import { type AwsClients, allPages, chunks, describeError } from './aws/index.js';
+import type { Settings } from './config.js';
+import type { Consumer, DiscoveryResult } from './discovery/index.js';
+import { lastPart, refersTo } from './refs/index.js';
+import type { Outcome } from './report.js';
+import {
+  newRecord,
+  type Observation,
+  observe,
+  type RotationRecord,
+  type RotationStore,
+  recordPk,
+  recordSk,
+  type Signal,
+} from './state/rotations.js';
+
+export const SIGNAL_SOURCE = 'rotation-watcher';
+export const COMPLETE_DETAIL_TYPE = 'Rotation Complete';
+export const OVERDUE_DETAIL_TYPE = 'Rotation Overdue';
+/** SQS holds a message back 15 minutes at most: a follow-up looks again that often. */
+export const FOLLOW_UP_DELAY_S = 900;
+
+/** The body of the delayed message that brings a record back for a follow-up. */
+export interface FollowUpMessage {
+  'rotation-watcher': 'follow-up';
+  pk: string;
+  sk: string;
+}
+
+export interface FollowDeps {
+  clients: AwsClients;
+  store: RotationStore;
+  settings: Settings;
+  /** The watcher's own region (its topic, bus and queue). */
+  home: string;
+  /** The changes queue, for delayed follow-ups; none: records are only looked at again by the sweep. */
+  queueUrl: string | null;
+  now?: () => Date;
+}
+
+/**
+ * After a run: one record per changed value (opened, or updated when a redelivery or a sweep sees
+ * it again), older open records of the value superseded, a signal when a rotation is complete or
+ * overdue, and a follow-up scheduled while one is open. Each step is an outcome, never a throw.
+ */
+export async function recordRun(
+  result: DiscoveryResult,
+  actions: ActionOutcome[],
+  deps: FollowDeps,
+): Promise<Outcome[]> {
+  const now = deps.now?.() ?? new Date();
+  const acted = new Map(
+    actions.filter((a) => a.status === 'done').map((a) => [a.consumer.arn, a.kind]),
+  );
+  const outcomes: Outcome[] = [];
+  for (const change of result.changes.filter(
+    (c) => c.effect === 'value' && c.timeSource === 'aws',
+  )) {
+    const observations = result.consumers
+      .filter((consumer) => consumer.references.some((ref) => refersTo(ref.target, change)))
+      .map((consumer) => observation(consumer, acted.get(consumer.arn) ?? null));
+    try {
+      const written = await deps.store.update(recordPk(change), recordSk(change), (current) => {
+        if (!current) {
+          const record = newRecord(change, observations, now, deps.settings.completeDeadlineMs);
+          const first = observeOrKeep(record, observations, now, result.complete);
+          return { record: first.record, result: { signal: first.signal, opened: true } };
+        }
+        const next = observe(current, observations, now, result.complete);
+        return next.record === current
+          ? null
+          : { record: next.record, result: { signal: next.signal, opened: false } };
+      });
+      if (!written) continue;
+      const { record } = written;
+      if (written.result.opened) outcomes.push(...(await supersede(record, deps, now)));
+      outcomes.push(...(await after(record, written.result.signal, deps)));
+    } catch (error) {
+      outcomes.push({
+        kind: 'record',
+        target: change.name,
+        status: 'failed',
+        detail: `the rotation record could not be written: ${describeError(error)}`,
+      });
+    }
+  }
+  return outcomes;
+}
+
+/** A follow-up: re-reads only the record's consumers, updates it, signals or schedules again. */
+export async function followUp(pk: string, sk: string, deps: FollowDeps): Promise<Outcome[]> {
+  const now = deps.now?.() ?? new Date();
+  const current = await deps.store.get(pk, sk);
+  if (current?.status !== 'open') return [];
+  const { observations, complete } = await reread(current, deps.clients);
+  const written = await deps.store.update(pk, sk, (latest) => {
+    if (!latest) return null;
+    const next = observe(latest, observations, now, complete);
+    return next.record === latest ? null : { record: next.record, result: next.signal };
+  });
+  // Nothing written: another run closed it meanwhile, or nothing changed; read what is there now.
+  const record = written?.record ?? (await deps.store.get(pk, sk)) ?? current;
+  return after(record, written?.result ?? null, deps);
+}
+
+function observeOrKeep(
+  record: RotationRecord,
+  observations: Observation[],
+  now: Date,
+  complete: boolean,
+): { record: RotationRecord; signal: Signal } {
+  // Opened with nobody on the old value (and the account read whole): complete at once.
+  return record.consumers.length === 0
+    ? observe(record, observations, now, complete)
+    : { record, signal: null };
+}
+
+function observation(consumer: Consumer, action: string | null): Observation {
+  return {
+    arn: consumer.arn,
+    kind: consumer.kind,
+    name: consumer.name,
+    region: consumer.region,
+    parent: consumer.parent,
+    staleRuns: consumer.staleRuns,
+    running: consumer.runs.length > 0,
+    replacing: consumer.cause === 'replaced',
+    action,
+  };
+}
+
+/** Marks the value's older open records superseded by this one, and says so in both. */
+async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): Promise<Outcome[]> {
+  const older = (await deps.store.list(record.pk)).filter(
+    (other) => other.status === 'open' && other.sk < record.sk,
+  );
+  for (const other of older)
+    await deps.store.update(other.pk, other.sk, (latest) =>
+      latest && latest.status === 'open'
+        ? {
+            record: {
+              ...latest,
+              status: 'superseded',
+              closedAt: now.toISOString(),
+              supersededBy: record.sk,
+            },
+            result: null,
+          }
+        : null,
+    );
+  if (older.length > 0) {
+    const newest = older
+      .map((other) => other.sk)
+      .sort()
+      .at(-1) as string;
+    await deps.store.update(record.pk, record.sk, (latest) =>
+      latest ? { record: { ...latest, supersedes: newest }, result: null } : null,
+    );
+  }
+  return [];
+}
+
+/** Tells of a closed record, or schedules the next look at an open one. */
+async function after(record: RotationRecord, signal: Signal, deps: FollowDeps): Promise<Outcome[]> {
+  if (signal) return tell(record, signal, deps);
+  if (record.status !== 'open' || !deps.queueUrl) return [];
+  const message: FollowUpMessage = {
+    'rotation-watcher': 'follow-up',
+    pk: record.pk,
+    sk: record.sk,
+  };
+  try {
+    await deps.clients.get('sqs', deps.home).send(
+      new SendMessageCommand({
+        QueueUrl: deps.queueUrl,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: FOLLOW_UP_DELAY_S,
+      }),
+    );
+    return [];
+  } catch (error) {
+    return [
+      {
+        kind: 'follow-up',
+        target: record.value.name,
+        status: 'failed',
+        detail: `the next look could not be scheduled (the sweep will look): ${describeError(error)}`,
+      },
+    ];
+  }
+}
+
+/** The `Rotation Complete` or `Rotation Overdue` event's detail. */
+export function signalDetail(record: RotationRecord) {
+  return {
+    value: record.value,
+    status: record.status,
+    openedAt: record.openedAt,
+    closedAt: record.closedAt,
+    deadline: record.deadline,
+    supersedes: record.supersedes,
+    consumers: record.consumers.map(({ kind, arn, name, region, state, action }) => ({
+      kind,
+      arn,
+      name,
+      region,
+      state,
+      action,
+    })),
+  };
+}
+
+/** One short line for SNS and Slack. */
+export function signalText(record: RotationRecord, signal: Exclude<Signal, null>): string {
+  const name = record.value.name;
+  if (signal === 'complete') {
+    const count = record.consumers.length;
+    return `Rotation complete: no running consumer holds the value of ${name} from before ${record.value.changedAt} (${count} consumer${count === 1 ? '' : 's'} cleared).`;
+  }
+  const left = record.consumers.filter((consumer) => consumer.state === 'stale-at-deadline');
+  return `Rotation overdue: ${left.length} consumer${left.length === 1 ? '' : 's'} still hold the value of ${name} from before ${record.value.changedAt} at the deadline: ${left
+    .slice(0, 10)
+    .map((consumer) => consumer.name)
+    .join(', ')}${left.length > 10 ? ', …' : ''}.`;
+}
+
+async function tell(
+  record: RotationRecord,
+  signal: Exclude<Signal, null>,
+  deps: FollowDeps,
+): Promise<Outcome[]> {
+  const { clients, settings, home } = deps;
+  const detailType = signal === 'complete' ? COMPLETE_DETAIL_TYPE : OVERDUE_DETAIL_TYPE;
+  const outcomes: Outcome[] = [];
+  const attempt = async (kind: string, target: string, send: () => Promise<unknown>) => {
+    try {
+      await send();
+      outcomes.push({ kind, target, status: 'done', detail: detailType });
+    } catch (error) {
+      outcomes.push({
+        kind,
+        target,
+        status: 'failed',
+        detail: `${detailType}: ${describeError(error)}`,
+      });
+    }
+  };
+  const bus = settings.eventBus ?? 'default';
+  await attempt('event', bus, async () => {
+    const reply = await clients.get('events', home).send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: SIGNAL_SOURCE,
+            DetailType: detailType,
+            Detail: JSON.stringify(signalDetail(record)),
+            Resources: record.value.arn ? [record.value.arn] : [],
+            EventBusName: bus,
+          },
+        ],
+      }),
+    );
+    if (reply.FailedEntryCount) throw new Error(reply.Entries?.[0]?.ErrorMessage ?? 'refused');
+  });
+  if (settings.snsTopicArn)
+    await attempt('sns', settings.snsTopicArn, () =>
+      clients.get('sns', home).send(
+        new PublishCommand({
+          TopicArn: settings.snsTopicArn as string,
+          Subject: `${detailType}: ${record.value.name}`.slice(0, 99),
+          Message: signalText(record, signal),
+        }),
+      ),
+    );
+  return outcomes;
+}
+
+/**
+ * The record's consumers as they are now, reading only them: a service's running tasks (ListTasks
+ * by service name, DescribeTasks) and deployments (DescribeServices, 10 a call per cluster), a
+ * task (DescribeTasks, 100 a call per cluster), a job (DescribeJobs, 100 a call per region).
+ */
+export async function reread(
+  record: RotationRecord,
+  clients: AwsClients,
+): Promise<{ observations: Observation[]; complete: boolean }> {
+  const changedAt = Date.parse(record.value.changedAt);
+  const old = (created: Date | number | undefined) =>
+    created === undefined || new Date(created).getTime() < changedAt;
+  let complete = true;
+  const observations: Observation[] = [];
+  const open = record.consumers.filter((consumer) =>
+    ['stale', 'being-replaced'].includes(consumer.state),
+  );
+  const base = (consumer: RotationRecord['consumers'][number]) => ({
+    arn: consumer.arn,
+    kind: consumer.kind,
+    name: consumer.name,
+    region: consumer.region,
+    parent: consumer.parent,
+    action: consumer.action,
+  });
+  const group = <T>(items: T[], key: (item: T) => string) => {
+    const out = new Map<string, T[]>();
+    for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+    return out;
+  };
+  try {
+    const services = open.filter((c) => c.kind === 'ecs-service');
+    for (const [where, members] of group(services, (c) => `${c.region}|${c.parent}`)) {
+      const [region = '', cluster = ''] = where.split('|');
+      const ecs = clients.get('ecs', region);
+      const described = new Map<
+        string,
+        { deployments?: Array<{ createdAt?: Date; rolloutState?: string }>; status?: string }
+      >();
+      for (const batch of chunks(members, 10)) {
+        const reply = await ecs.send(
+          new DescribeServicesCommand({ cluster, services: batch.map((c) => c.arn) }),
+        );
+        for (const service of reply.services ?? [])
+          described.set(service.serviceArn ?? '', service);
+      }
+      for (const consumer of members) {
+        const arns = await allPages(async (nextToken) => {
+          const page = await ecs.send(
+            new ListTasksCommand({
+              cluster,
+              serviceName: lastPart(consumer.arn),
+              desiredStatus: 'RUNNING',
+              nextToken,
+            }),
+          );
+          return { items: page.taskArns, next: page.nextToken };
+        });
+        const tasks: Task[] = [];
+        for (const batch of chunks(arns, 100))
+          tasks.push(
+            ...((await ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }))).tasks ?? []),
+          );
+        const newest = described.get(consumer.arn)?.deployments?.[0];
+        observations.push({
+          ...base(consumer),
+          running: tasks.length > 0,
+          staleRuns: tasks.filter((task) => old(task.createdAt)).length,
+          replacing:
+            newest?.rolloutState === 'IN_PROGRESS' &&
+            newest.createdAt !== undefined &&
+            newest.createdAt.getTime() > changedAt,
+        });
+      }
+    }
+    const tasks = open.filter((c) => c.kind === 'ecs-task');
+    for (const [where, members] of group(tasks, (c) => `${c.region}|${c.parent}`)) {
+      const [region = '', cluster = ''] = where.split('|');
+      for (const batch of chunks(members, 100)) {
+        const reply = await clients
+          .get('ecs', region)
+          .send(new DescribeTasksCommand({ cluster, tasks: batch.map((c) => c.arn) }));
+        for (const consumer of batch) {
+          const task = reply.tasks?.find((t) => t.taskArn === consumer.arn);
+          const running = Boolean(
+            task && task.desiredStatus !== 'STOPPED' && task.lastStatus !== 'STOPPED',
+          );
+          observations.push({
+            ...base(consumer),
+            running,
+            staleRuns: running && old(task?.createdAt) ? 1 : 0,
+            replacing: false,
+          });
+        }
+      }
+    }
+    const jobs = open.filter((c) => c.kind === 'batch-job');
+    for (const [region, members] of group(jobs, (c) => c.region)) {
+      for (const batch of chunks(members, 100)) {
+        const reply = await clients
+          .get('batch', region)
+          .send(new DescribeJobsCommand({ jobs: batch.map((c) => lastPart(c.arn)) }));
+        for (const consumer of batch) {
+          const job = reply.jobs?.find(
+            (j) => j.jobArn === consumer.arn || j.jobId === lastPart(consumer.arn),
+          );
+          const running = Boolean(job && ['STARTING', 'RUNNING'].includes(job.status ?? ''));
+          observations.push({
+            ...base(consumer),
+            running,
+            staleRuns: running && old(job?.createdAt) ? 1 : 0,
+            replacing: false,
+          });
+        }
+      }
+    }
+  } catch {
+    complete = false;
+  }
+  return { observations, complete };
+}

@@ -1,0 +1,210 @@
+// Following a rotation to its end, against moto (ECS, SSM, DynamoDB, SQS, EventBridge): the
+// record a run opens, the delayed follow-up it schedules, the consumers replaced by hand, and
+// the one `Rotation Complete` event; a deadline that passes; a newer change that supersedes.
+import { StopTaskCommand } from '@aws-sdk/client-ecs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AwsClients } from '../../lib/aws/index.js';
+import { readSettings } from '../../lib/config.js';
+import { DefinitionCache } from '../../lib/discovery/index.js';
+import { parsePayload } from '../../lib/events/index.js';
+import { COMPLETE_DETAIL_TYPE, followUp, OVERDUE_DETAIL_TYPE } from '../../lib/follow.js';
+import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
+import { RotationStore } from '../../lib/state/rotations.js';
+import { parameterChange } from '../helpers/events.js';
+import { useMoto } from '../helpers/moto.js';
+
+const env = useMoto();
+const REGION = 'us-east-1';
+const PARAM = '/follow/db/password';
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface World {
+  cluster: string;
+  service: string[];
+  standalone: string;
+  followUps: string;
+  signals: string;
+  deps: PipelineDeps;
+  store: RotationStore;
+}
+let world: World;
+
+async function signalsReceived(): Promise<Array<Record<string, unknown>>> {
+  // The bus also carries each run's report (`Rotation Watcher Run`).
+  const messages = await env.seed.drain(REGION, world.signals);
+  return messages
+    .map((message) => JSON.parse(message.body))
+    .filter((event) => event['detail-type'] !== 'Rotation Watcher Run');
+}
+
+async function delayedFollowUps(): Promise<number> {
+  const sqs = new SQSClient({ region: REGION });
+  const reply = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: world.followUps,
+      AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  sqs.destroy();
+  return Number(reply.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
+}
+
+async function rotate(id: string) {
+  await pause(1_100);
+  await env.seed.parameter(REGION, PARAM, `value-${id}`);
+  const records = parsePayload(parameterChange(PARAM, { id }));
+  return runPipeline({ records }, world.deps, { apply: true });
+}
+
+beforeAll(async () => {
+  const { seed } = env;
+  await seed.parameter(REGION, PARAM, 'value-0');
+  const cluster = await seed.cluster(REGION, 'follow');
+  const td = await seed.taskDefinition(REGION, 'api', [{ name: 'app', secrets: { DB: PARAM } }]);
+  const service = await seed.service(REGION, cluster, 'api', td, { tasks: 2 });
+  const standalone = await seed.standaloneTask(REGION, cluster, td);
+  const table = await seed.stateTable(REGION, 'follow-state');
+  const followUps = (await seed.queue(REGION, 'follow-ups')).url;
+  const { bus, queueUrl: signals } = await seed.busWithQueue(REGION, 'signals', 'rotation-watcher');
+  const clients = new AwsClients();
+  const store = new RotationStore({ table, region: REGION, clients });
+  world = {
+    cluster,
+    service: service.tasks,
+    standalone,
+    followUps,
+    signals,
+    store,
+    deps: {
+      clients,
+      cache: new DefinitionCache(),
+      settings: readSettings({ WATCHER_EVENT_BUS: bus, WATCHER_COMPLETE_DEADLINE: '2h' }),
+      regions: [REGION],
+      home: REGION,
+      rotations: { store, queueUrl: followUps },
+    },
+  };
+}, 60_000);
+
+describe('a rotation followed to completion', () => {
+  let pk = '';
+  let sk = '';
+
+  it('opens a record of the consumers on the old value and schedules a follow-up', async () => {
+    const run = await rotate('evt-1');
+    expect(run.failedRecords).toEqual([]);
+    const change = run.result.changes[0];
+    expect(change?.timeSource).toBe('aws');
+    const [record] = await world.store.list(
+      `rot#ssm|${REGION}|123456789012|follow/db/password|AWSCURRENT`,
+    );
+    expect(record?.status).toBe('open');
+    expect(record?.value).toMatchObject({ name: PARAM, version: change?.version });
+    expect(record?.consumers.map((consumer) => [consumer.kind, consumer.state]).sort()).toEqual([
+      ['ecs-service', 'stale'],
+      ['ecs-task', 'stale'],
+    ]);
+    pk = record?.pk as string;
+    sk = record?.sk as string;
+    expect(await delayedFollowUps()).toBe(1);
+    expect(await signalsReceived()).toEqual([]);
+  }, 60_000);
+
+  it('stays open while any consumer holds the old value, counting only their calls', async () => {
+    const ecs = env.seed.ecs(REGION);
+    await ecs.send(new StopTaskCommand({ cluster: world.cluster, task: world.standalone }));
+    world.deps.clients.counter.reset();
+    await followUp(pk, sk, followDepsOf());
+    const record = await world.store.get(pk, sk);
+    expect(record?.status).toBe('open');
+    expect(
+      Object.fromEntries(
+        record?.consumers.map((consumer) => [consumer.kind, consumer.state]) ?? [],
+      ),
+    ).toEqual({ 'ecs-service': 'stale', 'ecs-task': 'stopped' });
+    // One service (DescribeServices, ListTasks, DescribeTasks) and one task (DescribeTasks).
+    const calls = world.deps.clients.counter.byApi();
+    expect(
+      Object.keys(calls)
+        .filter((api) => api.startsWith('ecs:'))
+        .sort(),
+    ).toEqual(['ecs:DescribeServices', 'ecs:DescribeTasks', 'ecs:ListTasks']);
+    expect(await delayedFollowUps()).toBe(2);
+  }, 60_000);
+
+  it('is complete once the last one is replaced, and says so once', async () => {
+    const ecs = env.seed.ecs(REGION);
+    for (const task of world.service)
+      await ecs.send(new StopTaskCommand({ cluster: world.cluster, task, reason: 'by hand' }));
+    await Promise.all([followUp(pk, sk, followDepsOf()), followUp(pk, sk, followDepsOf())]);
+    await followUp(pk, sk, followDepsOf());
+    const record = await world.store.get(pk, sk);
+    expect(record?.status).toBe('complete');
+    const signals = await signalsReceived();
+    expect(signals.map((event) => event['detail-type'])).toEqual([COMPLETE_DETAIL_TYPE]);
+    expect(signals[0]).toMatchObject({
+      source: 'rotation-watcher',
+      detail: {
+        value: { name: PARAM },
+        status: 'complete',
+        consumers: expect.arrayContaining([
+          expect.objectContaining({ kind: 'ecs-task', state: 'stopped' }),
+          expect.objectContaining({ kind: 'ecs-service', state: 'stopped' }),
+        ]),
+      },
+    });
+    expect(await delayedFollowUps()).toBe(2);
+  }, 60_000);
+});
+
+describe('a rotation that is not complete by its deadline', () => {
+  it('is overdue, names who still holds the old value, and a newer change supersedes the open one', async () => {
+    const { seed } = env;
+    const td = await seed.taskDefinition(REGION, 'worker', [
+      { name: 'app', secrets: { DB: PARAM } },
+    ]);
+    await seed.standaloneTask(REGION, world.cluster, td);
+    const first = await rotate('evt-2');
+    const change = first.result.changes[0];
+    const records = await world.store.list(
+      `rot#ssm|${REGION}|123456789012|follow/db/password|AWSCURRENT`,
+    );
+    const open = records.find((record) => record.value.version === change?.version);
+    expect(open?.status).toBe('open');
+
+    // Three hours later (the deadline is 2 h): overdue.
+    const later = new Date(Date.now() + 3 * 3_600_000);
+    await followUp(open?.pk as string, open?.sk as string, { ...followDepsOf(), now: () => later });
+    const overdue = await world.store.get(open?.pk as string, open?.sk as string);
+    expect(overdue?.status).toBe('overdue');
+    expect(overdue?.consumers.map((consumer) => consumer.state)).toEqual(['stale-at-deadline']);
+    const signals = await signalsReceived();
+    expect(signals.map((event) => event['detail-type'])).toEqual([OVERDUE_DETAIL_TYPE]);
+
+    // A newer change while another record is open supersedes it.
+    await seed.standaloneTask(REGION, world.cluster, td);
+    const second = await rotate('evt-3');
+    const third = await rotate('evt-4');
+    const byVersion = new Map(
+      (await world.store.list(`rot#ssm|${REGION}|123456789012|follow/db/password|AWSCURRENT`)).map(
+        (record) => [record.value.version, record],
+      ),
+    );
+    const older = byVersion.get(second.result.changes[0]?.version as string);
+    const newer = byVersion.get(third.result.changes[0]?.version as string);
+    expect(older).toMatchObject({ status: 'superseded', supersededBy: newer?.sk });
+    expect(newer).toMatchObject({ status: 'open', supersedes: older?.sk });
+  }, 60_000);
+});
+
+function followDepsOf() {
+  const { clients, settings, home, rotations } = world.deps;
+  return {
+    clients,
+    settings,
+    home,
+    store: rotations?.store as RotationStore,
+    queueUrl: rotations?.queueUrl ?? null,
+  };
+}
