@@ -256,23 +256,25 @@ async function tell(
       });
     }
   };
-  const bus = settings.eventBus ?? 'default';
-  await attempt('event', bus, async () => {
-    const reply = await clients.get('events', home).send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            Source: SIGNAL_SOURCE,
-            DetailType: detailType,
-            Detail: JSON.stringify(signalDetail(record)),
-            Resources: record.value.arn ? [record.value.arn] : [],
-            EventBusName: bus,
-          },
-        ],
-      }),
-    );
-    if (reply.FailedEntryCount) throw new Error(reply.Entries?.[0]?.ErrorMessage ?? 'refused');
-  });
+  // On the watcher's bus, where its run events go (WATCHER_EVENT_BUS); none: SNS only.
+  const bus = settings.eventBus;
+  if (bus)
+    await attempt('event', bus, async () => {
+      const reply = await clients.get('events', home).send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: SIGNAL_SOURCE,
+              DetailType: detailType,
+              Detail: JSON.stringify(signalDetail(record)),
+              Resources: record.value.arn ? [record.value.arn] : [],
+              EventBusName: bus,
+            },
+          ],
+        }),
+      );
+      if (reply.FailedEntryCount) throw new Error(reply.Entries?.[0]?.ErrorMessage ?? 'refused');
+    });
   if (settings.snsTopicArn)
     await attempt('sns', settings.snsTopicArn, () =>
       clients.get('sns', home).send(

@@ -6,6 +6,7 @@ import { readSettings } from './config.js';
 import type { PipelineDeps, PipelineRun } from './pipeline.js';
 import { definitionCache } from './state/definitions.js';
 import { tableLeases } from './state/lease.js';
+import { RotationStore } from './state/rotations.js';
 
 /**
  * What a Lambda container keeps between invocations: settings (read once, at the boundary),
@@ -29,6 +30,13 @@ export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
     // state table before it is restarted, so it is restarted once.
     leases: settings.stateTable
       ? tableLeases({ table: settings.stateTable, region: home, clients, owner: randomUUID() })
+      : undefined,
+    // A record per rotation, followed up through the changes queue until it is complete.
+    rotations: settings.stateTable
+      ? {
+          store: new RotationStore({ table: settings.stateTable, region: home, clients }),
+          queueUrl: env.WATCHER_QUEUE_URL?.trim() || null,
+        }
       : undefined,
   };
 }

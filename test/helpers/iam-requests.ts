@@ -211,6 +211,25 @@ const MAPPINGS: Record<string, (input: Input, region: string, known: Known) => I
     tableRequest('dynamodb:PutItem', input.TableName, input.Item, known),
   'dynamodb:DeleteItem': (input, _region, known) =>
     tableRequest('dynamodb:DeleteItem', input.TableName, input.Key, known),
+  'dynamodb:GetItem': (input, _region, known) =>
+    tableRequest('dynamodb:GetItem', input.TableName, input.Key, known),
+  'dynamodb:Query': (input, _region, known) =>
+    tableRequest(
+      'dynamodb:Query',
+      input.TableName,
+      { pk: input.ExpressionAttributeValues[':pk'] },
+      known,
+    ),
+  'sqs:SendMessage': (input, region) => {
+    const [account, name] = String(input.QueueUrl).split('/').slice(-2);
+    return [
+      {
+        action: 'sqs:SendMessage',
+        resource: `arn:aws:sqs:${region}:${account}:${name}`,
+        context: {},
+      },
+    ];
+  },
   'dynamodb:BatchGetItem': (input, _region, known) =>
     batchRequests('dynamodb:BatchGetItem', input.RequestItems as BatchItems, known, (entry) => [
       ...((entry as { Keys?: Item[] }).Keys ?? []),

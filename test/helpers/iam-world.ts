@@ -278,7 +278,10 @@ function references(
   template: Template,
   world: World,
 ): { refs: Record<string, string>; attributes: Record<string, string> } {
-  const refs: Record<string, string> = { ReportsTopic: world.topics.created };
+  const refs: Record<string, string> = {
+    ReportsTopic: world.topics.created,
+    ChangesQueue: `https://sqs.${HOME}.amazonaws.com/${ACCOUNT}/rotation-watcher-dev-ChangesQueue`,
+  };
   const attributes: Record<string, string> = {
     '<ChangesQueue.Arn>': `arn:aws:sqs:${HOME}:${ACCOUNT}:rotation-watcher-dev-ChangesQueue`,
   };
