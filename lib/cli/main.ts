@@ -5,6 +5,7 @@ import { CliError, EXIT } from './errors.js';
 import { type Io, processIo } from './io.js';
 import { refsCommand } from './refs.js';
 import { simulateCommand } from './simulate.js';
+import { statusCommand } from './status.js';
 import { waitCommand } from './wait.js';
 import { whoUsesCommand } from './who-uses.js';
 
@@ -13,6 +14,7 @@ const COMMANDS: Command[] = [
   whoUsesCommand,
   driftCommand,
   simulateCommand,
+  statusCommand,
   waitCommand,
 ];
 

@@ -94,8 +94,10 @@ export interface Observation {
 }
 
 /** The partition key of a value's records: one value, any of its changes. */
-export function recordPk(change: Change): string {
-  return `rot#${valueKey(change)}`;
+export function recordPk(
+  value: Pick<Change, 'service' | 'region' | 'account' | 'name' | 'versionStage'>,
+): string {
+  return `rot#${valueKey(value as Change)}`;
 }
 
 /** The sort key of one change: its time first, so a Query reads a value's records in order. */

@@ -11,6 +11,7 @@ import { parsePayload } from '../../lib/events/index.js';
 import { COMPLETE_DETAIL_TYPE, followUp, OVERDUE_DETAIL_TYPE } from '../../lib/follow.js';
 import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
 import { RotationStore } from '../../lib/state/rotations.js';
+import { cli } from '../helpers/cli.js';
 import { parameterChange } from '../helpers/events.js';
 import { useMoto } from '../helpers/moto.js';
 
@@ -195,6 +196,33 @@ describe('a rotation that is not complete by its deadline', () => {
     const newer = byVersion.get(third.result.changes[0]?.version as string);
     expect(older).toMatchObject({ status: 'superseded', supersededBy: newer?.sk });
     expect(newer).toMatchObject({ status: 'open', supersedes: older?.sk });
+  }, 60_000);
+});
+
+describe('rotation-watcher status', () => {
+  it('lists the value’s records from the state table, newest first', async () => {
+    const json = await cli(['status', PARAM, '--region', REGION, '--json'], undefined, undefined, {
+      WATCHER_STATE_TABLE: 'follow-state',
+    });
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout);
+    expect(out.source).toBe('table');
+    const statuses = out.records.map((record: { status: string }) => record.status);
+    expect(statuses).toEqual(['open', 'superseded', 'overdue', 'complete']);
+    const text = await cli(['status', PARAM, '--region', REGION], undefined, undefined, {
+      WATCHER_STATE_TABLE: 'follow-state',
+    });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/CHANGED\s+VERSION\s+STATUS\s+HOLDING OLD/);
+    expect(text.stdout).toContain('complete');
+  }, 60_000);
+
+  it('answers live without a state table', async () => {
+    const live = await cli(['status', PARAM, '--region', REGION]);
+    expect(live.code).toBe(0);
+    expect(live.stdout).toMatch(
+      /no state table \(WATCHER_STATE_TABLE\), so no records; live: changed /,
+    );
   }, 60_000);
 });
 
