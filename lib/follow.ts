@@ -12,6 +12,7 @@ import type { ActionOutcome } from './actions/index.js';
 import { type AwsClients, allPages, chunks, describeError } from './aws/index.js';
 import type { Settings } from './config.js';
 import type { Consumer, DiscoveryResult } from './discovery/index.js';
+import { valueKey } from './events/index.js';
 import { lastPart, refersTo } from './refs/index.js';
 import type { Outcome } from './report.js';
 import {
@@ -58,6 +59,7 @@ export async function recordRun(
   result: DiscoveryResult,
   actions: ActionOutcome[],
   deps: FollowDeps,
+  options: { open: boolean } = { open: true },
 ): Promise<Outcome[]> {
   const now = deps.now?.() ?? new Date();
   const acted = new Map(
@@ -67,12 +69,24 @@ export async function recordRun(
   for (const change of result.changes.filter(
     (c) => c.effect === 'value' && c.timeSource === 'aws',
   )) {
+    const wanted = valueKey(change);
     const observations = result.consumers
       .filter((consumer) => consumer.references.some((ref) => refersTo(ref.target, change)))
-      .map((consumer) => observation(consumer, acted.get(consumer.arn) ?? null));
+      .map((consumer) =>
+        observation(
+          consumer,
+          acted.get(consumer.arn) ?? null,
+          // Its old runs count for this value only when this change is why they are old (or a
+          // rollout is replacing them): a consumer stale for another value holds this one's new.
+          consumer.cause === 'replaced' || consumer.changes.some((c) => valueKey(c) === wanted),
+        ),
+      );
     try {
       const written = await deps.store.update(recordPk(change), recordSk(change), (current) => {
         if (!current) {
+          // Only events open records: the sweep sees every value's last change, however old, and
+          // only follows up what an event began.
+          if (!options.open) return null;
           const record = newRecord(change, observations, now, deps.settings.completeDeadlineMs);
           const first = observeOrKeep(record, observations, now, result.complete);
           return { record: first.record, result: { signal: first.signal, opened: true } };
@@ -84,8 +98,20 @@ export async function recordRun(
       });
       if (!written) continue;
       const { record } = written;
-      if (written.result.opened) outcomes.push(...(await supersede(record, deps, now)));
-      outcomes.push(...(await after(record, written.result.signal, deps)));
+      if (written.result.opened)
+        outcomes.push(
+          ...(await supersede(record, deps, now).catch((error: unknown) => [
+            {
+              kind: 'record',
+              target: change.name,
+              status: 'failed' as const,
+              detail: `the older record could not be marked superseded: ${describeError(error)}`,
+            },
+          ])),
+        );
+      // One chain of follow-ups per record, begun when it opens: a redelivery, another event of
+      // the same rotation or the sweep only updates it (and signals, if it closes).
+      outcomes.push(...(await after(record, written.result.signal, deps, written.result.opened)));
     } catch (error) {
       outcomes.push({
         kind: 'record',
@@ -111,7 +137,7 @@ export async function followUp(pk: string, sk: string, deps: FollowDeps): Promis
   });
   // Nothing written: another run closed it meanwhile, or nothing changed; read what is there now.
   const record = written?.record ?? (await deps.store.get(pk, sk)) ?? current;
-  return after(record, written?.result ?? null, deps);
+  return after(record, written?.result ?? null, deps, true);
 }
 
 function observeOrKeep(
@@ -126,14 +152,14 @@ function observeOrKeep(
     : { record, signal: null };
 }
 
-function observation(consumer: Consumer, action: string | null): Observation {
+function observation(consumer: Consumer, action: string | null, holds: boolean): Observation {
   return {
     arn: consumer.arn,
     kind: consumer.kind,
     name: consumer.name,
     region: consumer.region,
     parent: consumer.parent,
-    staleRuns: consumer.staleRuns,
+    staleRuns: holds ? consumer.staleRuns : 0,
     running: consumer.runs.length > 0,
     replacing: consumer.cause === 'replaced',
     action,
@@ -172,9 +198,14 @@ async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): P
 }
 
 /** Tells of a closed record, or schedules the next look at an open one. */
-async function after(record: RotationRecord, signal: Signal, deps: FollowDeps): Promise<Outcome[]> {
+async function after(
+  record: RotationRecord,
+  signal: Signal,
+  deps: FollowDeps,
+  schedule: boolean,
+): Promise<Outcome[]> {
   if (signal) return tell(record, signal, deps);
-  if (record.status !== 'open' || !deps.queueUrl) return [];
+  if (!schedule || record.status !== 'open' || !deps.queueUrl) return [];
   const message: FollowUpMessage = {
     'rotation-watcher': 'follow-up',
     pk: record.pk,
@@ -318,11 +349,27 @@ export async function reread(
     for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
     return out;
   };
-  try {
-    const services = open.filter((c) => c.kind === 'ecs-service');
-    for (const [where, members] of group(services, (c) => `${c.region}|${c.parent}`)) {
-      const [region = '', cluster = ''] = where.split('|');
-      const ecs = clients.get('ecs', region);
+  // Each group on its own: a deleted cluster or service means its consumers no longer run; any
+  // other failure leaves that group unread (and the look incomplete), not the others.
+  const gone = (error: unknown) =>
+    ['ClusterNotFoundException', 'ServiceNotFoundException'].includes(
+      (error as { name?: string }).name ?? '',
+    );
+  const readGroup = async (members: typeof open, read: () => Promise<void>) => {
+    try {
+      await read();
+    } catch (error) {
+      if (gone(error))
+        for (const consumer of members)
+          observations.push({ ...base(consumer), running: false, staleRuns: 0, replacing: false });
+      else complete = false;
+    }
+  };
+  const services = open.filter((c) => c.kind === 'ecs-service');
+  for (const [where, members] of group(services, (c) => `${c.region}|${c.parent}`)) {
+    const [region = '', cluster = ''] = where.split('|');
+    const ecs = clients.get('ecs', region);
+    await readGroup(members, async () => {
       const described = new Map<
         string,
         { deployments?: Array<{ createdAt?: Date; rolloutState?: string }>; status?: string }
@@ -334,7 +381,13 @@ export async function reread(
         for (const service of reply.services ?? [])
           described.set(service.serviceArn ?? '', service);
       }
+      const seen: Observation[] = [];
       for (const consumer of members) {
+        const service = described.get(consumer.arn);
+        if (!service || service.status === 'INACTIVE') {
+          seen.push({ ...base(consumer), running: false, staleRuns: 0, replacing: false });
+          continue;
+        }
         const arns = await allPages(async (nextToken) => {
           const page = await ecs.send(
             new ListTasksCommand({
@@ -351,8 +404,8 @@ export async function reread(
           tasks.push(
             ...((await ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }))).tasks ?? []),
           );
-        const newest = described.get(consumer.arn)?.deployments?.[0];
-        observations.push({
+        const newest = service.deployments?.[0];
+        seen.push({
           ...base(consumer),
           running: tasks.length > 0,
           staleRuns: tasks.filter((task) => old(task.createdAt)).length,
@@ -362,10 +415,13 @@ export async function reread(
             newest.createdAt.getTime() > changedAt,
         });
       }
-    }
-    const tasks = open.filter((c) => c.kind === 'ecs-task');
-    for (const [where, members] of group(tasks, (c) => `${c.region}|${c.parent}`)) {
-      const [region = '', cluster = ''] = where.split('|');
+      observations.push(...seen);
+    });
+  }
+  const tasks = open.filter((c) => c.kind === 'ecs-task');
+  for (const [where, members] of group(tasks, (c) => `${c.region}|${c.parent}`)) {
+    const [region = '', cluster = ''] = where.split('|');
+    await readGroup(members, async () => {
       for (const batch of chunks(members, 100)) {
         const reply = await clients
           .get('ecs', region)
@@ -383,9 +439,11 @@ export async function reread(
           });
         }
       }
-    }
-    const jobs = open.filter((c) => c.kind === 'batch-job');
-    for (const [region, members] of group(jobs, (c) => c.region)) {
+    });
+  }
+  const jobs = open.filter((c) => c.kind === 'batch-job');
+  for (const [region, members] of group(jobs, (c) => c.region)) {
+    await readGroup(members, async () => {
       for (const batch of chunks(members, 100)) {
         const reply = await clients
           .get('batch', region)
@@ -394,18 +452,22 @@ export async function reread(
           const job = reply.jobs?.find(
             (j) => j.jobArn === consumer.arn || j.jobId === lastPart(consumer.arn),
           );
-          const running = Boolean(job && ['STARTING', 'RUNNING'].includes(job.status ?? ''));
+          // An array or multi-node parent never shows RUNNING: its children run while it is
+          // PENDING (or RUNNING, for nodes). Only a finished job no longer holds anything.
+          const parent = Boolean(job?.arrayProperties?.size || job?.nodeProperties);
+          const status = job?.status ?? '';
+          const running = Boolean(
+            job && (['STARTING', 'RUNNING'].includes(status) || (parent && status === 'PENDING')),
+          );
           observations.push({
             ...base(consumer),
-            running,
+            running: Boolean(job && !['SUCCEEDED', 'FAILED'].includes(status)),
             staleRuns: running && old(job?.createdAt) ? 1 : 0,
             replacing: false,
           });
         }
       }
-    }
-  } catch {
-    complete = false;
+    });
   }
   return { observations, complete };
 }

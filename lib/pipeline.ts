@@ -112,7 +112,15 @@ export async function runPipeline(
   // The memory of each rotation, and the follow-ups that look again until it is complete.
   const followed =
     options.apply && deps.rotations
-      ? await follow(records, result, actions, { ...deps, rotations: deps.rotations })
+      ? await follow(
+          records,
+          result,
+          actions,
+          { ...deps, rotations: deps.rotations },
+          {
+            open: !('sweep' in input),
+          },
+        )
       : { outcomes: [], retry: [] };
   outcomes.push(...followed.outcomes);
   const draft = buildReport(result, planned, outcomes, clients.counter.byApi());
@@ -159,7 +167,9 @@ function handOver(
     notifications: [],
     // Ignored events and names outside the prefix have nothing to do again.
     failedRecords: records.flatMap((record) =>
-      record.recordId && (record.error || record.changes.length > 0) ? [record.recordId] : [],
+      record.recordId && (record.error || record.changes.length > 0 || record.followUp)
+        ? [record.recordId]
+        : [],
     ),
     handedOver: true,
   };
@@ -218,6 +228,7 @@ async function follow(
   result: DiscoveryResult,
   actions: ActionOutcome[],
   deps: PipelineDeps & { rotations: NonNullable<PipelineDeps['rotations']> },
+  options: { open: boolean },
 ): Promise<{ outcomes: Outcome[]; retry: string[] }> {
   const followDeps = {
     clients: deps.clients,
@@ -228,7 +239,7 @@ async function follow(
     now: deps.now,
   };
   // A record that cannot be written is reported; the sweep writes it later.
-  const outcomes = await recordRun(result, actions, followDeps);
+  const outcomes = await recordRun(result, actions, followDeps, options);
   const retry: string[] = [];
   for (const record of records) {
     if (!record.followUp) continue;

@@ -190,6 +190,7 @@ export function observe(
       history: state === consumer.state ? consumer.history : [...consumer.history, { at, state }],
     };
   });
+  const unchanged = consumers.every((consumer, index) => consumer === record.consumers[index]);
   const left = consumers.filter((consumer) => !CLEARED.has(consumer.state));
   if (left.length === 0 && complete)
     return {
@@ -214,7 +215,8 @@ export function observe(
       },
       signal: 'overdue',
     };
-  return { record: { ...record, consumers }, signal: null };
+  // Nothing new: the same record, so that callers write (and follow up) nothing.
+  return { record: unchanged ? record : { ...record, consumers }, signal: null };
 }
 
 /** Records kept after they close, for `status` and audits. */

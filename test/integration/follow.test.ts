@@ -110,6 +110,17 @@ describe('a rotation followed to completion', () => {
     sk = record?.sk as string;
     expect(await delayedFollowUps()).toBe(1);
     expect(await signalsReceived()).toEqual([]);
+    // A redelivery and a sweep update the record; neither starts a second chain of follow-ups.
+    await runPipeline(
+      { records: parsePayload(parameterChange(PARAM, { id: 'evt-1' })) },
+      world.deps,
+      {
+        apply: true,
+      },
+    );
+    await runPipeline({ sweep: true }, world.deps, { apply: true });
+    expect(await delayedFollowUps()).toBe(1);
+    expect((await world.store.list(pk)).map((other) => other.sk)).toEqual([sk]);
   }, 60_000);
 
   it('stays open while any consumer holds the old value, counting only their calls', async () => {
@@ -196,6 +207,22 @@ describe('a rotation that is not complete by its deadline', () => {
     const newer = byVersion.get(third.result.changes[0]?.version as string);
     expect(older).toMatchObject({ status: 'superseded', supersededBy: newer?.sk });
     expect(newer).toMatchObject({ status: 'open', supersedes: older?.sk });
+  }, 60_000);
+});
+
+describe('the sweep', () => {
+  it('opens no record for a value no event told of, however old its last change', async () => {
+    const { seed } = env;
+    await seed.parameter(REGION, '/follow/quiet', 'never-rotated');
+    const td = await seed.taskDefinition(REGION, 'quiet', [
+      { name: 'app', secrets: { DB: '/follow/quiet' } },
+    ]);
+    await seed.standaloneTask(REGION, world.cluster, td);
+    await runPipeline({ sweep: true }, world.deps, { apply: true });
+    expect(
+      await world.store.list(`rot#ssm|${REGION}|123456789012|follow/quiet|AWSCURRENT`),
+    ).toEqual([]);
+    expect(await signalsReceived()).toEqual([]);
   }, 60_000);
 });
 
