@@ -5,7 +5,6 @@ import {
   ListTasksCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { ActionOutcome } from './actions/index.js';
@@ -13,9 +12,11 @@ import { type AwsClients, allPages, chunks, describeError } from './aws/index.js
 import type { Settings } from './config.js';
 import type { Consumer, DiscoveryResult } from './discovery/index.js';
 import { valueKey } from './events/index.js';
+import { asciiSubject, putEvent } from './notify/index.js';
 import { lastPart, refersTo } from './refs/index.js';
 import type { Outcome } from './report.js';
 import {
+  CLEARED,
   newRecord,
   type Observation,
   observe,
@@ -99,16 +100,14 @@ export async function recordRun(
       if (!written) continue;
       const { record } = written;
       if (written.result.opened)
-        outcomes.push(
-          ...(await supersede(record, deps, now).catch((error: unknown) => [
-            {
-              kind: 'record',
-              target: change.name,
-              status: 'failed' as const,
-              detail: `the older record could not be marked superseded: ${describeError(error)}`,
-            },
-          ])),
-        );
+        await supersede(record, deps, now).catch((error: unknown) => {
+          outcomes.push({
+            kind: 'record',
+            target: change.name,
+            status: 'failed',
+            detail: `the older record could not be marked superseded: ${describeError(error)}`,
+          });
+        });
       // One chain of follow-ups per record, begun when it opens: a redelivery, another event of
       // the same rotation or the sweep only updates it (and signals, if it closes).
       outcomes.push(...(await after(record, written.result.signal, deps, written.result.opened)));
@@ -167,7 +166,7 @@ function observation(consumer: Consumer, action: string | null, holds: boolean):
 }
 
 /** Marks the value's older open records superseded by this one, and says so in both. */
-async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): Promise<Outcome[]> {
+async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): Promise<void> {
   const older = (await deps.store.list(record.pk)).filter(
     (other) => other.status === 'open' && other.sk < record.sk,
   );
@@ -194,7 +193,6 @@ async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): P
       latest ? { record: { ...latest, supersedes: newest }, result: null } : null,
     );
   }
-  return [];
 }
 
 /** Tells of a closed record, or schedules the next look at an open one. */
@@ -290,28 +288,20 @@ async function tell(
   // On the watcher's bus, where its run events go (WATCHER_EVENT_BUS); none: SNS only.
   const bus = settings.eventBus;
   if (bus)
-    await attempt('event', bus, async () => {
-      const reply = await clients.get('events', home).send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              Source: SIGNAL_SOURCE,
-              DetailType: detailType,
-              Detail: JSON.stringify(signalDetail(record)),
-              Resources: record.value.arn ? [record.value.arn] : [],
-              EventBusName: bus,
-            },
-          ],
-        }),
-      );
-      if (reply.FailedEntryCount) throw new Error(reply.Entries?.[0]?.ErrorMessage ?? 'refused');
-    });
+    await attempt('event', bus, () =>
+      putEvent(clients, home, bus, {
+        Source: SIGNAL_SOURCE,
+        DetailType: detailType,
+        Detail: JSON.stringify(signalDetail(record)),
+        Resources: record.value.arn ? [record.value.arn] : [],
+      }),
+    );
   if (settings.snsTopicArn)
     await attempt('sns', settings.snsTopicArn, () =>
       clients.get('sns', home).send(
         new PublishCommand({
           TopicArn: settings.snsTopicArn as string,
-          Subject: `${detailType}: ${record.value.name}`.slice(0, 99),
+          Subject: asciiSubject(`${detailType}: ${record.value.name}`),
           Message: signalText(record, signal),
         }),
       ),
@@ -333,9 +323,7 @@ export async function reread(
     created === undefined || new Date(created).getTime() < changedAt;
   let complete = true;
   const observations: Observation[] = [];
-  const open = record.consumers.filter((consumer) =>
-    ['stale', 'being-replaced'].includes(consumer.state),
-  );
+  const open = record.consumers.filter((consumer) => !CLEARED.has(consumer.state));
   const base = (consumer: RotationRecord['consumers'][number]) => ({
     arn: consumer.arn,
     kind: consumer.kind,

@@ -80,31 +80,25 @@ export async function runPipeline(
   const changes = dedupeChanges(records.flatMap((record) => record.changes)).filter((change) =>
     watch(change.name),
   );
-  clients.budget.deadline = options.readBy;
-  const result: DiscoveryResult = await ('sweep' in input || changes.length > 0
-    ? discover('sweep' in input ? { drift: true } : { changes }, {
-        regions,
-        clients,
-        cache,
-        now: deps.now,
-        watch,
-      })
-    : Promise.resolve({ changes: [], consumers: [], gaps: [], complete: true })
-  ).finally(() => {
-    clients.budget.deadline = undefined;
-  });
+  const result: DiscoveryResult =
+    'sweep' in input || changes.length > 0
+      ? await clients.budget.until(options.readBy, () =>
+          discover('sweep' in input ? { drift: true } : { changes }, {
+            regions,
+            clients,
+            cache,
+            now: deps.now,
+            watch,
+          }),
+        )
+      : { changes: [], consumers: [], gaps: [], complete: true };
   if (result.gaps.some((gap) => gap.cause === 'time-limit'))
     return handOver(records, result, settings, clients);
   const planned = plan(result.consumers, settings);
-  clients.budget.deadline = options.actBy;
   const actions = options.apply
-    ? await execute(planned.actions, {
-        clients,
-        dryRun: settings.dryRun,
-        leases: deps.leases,
-      }).finally(() => {
-        clients.budget.deadline = undefined;
-      })
+    ? await clients.budget.until(options.actBy, () =>
+        execute(planned.actions, { clients, dryRun: settings.dryRun, leases: deps.leases }),
+      )
     : [];
   const outcomes: Outcome[] = options.apply
     ? actions.map(({ consumer: _, ...outcome }) => outcome)

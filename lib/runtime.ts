@@ -54,12 +54,9 @@ const ACT_MARGIN_MS = 5_000;
  * When a Lambda run must have read the account (epoch ms): its remaining time less a reserve for
  * acting, telling and saving the index. None outside Lambda.
  */
-export function readByOf(
-  context: { getRemainingTimeInMillis?: () => number } | undefined,
-  now = Date.now(),
-): number | undefined {
-  const remaining = context?.getRemainingTimeInMillis?.();
-  if (remaining === undefined || !Number.isFinite(remaining)) return undefined;
+export function readByOf(context: LambdaTime | undefined, now = Date.now()): number | undefined {
+  const remaining = remainingOf(context);
+  if (remaining === undefined) return undefined;
   const window = remaining - Math.max(RESERVE_MS, remaining * RESERVE_SHARE);
   // A function given too little time for any reading (a timeout of 16 s or less) would hand
   // over every run; it reads without a limit instead, and the timeout alarm says so.
@@ -67,13 +64,18 @@ export function readByOf(
 }
 
 /** When restarts must have been sent: the Lambda's end less a margin for the report. */
-export function actByOf(
-  context: { getRemainingTimeInMillis?: () => number } | undefined,
-  now = Date.now(),
-): number | undefined {
-  const remaining = context?.getRemainingTimeInMillis?.();
-  if (remaining === undefined || !Number.isFinite(remaining)) return undefined;
+export function actByOf(context: LambdaTime | undefined, now = Date.now()): number | undefined {
+  const remaining = remainingOf(context);
+  if (remaining === undefined) return undefined;
   return remaining > ACT_MARGIN_MS * 2 ? now + remaining - ACT_MARGIN_MS : undefined;
+}
+
+type LambdaTime = { getRemainingTimeInMillis?: () => number };
+
+/** The Lambda's remaining milliseconds; none outside Lambda. */
+function remainingOf(context: LambdaTime | undefined): number | undefined {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  return remaining !== undefined && Number.isFinite(remaining) ? remaining : undefined;
 }
 
 export const logger = new Logger({ serviceName: 'rotation-watcher' });

@@ -200,6 +200,16 @@ export class ApiBudget {
     if (bucket) await bucket.take(api, deadline);
   }
 
+  /** Runs `task` with calls limited to start by `deadline` (none: no limit), then lifts it. */
+  async until<T>(deadline: number | undefined, task: () => Promise<T>): Promise<T> {
+    this.deadline = deadline;
+    try {
+      return await task();
+    } finally {
+      this.deadline = undefined;
+    }
+  }
+
   /** AWS throttled a call of `api` in `region`: that bucket slows down. */
   throttled(api: string, region: string): void {
     this.bucket(api, region)?.throttled();

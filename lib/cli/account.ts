@@ -117,23 +117,30 @@ export function readNothing(report: RunReport): boolean {
   );
 }
 
+/** What to say when a run read nothing at all (see readNothing), without the program's name. */
+export function nothingRead(report: RunReport): string {
+  return `nothing could be read: every AWS call failed (first: ${printable(report.gaps[0]?.error ?? 'unknown')}); check the credentials (aws sts get-caller-identity), the region and the permissions`;
+}
+
+/** One warning line per part of the account that could not be read. */
+export function warnGaps(report: RunReport, io: Io): void {
+  for (const gap of report.gaps)
+    io.err(
+      `warning: could not read ${printable(gap.scope)} in ${gap.region} (${gap.api}): ${printable(gap.error)}\n`,
+    );
+}
+
 /** Prints a run as JSON or a table, warns about gaps, and returns the exit code. */
 export function printRun(report: RunReport, values: Values, io: Io, empty: string): number {
   if (readNothing(report)) {
     // First, and instead of an empty answer that would read as "nothing uses it".
-    io.err(
-      `rotation-watcher: nothing could be read: every AWS call failed (first: ${printable(report.gaps[0]?.error ?? 'unknown')}); check the credentials (aws sts get-caller-identity), the region and the permissions\n`,
-    );
+    io.err(`rotation-watcher: ${nothingRead(report)}\n`);
     if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
     return EXIT.incomplete;
   }
   if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else io.out(renderRun(report, empty));
-  for (const gap of report.gaps) {
-    io.err(
-      `warning: could not read ${printable(gap.scope)} in ${gap.region} (${gap.api}): ${printable(gap.error)}\n`,
-    );
-  }
+  warnGaps(report, io);
   if (!report.complete) {
     io.err(
       `rotation-watcher: the answer is incomplete: ${report.gaps.length} part${report.gaps.length === 1 ? '' : 's'} of the account could not be read (see warnings above)\n`,

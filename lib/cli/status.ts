@@ -1,6 +1,6 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { AwsClients } from '../aws/index.js';
-import { type RotationRecord, RotationStore, recordPk } from '../state/rotations.js';
+import { CLEARED, type RotationRecord, RotationStore, recordPk } from '../state/rotations.js';
 import { regionsFor, scanAccount, settingsOrFail, targetOf } from './account.js';
 import type { Command } from './command.js';
 import { CliError, EXIT } from './errors.js';
@@ -87,9 +87,7 @@ Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could 
         `${table(
           ['CHANGED', 'VERSION', 'STATUS', 'HOLDING OLD', 'CLEARED', 'OPENED', 'CLOSED'],
           records.map((record) => {
-            const holding = record.consumers.filter((c) =>
-              ['stale', 'being-replaced', 'stale-at-deadline'].includes(c.state),
-            );
+            const holding = record.consumers.filter((c) => !CLEARED.has(c.state));
             return [
               record.value.changedAt,
               record.value.version ?? '-',

@@ -1,6 +1,14 @@
 import { parseDuration } from '../config.js';
 import type { RunReport } from '../report.js';
-import { readNothing, regionsFor, scanAccount, settingsOrFail, targetOf } from './account.js';
+import {
+  nothingRead,
+  readNothing,
+  regionsFor,
+  scanAccount,
+  settingsOrFail,
+  targetOf,
+  warnGaps,
+} from './account.js';
 import type { Command, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import type { Io } from './io.js';
@@ -64,10 +72,7 @@ among what could be), 5 timed out (the consumers left are listed).`,
       const waited = clock.now() - started;
       if (readNothing(report)) {
         if (io.interactive) io.err('\r\x1b[K');
-        throw new CliError(
-          `nothing could be read: every AWS call failed (first: ${printable(report.gaps[0]?.error ?? 'unknown')}); check the credentials, the region and the permissions`,
-          EXIT.incomplete,
-        );
+        throw new CliError(nothingRead(report), EXIT.incomplete);
       }
       const done = left.length === 0;
       const outOfTime = !done && waited + intervalMs > timeoutMs;
@@ -138,10 +143,7 @@ function finish(
         .join('\n')}\n`,
     );
   }
-  for (const gap of report.gaps)
-    io.err(
-      `warning: could not read ${printable(gap.scope)} in ${gap.region} (${gap.api}): ${printable(gap.error)}\n`,
-    );
+  warnGaps(report, io);
   if (code === EXIT.incomplete)
     io.err(
       `rotation-watcher: cannot say the rotation is complete: no consumer left among what could be read, but ${report.gaps.length} part${report.gaps.length === 1 ? '' : 's'} of the account could not be read\n`,

@@ -163,10 +163,22 @@ async function putRunEvent(
   // AWS counts source, detail-type, detail and resources (and Time, which is not set); the
   // kilobyte left over is a margin should it ever count the bus name or Time too.
   const { message: entry } = renderRunEvent(summary, EVENT_LIMIT - 1024);
-  const events = clients.get('events', region);
-  const reply = await events.send(
-    new PutEventsCommand({ Entries: [{ ...entry, EventBusName: bus }] }),
-  );
+  return putEvent(clients, region, bus, entry);
+}
+
+/**
+ * Puts one event on `bus`; throws when PutEvents refuses the entry (it answers 200 with a failed
+ * entry count, not an error). Returns what to report: the event's id.
+ */
+export async function putEvent(
+  clients: AwsClients,
+  region: string,
+  bus: string,
+  entry: { Source: string; DetailType: string; Detail: string; Resources?: string[] },
+): Promise<string> {
+  const reply = await clients
+    .get('events', region)
+    .send(new PutEventsCommand({ Entries: [{ ...entry, EventBusName: bus }] }));
   const result = reply.Entries?.[0];
   if ((reply.FailedEntryCount ?? 0) > 0 || result?.ErrorCode) {
     throw new Error(
@@ -177,7 +189,7 @@ async function putRunEvent(
 }
 
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */
-function asciiSubject(title: string): string {
+export function asciiSubject(title: string): string {
   const ascii = title.replace(/[^\x20-\x7e]/g, '?');
   return ascii.length > 100 ? `${ascii.slice(0, 99)}~` : ascii;
 }

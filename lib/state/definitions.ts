@@ -10,6 +10,7 @@ import {
   DefinitionCache,
   type DefinitionStore,
 } from '../discovery/cache.js';
+import { parseBody } from './body.js';
 
 /** BatchGetItem reads 100 keys a call, BatchWriteItem writes 25 items a call. */
 const READS_PER_CALL = 100;
@@ -82,17 +83,11 @@ export function tableDefinitions(options: {
 }
 
 /** An entry as stored, or nothing when it is not one this version wrote. */
-function parse(body: string | undefined): CachedDefinition | null {
-  if (!body) return null;
-  try {
-    const value = JSON.parse(body) as Partial<CachedDefinition>;
-    return typeof value.arn === 'string' && Array.isArray(value.references)
-      ? (value as CachedDefinition)
-      : null;
-  } catch {
-    return null;
-  }
-}
+const parse = (body: string | undefined) =>
+  parseBody<CachedDefinition>(
+    body,
+    (value) => typeof value.arn === 'string' && Array.isArray(value.references),
+  );
 
 /** A definition cache backed by the state table when `table` is set, else by the process alone. */
 export function definitionCache(

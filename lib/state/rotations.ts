@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from '../aws/index.js';
 import { type Change, valueKey } from '../events/index.js';
+import { parseBody } from './body.js';
 
 /**
  * What became of one consumer that held the old value when the watcher first looked:
@@ -332,14 +333,8 @@ function item(record: RotationRecord) {
   };
 }
 
-function parse(body: string | undefined): RotationRecord | null {
-  if (!body) return null;
-  try {
-    const value = JSON.parse(body) as Partial<RotationRecord>;
-    return typeof value.pk === 'string' && Array.isArray(value.consumers)
-      ? (value as RotationRecord)
-      : null;
-  } catch {
-    return null;
-  }
-}
+const parse = (body: string | undefined) =>
+  parseBody<RotationRecord>(
+    body,
+    (value) => typeof value.pk === 'string' && Array.isArray(value.consumers),
+  );
