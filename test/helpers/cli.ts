@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ClientOptions } from '../../lib/aws/index.js';
+import type { Context } from '../../lib/cli/command.js';
 import type { Io } from '../../lib/cli/io.js';
 import { run } from '../../lib/cli/main.js';
 
@@ -10,12 +11,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI in this process; `settings` adds WATCHER_* variables for this run only. */
+/**
+ * Runs the CLI in this process; `settings` adds WATCHER_* variables for this run only, `context`
+ * anything else a command takes (a clock for `wait`).
+ */
 export async function cli(
   args: string[],
   stdin?: string,
   clientOptions?: ClientOptions,
   settings?: Record<string, string>,
+  context: Pick<Context, 'clock'> = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
@@ -30,6 +35,7 @@ export async function cli(
     stdin: async () => stdin ?? '',
   };
   const code = await run(args, io, {
+    ...context,
     ...(clientOptions ? { clientOptions } : {}),
     ...(settings ? { env: { ...process.env, ...settings } } : {}),
   });

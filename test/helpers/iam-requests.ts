@@ -34,6 +34,12 @@ export interface Known {
 const arn = (service: string, region: string, resource: string) =>
   `arn:aws:${service}:${region}:${ACCOUNT}:${resource}`;
 
+/** A queue's ARN from its URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`). */
+const queueArn = (url: string, region: string) => {
+  const [account, name] = String(url).split('/').slice(-2);
+  return `arn:aws:sqs:${region}:${account}:${name}`;
+};
+
 /** The last part of an ARN's resource (`cluster/prod` → `prod`), or the name itself. */
 const lastName = (nameOrArn: string) => nameOrArn.split('/').pop() as string;
 
@@ -220,16 +226,9 @@ const MAPPINGS: Record<string, (input: Input, region: string, known: Known) => I
       { pk: input.ExpressionAttributeValues[':pk'] },
       known,
     ),
-  'sqs:SendMessage': (input, region) => {
-    const [account, name] = String(input.QueueUrl).split('/').slice(-2);
-    return [
-      {
-        action: 'sqs:SendMessage',
-        resource: `arn:aws:sqs:${region}:${account}:${name}`,
-        context: {},
-      },
-    ];
-  },
+  'sqs:SendMessage': (input, region) => [
+    { action: 'sqs:SendMessage', resource: queueArn(input.QueueUrl, region), context: {} },
+  ],
   'dynamodb:BatchGetItem': (input, _region, known) =>
     batchRequests('dynamodb:BatchGetItem', input.RequestItems as BatchItems, known, (entry) => [
       ...((entry as { Keys?: Item[] }).Keys ?? []),
@@ -251,16 +250,13 @@ const MAPPINGS: Record<string, (input: Input, region: string, known: Known) => I
     },
   ],
   // The batch call is authorised as sqs:ChangeMessageVisibility on the queue.
-  'sqs:ChangeMessageVisibilityBatch': (input, region) => {
-    const [account, name] = String(input.QueueUrl).split('/').slice(-2);
-    return [
-      {
-        action: 'sqs:ChangeMessageVisibility',
-        resource: `arn:aws:sqs:${region}:${account}:${name}`,
-        context: {},
-      },
-    ];
-  },
+  'sqs:ChangeMessageVisibilityBatch': (input, region) => [
+    {
+      action: 'sqs:ChangeMessageVisibility',
+      resource: queueArn(input.QueueUrl, region),
+      context: {},
+    },
+  ],
   // "No permissions are required to perform this operation" (STS API reference).
   'sts:GetCallerIdentity': () => [],
 };

@@ -2,8 +2,7 @@
 // with a clock that does not sleep but lets the test replace consumers between checks.
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from '../../lib/cli/io.js';
-import { run } from '../../lib/cli/main.js';
+import { cli } from '../helpers/cli.js';
 import { useFaultyMoto } from '../helpers/faulty-moto.js';
 
 const env = useFaultyMoto();
@@ -20,32 +19,26 @@ interface Waited {
 
 /** Runs `wait` with a clock whose every sleep runs the next of `between` first. */
 async function wait(args: string[], between: Array<() => Promise<void>> = []): Promise<Waited> {
-  let stdout = '';
-  let stderr = '';
   let now = 0;
   let sleeps = 0;
   const apis: string[] = [];
-  const io: Io = {
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    interactive: false,
-  };
-  const code = await run(['wait', ...args, '--region', REGION], io, {
-    clientOptions: { maxAttempts: 1, onCall: ({ service, api }) => apis.push(`${service}:${api}`) },
-    clock: {
-      now: () => now,
-      sleep: async (ms) => {
-        await between[sleeps]?.();
-        sleeps += 1;
-        now += ms;
+  const result = await cli(
+    ['wait', ...args, '--region', REGION],
+    undefined,
+    { maxAttempts: 1, onCall: ({ service, api }) => apis.push(`${service}:${api}`) },
+    undefined,
+    {
+      clock: {
+        now: () => now,
+        sleep: async (ms) => {
+          await between[sleeps]?.();
+          sleeps += 1;
+          now += ms;
+        },
       },
     },
-  });
-  return { code, stdout, stderr, checks: sleeps + 1, apis };
+  );
+  return { ...result, checks: sleeps + 1, apis };
 }
 
 async function stop(cluster: string, task: string): Promise<void> {
