@@ -28,6 +28,11 @@ export interface Settings {
   apiShare: number;
   /** How long a rotation is followed before it is overdue (WATCHER_COMPLETE_DEADLINE), ms. */
   completeDeadlineMs: number;
+  /**
+   * How often a stale consumer nobody restarts is told of again when nothing about it changed
+   * (WATCHER_REMIND_EVERY), ms; 0: on every run. Needs the state table to remember.
+   */
+  remindEveryMs: number;
 }
 
 /** A setting with a value the watcher cannot use; the message names the variable and what is allowed. */
@@ -65,14 +70,23 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       value('WATCHER_COMPLETE_DEADLINE'),
       '24h',
     ),
+    remindEveryMs:
+      value('WATCHER_REMIND_EVERY') === '0'
+        ? 0
+        : durationSetting(
+            'WATCHER_REMIND_EVERY',
+            value('WATCHER_REMIND_EVERY'),
+            '24h',
+            '0 (every run), ',
+          ),
   };
 }
 
-function durationSetting(name: string, raw: string | null, fallback: string): number {
+function durationSetting(name: string, raw: string | null, fallback: string, also = ''): number {
   const ms = parseDuration(raw ?? fallback);
   if (ms === null || ms < 60_000 || ms > 30 * 86_400_000)
     throw new SettingsError(
-      `${name} must be a duration from 1m to 30d such as 24h, 90m or 2d, got ${JSON.stringify((raw ?? '').slice(0, 40))}`,
+      `${name} must be ${also}a duration from 1m to 30d such as 24h, 90m or 2d, got ${JSON.stringify((raw ?? '').slice(0, 40))}`,
     );
   return ms;
 }

@@ -12,8 +12,17 @@ import { type AwsClients, allPages, chunks, describeError } from './aws/index.js
 import type { Settings } from './config.js';
 import type { Consumer, DiscoveryResult } from './discovery/index.js';
 import { valueKey } from './events/index.js';
-import { asciiSubject, putEvent } from './notify/index.js';
-import { lastPart, refersTo } from './refs/index.js';
+import {
+  asciiSubject,
+  escapeMrkdwn,
+  oneLine,
+  postToSlack,
+  putEvent,
+  type SlackMessage,
+  slackWebhook,
+} from './notify/index.js';
+import type { PostOptions } from './notify/slack.js';
+import { lastPart, refersTo, regionOf } from './refs/index.js';
 import type { Outcome } from './report.js';
 import {
   CLEARED,
@@ -49,6 +58,22 @@ export interface FollowDeps {
   /** The changes queue, for delayed follow-ups; none: records are only looked at again by the sweep. */
   queueUrl: string | null;
   now?: () => Date;
+  slack?: PostOptions;
+}
+
+/**
+ * A closed record whose signal did not reach every channel is told again by a later look (a
+ * redelivery, a follow-up, the sweep), but not before this long after it closed: the run that
+ * closed it is still telling.
+ */
+export const RESEND_AFTER_MS = 10 * 60_000;
+
+export interface Recorded {
+  outcomes: Outcome[];
+  /** The records this run looked at (`PK SK`): the sweep does not follow them up again. */
+  looked: Set<string>;
+  /** Values (valueKey) whose record could not be opened: their events come back. */
+  failed: Set<string>;
 }
 
 /**
@@ -61,12 +86,13 @@ export async function recordRun(
   actions: ActionOutcome[],
   deps: FollowDeps,
   options: { open: boolean } = { open: true },
-): Promise<Outcome[]> {
+): Promise<Recorded> {
   const now = deps.now?.() ?? new Date();
   const acted = new Map(
     actions.filter((a) => a.status === 'done').map((a) => [a.consumer.arn, a.kind]),
   );
-  const outcomes: Outcome[] = [];
+  const recorded: Recorded = { outcomes: [], looked: new Set(), failed: new Set() };
+  const { outcomes } = recorded;
   for (const change of result.changes.filter(
     (c) => c.effect === 'value' && c.timeSource === 'aws',
   )) {
@@ -82,8 +108,13 @@ export async function recordRun(
           consumer.cause === 'replaced' || consumer.changes.some((c) => valueKey(c) === wanted),
         ),
       );
+    const pk = recordPk(change);
+    const sk = recordSk(change);
+    recorded.looked.add(`${pk} ${sk}`);
+    let seen: RotationRecord | null = null;
     try {
-      const written = await deps.store.update(recordPk(change), recordSk(change), (current) => {
+      const written = await deps.store.update(pk, sk, (current) => {
+        seen = current;
         if (!current) {
           // Only events open records: the sweep sees every value's last change, however old, and
           // only follows up what an event began.
@@ -97,37 +128,60 @@ export async function recordRun(
           ? null
           : { record: next.record, result: { signal: next.signal, opened: false } };
       });
-      if (!written) continue;
+      if (!written) {
+        // Unchanged: a closed record whose signal was never told is told now.
+        if (seen) outcomes.push(...(await settle(seen, deps, now)));
+        continue;
+      }
       const { record } = written;
-      if (written.result.opened)
-        await supersede(record, deps, now).catch((error: unknown) => {
-          outcomes.push({
-            kind: 'record',
-            target: change.name,
-            status: 'failed',
-            detail: `the older record could not be marked superseded: ${describeError(error)}`,
-          });
+      if (written.result.opened) {
+        await deps.store.track(record).catch((error: unknown) => {
+          outcomes.push(recordFailure(change.name, 'could not be listed for the sweep', error));
         });
+        await supersede(record, deps, now).catch((error: unknown) => {
+          outcomes.push(
+            recordFailure(change.name, 'the older record could not be marked superseded', error),
+          );
+        });
+      }
       // One chain of follow-ups per record, begun when it opens: a redelivery, another event of
       // the same rotation or the sweep only updates it (and signals, if it closes).
       outcomes.push(...(await after(record, written.result.signal, deps, written.result.opened)));
     } catch (error) {
-      outcomes.push({
-        kind: 'record',
-        target: change.name,
-        status: 'failed',
-        detail: `the rotation record could not be written: ${describeError(error)}`,
-      });
+      if (options.open) recorded.failed.add(wanted);
+      outcomes.push(recordFailure(change.name, 'could not be written', error));
     }
   }
-  return outcomes;
+  return recorded;
 }
 
-/** A follow-up: re-reads only the record's consumers, updates it, signals or schedules again. */
-export async function followUp(pk: string, sk: string, deps: FollowDeps): Promise<Outcome[]> {
+function recordFailure(name: string, what: string, error: unknown): Outcome {
+  return {
+    kind: 'record',
+    target: name,
+    status: 'failed',
+    detail: `the rotation record ${what}: ${describeError(error)}`,
+  };
+}
+
+/**
+ * A follow-up: re-reads only the record's consumers, updates it, signals or (with `schedule`, the
+ * delayed-message chain) schedules the next look. A closed record is settled: told if it never
+ * was, and dropped from the sweep's list.
+ */
+export async function followUp(
+  pk: string,
+  sk: string,
+  deps: FollowDeps,
+  options: { schedule: boolean } = { schedule: true },
+): Promise<Outcome[]> {
   const now = deps.now?.() ?? new Date();
   const current = await deps.store.get(pk, sk);
-  if (current?.status !== 'open') return [];
+  if (!current) {
+    await deps.store.untrack(pk, sk);
+    return [];
+  }
+  if (current.status !== 'open') return settle(current, deps, now);
   const { observations, complete } = await reread(current, deps.clients);
   const written = await deps.store.update(pk, sk, (latest) => {
     if (!latest) return null;
@@ -136,7 +190,23 @@ export async function followUp(pk: string, sk: string, deps: FollowDeps): Promis
   });
   // Nothing written: another run closed it meanwhile, or nothing changed; read what is there now.
   const record = written?.record ?? (await deps.store.get(pk, sk)) ?? current;
-  return after(record, written?.result ?? null, deps, true);
+  return after(record, written?.result ?? null, deps, options.schedule);
+}
+
+/**
+ * A closed record seen again: told, if its signal never reached every channel and the run that
+ * closed it has had its time; off the sweep's list once told (or superseded).
+ */
+async function settle(record: RotationRecord, deps: FollowDeps, now: Date): Promise<Outcome[]> {
+  if (record.status === 'open') return [];
+  if (record.status === 'superseded' || record.signalled !== null) {
+    // `undefined`: a record from before signals were noted, told when it closed.
+    await deps.store.untrack(record.pk, record.sk);
+    return [];
+  }
+  const closed = Date.parse(record.closedAt ?? record.openedAt);
+  if (now.getTime() - closed < RESEND_AFTER_MS) return [];
+  return tell(record, record.status === 'complete' ? 'complete' : 'overdue', deps);
 }
 
 function observeOrKeep(
@@ -170,7 +240,7 @@ async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): P
   const older = (await deps.store.list(record.pk)).filter(
     (other) => other.status === 'open' && other.sk < record.sk,
   );
-  for (const other of older)
+  for (const other of older) {
     await deps.store.update(other.pk, other.sk, (latest) =>
       latest && latest.status === 'open'
         ? {
@@ -184,6 +254,8 @@ async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): P
           }
         : null,
     );
+    await deps.store.untrack(other.pk, other.sk);
+  }
   if (older.length > 0) {
     const newest = older
       .map((other) => other.sk)
@@ -264,6 +336,50 @@ export function signalText(record: RotationRecord, signal: Exclude<Signal, null>
     .join(', ')}${left.length > 10 ? ', …' : ''}.`;
 }
 
+/** The signal as a short Slack message: the line, who was cleared or is left, the value. */
+export function signalSlack(record: RotationRecord, signal: Exclude<Signal, null>): SlackMessage {
+  const line = escapeMrkdwn(oneLine(signalText(record, signal), 1000));
+  const shown = record.consumers
+    .filter((consumer) => signal === 'complete' || consumer.state === 'stale-at-deadline')
+    .slice(0, 10);
+  const more = record.consumers.length - shown.length;
+  const lines = shown.map(
+    (consumer) =>
+      `• ${escapeMrkdwn(oneLine(consumer.name, 150))} (${consumer.kind}): ${consumer.state}${consumer.action ? `, ${consumer.action}` : ''}`,
+  );
+  if (signal === 'complete' && more > 0) lines.push(`and ${more} more`);
+  const { value } = record;
+  return {
+    text: line,
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `${signal === 'complete' ? ':white_check_mark:' : ':rotating_light:'} ${line}`,
+        },
+      },
+      ...(lines.length
+        ? [{ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }]
+        : []),
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `rotation-watcher · ${value.service} ${escapeMrkdwn(oneLine(value.name, 300))} version ${escapeMrkdwn(value.version ?? '?')} changed ${value.changedAt}`,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * Sends the signal to the watcher's bus, topic and Slack, each on its own. When every configured
+ * channel took it, the record notes it was told and leaves the sweep's list; otherwise a later
+ * look tells it again (so a channel may hear it twice, never zero times).
+ */
 async function tell(
   record: RotationRecord,
   signal: Exclude<Signal, null>,
@@ -298,14 +414,42 @@ async function tell(
     );
   if (settings.snsTopicArn)
     await attempt('sns', settings.snsTopicArn, () =>
-      clients.get('sns', home).send(
+      clients.get('sns', regionOf(settings.snsTopicArn as string) ?? home).send(
         new PublishCommand({
           TopicArn: settings.snsTopicArn as string,
           Subject: asciiSubject(`${detailType}: ${record.value.name}`),
           Message: signalText(record, signal),
+          MessageAttributes: {
+            severity: { DataType: 'String', StringValue: signal === 'complete' ? 'info' : 'alarm' },
+          },
         }),
       ),
     );
+  if (settings.slackWebhookUrl ?? settings.slackWebhookParam)
+    // The webhook URL is a credential: outcomes name the parameter or just "webhook".
+    await attempt('slack', settings.slackWebhookParam ?? 'webhook', async () =>
+      postToSlack(
+        await slackWebhook({ clients, settings, region: home }),
+        signalSlack(record, signal),
+        deps.slack,
+      ),
+    );
+  if (outcomes.some((outcome) => outcome.status === 'failed')) return outcomes;
+  try {
+    const at = (deps.now?.() ?? new Date()).toISOString();
+    await deps.store.update(record.pk, record.sk, (latest) =>
+      latest && !latest.signalled ? { record: { ...latest, signalled: at }, result: null } : null,
+    );
+    await deps.store.untrack(record.pk, record.sk);
+  } catch (error) {
+    outcomes.push(
+      recordFailure(
+        record.value.name,
+        'could not note the signal as told (it may be told again)',
+        error,
+      ),
+    );
+  }
   return outcomes;
 }
 

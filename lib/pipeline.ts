@@ -9,8 +9,10 @@ import { notify } from './notify/index.js';
 import type { PostOptions } from './notify/slack.js';
 import { worthTelling } from './notify/summary.js';
 import { type Plan, plan } from './plan.js';
+import { remember, sortOut } from './remind.js';
 import { buildReport, type Outcome, plannedOutcomes, type RunReport } from './report.js';
 import type { Leases } from './state/lease.js';
+import type { ReminderStore } from './state/reminders.js';
 import type { RotationStore } from './state/rotations.js';
 
 export interface PipelineDeps {
@@ -27,6 +29,8 @@ export interface PipelineDeps {
   leases?: Leases;
   /** Rotation records (the functions, with the state table), and the queue for follow-ups. */
   rotations?: { store: RotationStore; queueUrl: string | null };
+  /** When each stale consumer was last told of (the functions, with the state table). */
+  reminders?: ReminderStore;
 }
 
 /** Changes read from events (the Lambda, `simulate`), or a sweep of every referenced value. */
@@ -111,21 +115,30 @@ export async function runPipeline(
           result,
           actions,
           { ...deps, rotations: deps.rotations },
-          {
-            open: !('sweep' in input),
-          },
+          { open: !('sweep' in input), actBy: options.actBy },
         )
       : { outcomes: [], retry: [] };
   outcomes.push(...followed.outcomes);
   const draft = buildReport(result, planned, outcomes, clients.counter.byApi());
+  // A stale consumer nobody restarts is told of when first seen, when something about it
+  // changes, and then once per WATCHER_REMIND_EVERY, not on every sweep.
+  const sorted =
+    options.apply && deps.reminders
+      ? await sortOut(draft, result, planned, deps.reminders, settings)
+      : { report: draft, told: [], outcomes: [] };
+  const toTell = { ...sorted.report, actions: [...sorted.report.actions, ...sorted.outcomes] };
   const notifications =
-    options.apply && worthTelling(draft)
-      ? await notify(draft, { clients, settings, region: deps.home, slack: deps.slack })
+    options.apply && worthTelling(toTell)
+      ? await notify(toTell, { clients, settings, region: deps.home, slack: deps.slack })
       : [];
+  const remembered = deps.reminders
+    ? await remember(deps.reminders, sorted.told, notifications, settings)
+    : [];
   const report = {
     ...draft,
-    actions: [...draft.actions, ...notifications],
+    actions: [...draft.actions, ...sorted.outcomes, ...notifications, ...remembered],
     calls: clients.counter.byApi(),
+    ...(sorted.report.quiet ? { quiet: sorted.report.quiet } : {}),
   };
   return {
     report,
@@ -216,13 +229,16 @@ function touches(change: Change, failed: Change[]): boolean {
   return failed.some((other) => valueKey(other) === wanted);
 }
 
-/** Records the run's rotations, and takes the follow-up records of the batch. */
+/**
+ * Records the run's rotations and takes the follow-up records of the batch; the sweep also
+ * follows up every record still tracked (open, or closed and not yet told) that it did not see.
+ */
 async function follow(
   records: RecordResult[],
   result: DiscoveryResult,
   actions: ActionOutcome[],
   deps: PipelineDeps & { rotations: NonNullable<PipelineDeps['rotations']> },
-  options: { open: boolean },
+  options: { open: boolean; actBy?: number },
 ): Promise<{ outcomes: Outcome[]; retry: string[] }> {
   const followDeps = {
     clients: deps.clients,
@@ -231,10 +247,16 @@ async function follow(
     home: deps.home,
     queueUrl: deps.rotations.queueUrl,
     now: deps.now,
+    slack: deps.slack,
   };
-  // A record that cannot be written is reported; the sweep writes it later.
-  const outcomes = await recordRun(result, actions, followDeps, options);
-  const retry: string[] = [];
+  const recorded = await recordRun(result, actions, followDeps, { open: options.open });
+  const { outcomes } = recorded;
+  // A record that could not be opened: its event comes back, as only events open records.
+  const retry = records.flatMap((record) =>
+    record.recordId && record.changes.some((change) => recorded.failed.has(valueKey(change)))
+      ? [record.recordId]
+      : [],
+  );
   for (const record of records) {
     if (!record.followUp) continue;
     try {
@@ -250,5 +272,48 @@ async function follow(
       });
     }
   }
+  if (!options.open) outcomes.push(...(await sweepTracked(recorded.looked, followDeps, options)));
   return { outcomes, retry };
+}
+
+/**
+ * The sweep's look at records no event, follow-up or running consumer brought back: consumers
+ * replaced or stopped while the follow-ups had stopped (a lost message, no queue) close their
+ * record here, and a signal that was never told is told. Starts no new chain of follow-ups.
+ */
+async function sweepTracked(
+  looked: Set<string>,
+  deps: Parameters<typeof followUp>[2],
+  options: { actBy?: number },
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  let tracked: Array<{ pk: string; sk: string }>;
+  try {
+    tracked = await deps.store.tracked();
+  } catch (error) {
+    return [
+      {
+        kind: 'follow-up',
+        target: 'open rotation records',
+        status: 'failed',
+        detail: `could not be listed: ${describeError(error)}`,
+      },
+    ];
+  }
+  await deps.clients.budget.until(options.actBy, async () => {
+    for (const { pk, sk } of tracked) {
+      if (looked.has(`${pk} ${sk}`)) continue;
+      try {
+        outcomes.push(...(await followUp(pk, sk, deps, { schedule: false })));
+      } catch (error) {
+        outcomes.push({
+          kind: 'follow-up',
+          target: pk,
+          status: 'failed',
+          detail: describeError(error),
+        });
+      }
+    }
+  });
+  return outcomes;
 }

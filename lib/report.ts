@@ -20,6 +20,11 @@ export interface RunReport {
   complete: boolean;
   gaps: Gap[];
   calls?: Record<string, ApiCount>;
+  /**
+   * Stale consumers left out of this notification: told of within WATCHER_REMIND_EVERY, and
+   * nothing about them changed since.
+   */
+  quiet?: number;
 }
 
 export function changeJson(change: Change) {

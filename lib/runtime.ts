@@ -6,6 +6,7 @@ import { readSettings } from './config.js';
 import type { PipelineDeps, PipelineRun } from './pipeline.js';
 import { definitionCache } from './state/definitions.js';
 import { tableLeases } from './state/lease.js';
+import { ReminderStore } from './state/reminders.js';
 import { RotationStore } from './state/rotations.js';
 
 /**
@@ -37,6 +38,10 @@ export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
           store: new RotationStore({ table: settings.stateTable, region: home, clients }),
           queueUrl: env.WATCHER_QUEUE_URL?.trim() || null,
         }
+      : undefined,
+    // When each stale consumer was last told of: reminders once per WATCHER_REMIND_EVERY.
+    reminders: settings.stateTable
+      ? new ReminderStore({ table: settings.stateTable, region: home, clients })
       : undefined,
   };
 }
@@ -100,6 +105,7 @@ export function record(run: PipelineRun, extra: Record<string, unknown> = {}): v
     })),
     consumers: report.consumers.length,
     stale,
+    quiet: report.quiet ?? 0,
     actions: report.actions.map(({ kind, target, status, detail }) => ({
       kind,
       target,

@@ -1,8 +1,13 @@
 // `npm run demo`: the whole product on a local emulated AWS account, in one command.
 // Starts moto_server, seeds an account, rotates a parameter and a secret, hands the matching
 // EventBridge events to the real on-change Lambda handler, shows what it found, did and said,
-// then runs `drift`. Stops everything it started, also on Ctrl-C or failure.
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+// runs `drift`, then follows the rotation to its end: the old tasks replaced, `wait` returning 0,
+// the delayed follow-up, `Rotation Complete` on the bus, and `status` before and after.
+// Stops everything it started, also on Ctrl-C or failure.
+import { DescribeServicesCommand, ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { AwsClients } from '../lib/aws/index.js';
+import { RotationStore } from '../lib/state/rotations.js';
 import { type Moto, startMoto } from './moto.js';
 import { ACCOUNT, Seeder, useEndpoint } from './seed.js';
 import { type SlackStub, startSlackStub } from './slack-stub.js';
@@ -38,7 +43,9 @@ function check(ok: boolean, what: string): void {
 
 async function main(): Promise<void> {
   step(1, 'Start a local emulated AWS account');
-  moto = await startMoto();
+  // Tasks get the createdAt AWS always returns (moto 5.2 gives none), so that a task started
+  // after the rotation is fresh, as on AWS.
+  moto = await startMoto({ taskTimes: true });
   useEndpoint(moto.endpoint, REGION);
   slack = await startSlackStub();
   say(
@@ -79,16 +86,16 @@ async function main(): Promise<void> {
   const reportsTd = await seed.taskDefinition(REGION, 'reports', [
     { name: 'reports', secrets: { DB_PASSWORD: 'prod/db/password' } },
   ]);
-  await seed.service(REGION, payments, 'checkout', checkoutTd, {
+  const checkout = await seed.service(REGION, payments, 'checkout', checkoutTd, {
     tasks: 2,
     tags: { 'rotation-watcher:action': 'redeploy' },
   });
-  await seed.service(REGION, web, 'worker', workerTd, { tasks: 1 });
-  await seed.service(REGION, web, 'reports', reportsTd, {
+  const worker = await seed.service(REGION, web, 'worker', workerTd, { tasks: 1 });
+  const reports = await seed.service(REGION, web, 'reports', reportsTd, {
     tasks: 1,
     tags: { 'rotation-watcher:action': 'ignore' },
   });
-  await seed.standaloneTask(REGION, web, workerTd);
+  const cron = await seed.standaloneTask(REGION, web, workerTd);
   const queue = await seed.jobQueue(REGION, 'nightly');
   await seed.jobDefinition(REGION, 'nightly-report', {
     image: 'busybox',
@@ -97,6 +104,11 @@ async function main(): Promise<void> {
     secrets: [{ name: 'DB_PASSWORD', valueFrom: '/prod/db/password' }],
   });
   const topic = await seed.topicWithSubscriber(REGION, 'rotation-watcher-reports');
+  // The stack's state table, changes queue (for delayed follow-ups) and an event bus whose rule
+  // sends the watcher's events to a queue, as a rotation pipeline would subscribe.
+  const table = await seed.stateTable(REGION, 'rotation-watcher-state');
+  const changes = await seed.queue(REGION, 'rotation-watcher-changes');
+  const bus = await seed.busWithQueue(REGION, 'rotation-watcher', 'rotation-watcher');
   say('   cluster payments: service checkout (2 tasks, tagged rotation-watcher:action=redeploy)');
   say(
     '   cluster web:      service worker (untagged: the default action, notify), service reports (tagged ignore),',
@@ -110,12 +122,15 @@ async function main(): Promise<void> {
     `   Batch queue ${queue.split('/').pop()} with job definition nightly-report (moto runs jobs to completion at once, so none is live)`,
   );
   say('   an SNS topic with a subscriber queue, and the Slack stand-in');
+  say(
+    '   the state table, the changes queue, and an event bus with a rule sending its events to a queue',
+  );
 
   step(
     3,
     'Rotate /prod/db/password and the secret prod/db-creds; hand the events to functions/on-change',
   );
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
   await seed.parameter(REGION, '/prod/db/password', 'demo-password-v2');
   const versionId = await seed.rotateSecret(
     REGION,
@@ -152,22 +167,13 @@ async function main(): Promise<void> {
       detail: { name: 'prod/db-creds', labelUpdated: 'AWSCURRENT', versionId },
     },
   ];
-  const batch = {
-    Records: events.map((event, i) => ({
-      messageId: `demo-${i + 1}`,
-      receiptHandle: 'demo',
-      body: JSON.stringify(event),
-      attributes: {},
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:changes`,
-      awsRegion: REGION,
-    })),
-  };
+  const batch = sqsBatch(events, 'event');
   Object.assign(process.env, {
     WATCHER_SNS_TOPIC_ARN: topic.topicArn,
     WATCHER_SLACK_WEBHOOK_URL: slack.url,
+    WATCHER_STATE_TABLE: table,
+    WATCHER_QUEUE_URL: changes.url,
+    WATCHER_EVENT_BUS: bus.bus,
     POWERTOOLS_LOG_LEVEL: 'ERROR',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
@@ -243,6 +249,147 @@ async function main(): Promise<void> {
     /ecs-service\s+worker\s+\S+\s+\d+\s+yes\s+notify/.test(drift),
     'worker is still stale, to be notified',
   );
+  await drain(bus.queueUrl);
+
+  step(9, 'rotation-watcher status /prod/db/password: the rotation record the run opened');
+  const cli = async (args: string[]) => {
+    let out = '';
+    const code = await run(args, {
+      out: (text) => (out += text),
+      err: (text) => (out += text),
+      interactive: false,
+    });
+    return { code, out };
+  };
+  const opened = await cli(['status', '/prod/db/password', '--region', REGION]);
+  say(opened.out.replace(/^/gm, '   ').trimEnd());
+  check(/\bopen\b/.test(opened.out), 'the record is open: consumers still hold the old value');
+  const delayed = await queueDepth(changes.url);
+  say(`   follow-ups waiting in the changes queue (delayed 15 minutes): ${delayed}`);
+  check(delayed === 2, 'a follow-up scheduled for each of the two rotations');
+
+  step(10, 'The old tasks go: ECS finishes the redeploy; a person replaces the notify-only ones');
+  const ecs = seed.ecs(REGION);
+  const stop = (cluster: string, task: string, reason: string) =>
+    ecs.send(new StopTaskCommand({ cluster, task, reason }));
+  const rollout = (await deploymentOf(payments, 'checkout')) as string;
+  await seed.serviceTasks(REGION, payments, 'checkout', checkoutTd, 2, rollout);
+  for (const task of checkout.tasks) await stop(payments, task, 'replaced by deployment');
+  say(`   checkout: ECS started 2 tasks of deployment ${rollout} and stopped the 2 old ones`);
+  say('   (moto runs no scheduler: the demo does what ECS does after UpdateService)');
+  for (const [name, service, td] of [
+    ['worker', worker, workerTd],
+    ['reports', reports, reportsTd],
+  ] as const) {
+    for (const task of service.tasks) await stop(web, task, 'stopped by hand after the rotation');
+    await seed.serviceTasks(REGION, web, name, td, 1, service.deploymentId);
+    say(`   ${name}: a person stopped its task; the service started a new one`);
+  }
+  await stop(web, cron, 'stopped by hand after the rotation');
+  await seed.standaloneTask(REGION, web, workerTd);
+  say('   the cron task: a person stopped it and ran it again');
+
+  step(11, 'rotation-watcher wait /prod/db/password: is anything still on the old value?');
+  const waited = await cli([
+    'wait',
+    '/prod/db/password',
+    '--region',
+    REGION,
+    '--timeout',
+    '2m',
+    '--interval',
+    '2s',
+  ]);
+  say(waited.out.replace(/^/gm, '   ').trimEnd());
+  say(`   exit code ${waited.code}`);
+  check(waited.code === 0, 'wait exited 0: no running consumer holds the old value');
+
+  step(12, 'Fifteen minutes later, the follow-ups arrive: the rotation is complete');
+  const followUps = await new RotationStore({
+    table,
+    region: REGION,
+    clients: new AwsClients(),
+  }).tracked();
+  say(
+    `   the changes queue delivers the ${followUps.length} delayed follow-ups (the demo hands them over now) to functions/on-change`,
+  );
+  const followed = (await handler(
+    sqsBatch(
+      followUps.map(({ pk, sk }) => ({ 'rotation-watcher': 'follow-up', pk, sk })),
+      'follow-up',
+    ),
+  )) as { batchItemFailures: unknown[] };
+  check(followed.batchItemFailures.length === 0, 'every follow-up was handled');
+  const signals = (await drain(bus.queueUrl))
+    .map((body) => JSON.parse(body) as Signal)
+    .filter((event) => event['detail-type'] === 'Rotation Complete');
+  for (const event of signals) {
+    const { value, closedAt, consumers } = event.detail;
+    say(
+      `   ${event['detail-type']} (source ${event.source}) on the bus's queue: ${value.name}, version ${value.version}, changed ${value.changedAt}, complete ${closedAt}`,
+    );
+    for (const consumer of consumers)
+      say(`     ${consumer.kind.padEnd(12)} ${consumer.name.padEnd(44)} ${consumer.state}`);
+  }
+  check(
+    signals
+      .map((event) => event.detail.value.name)
+      .sort()
+      .join(',') === '/prod/db/password,prod/db-creds',
+    'Rotation Complete received for the parameter and for the secret',
+  );
+  const said = slack.received.filter((message) =>
+    /^Rotation complete/.test((message as { text?: string }).text ?? ''),
+  );
+  check(said.length === 2, 'Slack told of both, one short message each');
+
+  step(13, 'rotation-watcher status /prod/db/password, after');
+  const closed = await cli(['status', '/prod/db/password', '--region', REGION]);
+  say(closed.out.replace(/^/gm, '   ').trimEnd());
+  check(/\bcomplete\b/.test(closed.out), 'the record is complete');
+}
+
+interface Signal {
+  'detail-type': string;
+  source: string;
+  detail: {
+    value: { name: string; version: string | null; changedAt: string };
+    closedAt: string;
+    consumers: Array<{ kind: string; name: string; state: string }>;
+  };
+}
+
+/** An SQS batch as the changes queue hands it to on-change. */
+function sqsBatch(bodies: unknown[], id: string) {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `demo-${id}-${i + 1}`,
+      receiptHandle: 'demo',
+      body: JSON.stringify(body),
+      attributes: {},
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:changes`,
+      awsRegion: REGION,
+    })),
+  };
+}
+
+async function drain(queueUrl: string): Promise<string[]> {
+  return ((await seed?.drain(REGION, queueUrl)) ?? []).map((message) => message.body);
+}
+
+async function queueDepth(queueUrl: string): Promise<number> {
+  const sqs = new SQSClient({ region: REGION });
+  const reply = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  sqs.destroy();
+  return Number(reply.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
 }
 
 interface Report {

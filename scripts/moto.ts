@@ -1,7 +1,7 @@
 // Starts and stops moto_server (the AWS emulator) on a free loopback port, for the integration
 // tests, the demo and the benchmark. What moto cannot show is listed in README (Development).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,14 +43,37 @@ export function findMotoServer(
   return local;
 }
 
-/** Starts a moto server on a free port of 127.0.0.1 and waits until it answers. */
-export async function startMoto(): Promise<Moto> {
+/**
+ * The Python that runs moto_server: the interpreter its script names (pip and venv installs), or
+ * python3 (a pyenv shim), if that one can import moto.
+ */
+function motoPython(server: string): string {
+  const first = readFileSync(server, 'utf8').split('\n', 1)[0] ?? '';
+  const named = /^#!\s*(\S*python[\d.]*)\s*$/.exec(first)?.[1];
+  const python = named && existsSync(named) ? named : 'python3';
+  const check = spawnSync(python, ['-c', 'import moto.server'], { stdio: 'ignore' });
+  if (check.status !== 0)
+    throw new Error(
+      `${python} cannot import moto, which ${server} runs on; install it there with: ${python} -m pip install "moto[server]"`,
+    );
+  return python;
+}
+
+/**
+ * Starts a moto server on a free port of 127.0.0.1 and waits until it answers. `taskTimes`: ECS
+ * tasks get the createdAt and startedAt AWS always returns and moto 5.2 does not
+ * (scripts/moto-task-times.py); everything else is moto as it is.
+ */
+export async function startMoto(options: { taskTimes?: boolean } = {}): Promise<Moto> {
   const binary = findMotoServer();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const address = ['-H', '127.0.0.1', '-p', String(port)];
+  const child = options.taskTimes
+    ? spawn(motoPython(binary), [join(ROOT, 'scripts', 'moto-task-times.py'), ...address], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+    : spawn(binary, address, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -196,6 +196,24 @@ export class Seeder {
     });
   }
 
+  /**
+   * Tasks of a service started by its deployment `startedBy`, as ECS's scheduler would start them
+   * (moto runs no scheduler: CreateService and UpdateService start nothing).
+   */
+  async serviceTasks(
+    region: string,
+    cluster: string,
+    service: string,
+    taskDefinition: string,
+    count: number,
+    startedBy: string,
+  ): Promise<string[]> {
+    return this.runTasks(region, cluster, taskDefinition, count, {
+      group: `service:${service}`,
+      startedBy,
+    });
+  }
+
   /** A task that no service started. */
   async standaloneTask(
     region: string,

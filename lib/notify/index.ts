@@ -131,7 +131,11 @@ const webhooks = new Map<string, Promise<string>>();
  * The webhook URL: given directly, or decrypted once per cold start from the SecureString that
  * holds it. This is the only value the watcher ever decrypts.
  */
-async function slackWebhook({ clients, settings, region }: NotifyOptions): Promise<string> {
+export async function slackWebhook({
+  clients,
+  settings,
+  region,
+}: Pick<NotifyOptions, 'clients' | 'settings' | 'region'>): Promise<string> {
   if (settings.slackWebhookUrl) return settings.slackWebhookUrl;
   const name = settings.slackWebhookParam as string;
   let url = webhooks.get(name);

@@ -37,6 +37,7 @@ export function reportJson(summary: Summary, kept: Kept): Record<string, unknown
     complete: summary.complete,
     gaps: summary.gaps.slice(0, kept.gaps),
     ...(summary.calls ? { calls: summary.calls } : {}),
+    ...(summary.quiet ? { quiet: summary.quiet } : {}),
     ...(anyOmitted(omitted)
       ? { truncated: omitted.consumers, omitted, more: leftOutNote(omitted, 'the message') }
       : {}),

@@ -10,7 +10,7 @@ import {
   unitOrder,
 } from './fit.js';
 import { consumerLink, parameterLink, secretLink } from './links.js';
-import { type Item, type Summary, summarize } from './summary.js';
+import { type Item, quietNote, type Summary, summarize } from './summary.js';
 
 /** A Slack Block Kit message: https://api.slack.com/reference/block-kit/blocks */
 export interface SlackMessage {
@@ -98,7 +98,11 @@ function blocksOf(summary: Summary, told: Item[], omitted: Omitted, dryRun?: boo
   const consumers = items.filter((item) => item.consumer || item.shown?.status !== 'failed');
   const title = `${EMOJI[summary.severity]} *Still on the old value*`;
   if (told.length === 0)
-    sections(blocks, title, ['none: every consumer already reads the new value']);
+    sections(blocks, title, [
+      summary.quiet > 0
+        ? 'none new: the stale consumers were all told of before'
+        : 'none: every consumer already reads the new value',
+    ]);
   else if (consumers.length) sections(blocks, title, consumers.map(itemLine));
   const gaps = summary.gaps.slice(0, summary.gaps.length - omitted.gaps);
   if (gaps.length) {
@@ -117,6 +121,7 @@ function blocksOf(summary: Summary, told: Item[], omitted: Omitted, dryRun?: boo
   if (note) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: note } });
   const notes = [
     `${summary.stale} stale, ${summary.counts.consumers} consumers, ${summary.counts.changes} changed`,
+    quietNote(summary),
     dryRun ? 'dry run: nothing was changed' : null,
   ].filter(Boolean);
   blocks.push({

@@ -67,7 +67,11 @@ export interface Summary {
   changes: ReportedChange[];
   gaps: Gap[];
   calls?: RunReport['calls'];
+  /** Stale consumers left out: told of before, nothing changed, no reminder due. */
+  quiet: number;
 }
+
+const isRestart = (outcome: Outcome) => outcome.kind === 'redeploy' || outcome.kind === 'resubmit';
 
 /** Whether a run has anything a person should hear about. */
 export function worthTelling(report: RunReport): boolean {
@@ -87,7 +91,10 @@ export function summarize(report: RunReport): Summary {
     report.actions.filter((action) => action.status === status).length;
   const stale = report.consumers.filter((consumer) => consumer.stale).length;
   const failed = count('failed');
-  const restarted = count('done');
+  // Restarts only: a rotation signal sent or a record written is done too, but restarts nothing.
+  const restarted = report.actions.filter(
+    (action) => action.status === 'done' && isRestart(action),
+  ).length;
   const alarm = report.consumers.some((consumer) => consumer.alarm);
   const names = [...new Set(report.changes.map((change) => change.name))];
   const severity: Severity =
@@ -123,7 +130,16 @@ export function summarize(report: RunReport): Summary {
     changes: staleFirst(report),
     gaps: report.gaps,
     ...(report.calls ? { calls: report.calls } : {}),
+    quiet: report.quiet ?? 0,
   };
+}
+
+/** The line saying how many stale consumers a notification leaves out as told of before. */
+export function quietNote(summary: Summary): string | null {
+  const { quiet } = summary;
+  return quiet > 0
+    ? `${quiet} more stale consumer${quiet === 1 ? '' : 's'} already told of (nothing changed; reminded every WATCHER_REMIND_EVERY)`
+    : null;
 }
 
 /** Consumers with their outcomes, and actions on targets that are no consumer, by rank (stable). */
@@ -163,7 +179,7 @@ function itemsOf(report: RunReport): Item[] {
     const rank: Rank =
       outcome.status === 'failed'
         ? 'failed'
-        : outcome.status === 'done'
+        : outcome.status === 'done' && isRestart(outcome)
           ? 'restarted'
           : outcome.status === 'skipped'
             ? 'skipped'

@@ -10,7 +10,7 @@ import {
   type Rendered,
   unitOrder,
 } from './fit.js';
-import { type Item, type Summary, summarize } from './summary.js';
+import { type Item, quietNote, type Summary, summarize } from './summary.js';
 
 /**
  * The plain-text message for e-mail, SMS and logs, within `budget` bytes of UTF-8: the title,
@@ -48,8 +48,10 @@ function textOf(summary: Summary, kept: Kept): string {
     '',
     'Consumers:',
   ];
-  if (summary.items.length === 0) lines.push('  (none running)');
+  if (summary.items.length === 0 && !summary.quiet) lines.push('  (none running)');
   for (const item of summary.items.slice(0, kept.consumers)) lines.push(itemLine(item));
+  const quiet = quietNote(summary);
+  if (quiet) lines.push(`  (${quiet})`);
   if (summary.gaps.length) {
     lines.push('', 'Not read (the answer is incomplete):');
     for (const gap of summary.gaps.slice(0, kept.gaps))

@@ -1,5 +1,6 @@
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   type GetItemCommandOutput,
   PutItemCommand,
@@ -73,6 +74,11 @@ export interface RotationRecord {
   /** The record of the newer change that replaced this one, or of the older one this replaced. */
   supersededBy: string | null;
   supersedes: string | null;
+  /**
+   * When `Rotation Complete` or `Rotation Overdue` was told (every channel took it); null while
+   * open, or closed and not yet told (a later look tells again). Absent in older records.
+   */
+  signalled?: string | null;
   /** Bumped by every write; a write succeeds only on the revision it read. */
   rev: number;
 }
@@ -147,6 +153,7 @@ export function newRecord(
       }),
     supersededBy: null,
     supersedes: null,
+    signalled: null,
     rev: 0,
   };
 }
@@ -219,6 +226,9 @@ export function observe(
   // Nothing new: the same record, so that callers write (and follow up) nothing.
   return { record: unchanged ? record : { ...record, consumers }, signal: null };
 }
+
+/** The partition of the records the sweep follows up (see `RotationStore.track`). */
+export const TRACKED_PK = 'open#rot';
 
 /** Records kept after they close, for `status` and audits. */
 export const RECORD_TTL_DAYS = 90;
@@ -310,6 +320,56 @@ export class RotationStore {
       }
     }
     throw new RecordContentionError(`${pk} ${sk}`);
+  }
+
+  /**
+   * Keeps a record on the list the sweep looks at (`pk = open#rot`, one item per record), while
+   * it is open and until its signal is told: the sweep then follows it up even when no event,
+   * follow-up or running consumer brings its value back.
+   */
+  async track(record: RotationRecord): Promise<void> {
+    await this.send(
+      new PutItemCommand({
+        TableName: this.options.table,
+        Item: {
+          pk: { S: TRACKED_PK },
+          sk: { S: `${record.pk} ${record.sk}` },
+          record: { S: record.pk },
+          change: { S: record.sk },
+          // A week past its deadline, it is dropped whatever happened to it.
+          expiresAt: { N: String(Math.ceil(Date.parse(record.deadline) / 1000) + 7 * 86_400) },
+        },
+      }),
+    );
+  }
+
+  async untrack(pk: string, sk: string): Promise<void> {
+    await this.send(
+      new DeleteItemCommand({
+        TableName: this.options.table,
+        Key: { pk: { S: TRACKED_PK }, sk: { S: `${pk} ${sk}` } },
+      }),
+    );
+  }
+
+  /** The records being tracked: open, or closed and not yet told. */
+  async tracked(): Promise<Array<{ pk: string; sk: string }>> {
+    const out: Array<{ pk: string; sk: string }> = [];
+    let start: QueryCommandOutput['LastEvaluatedKey'];
+    do {
+      const reply: QueryCommandOutput = await this.send<QueryCommandOutput>(
+        new QueryCommand({
+          TableName: this.options.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: TRACKED_PK } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of reply.Items ?? [])
+        if (item.record?.S && item.change?.S) out.push({ pk: item.record.S, sk: item.change.S });
+      start = reply.LastEvaluatedKey;
+    } while (start);
+    return out;
   }
 
   private send<T>(command: { input: unknown }): Promise<T> {

@@ -26,6 +26,13 @@ describe('npm run demo', () => {
       'ok   one Slack message for the run',
       'ok   checkout is fresh',
       'ok   worker is still stale, to be notified',
+      'ok   the record is open: consumers still hold the old value',
+      'ok   a follow-up scheduled for each of the two rotations',
+      'ok   wait exited 0: no running consumer holds the old value',
+      'ok   every follow-up was handled',
+      'ok   Rotation Complete received for the parameter and for the secret',
+      'ok   Slack told of both, one short message each',
+      'ok   the record is complete',
     ]) {
       expect(out).toContain(promise);
     }
@@ -34,6 +41,14 @@ describe('npm run demo', () => {
     );
     expect(out).toMatch(
       /Subject: rotation-watcher: 4 consumers still on old values \(2 changed\), 1 restarted/,
+    );
+    expect(out).toMatch(
+      /Rotation Complete \(source rotation-watcher\) on the bus's queue: \/prod\/db\/password, version 2, changed \S+, complete \S+/,
+    );
+    expect(out).toMatch(/ecs-service\s+worker\s+replaced-by-deploy/);
+    expect(out).toMatch(/ecs-service\s+checkout\s+replaced-by-watcher/);
+    expect(out).toMatch(
+      /complete: no running consumer of \/prod\/db\/password holds an older value/,
     );
     expect(out).toMatch(/Done in [\d.]+ s: every step did what it says/);
     // Nothing the demo wrote as a watched value may show up in what it prints.

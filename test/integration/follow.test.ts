@@ -11,6 +11,7 @@ import { parsePayload } from '../../lib/events/index.js';
 import { COMPLETE_DETAIL_TYPE, followUp, OVERDUE_DETAIL_TYPE } from '../../lib/follow.js';
 import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
 import { RotationStore } from '../../lib/state/rotations.js';
+import { startSlackStub } from '../../scripts/slack-stub.js';
 import { cli } from '../helpers/cli.js';
 import { parameterChange } from '../helpers/events.js';
 import { useMoto } from '../helpers/moto.js';
@@ -223,6 +224,71 @@ describe('the sweep', () => {
       await world.store.list(`rot#ssm|${REGION}|123456789012|follow/quiet|AWSCURRENT`),
     ).toEqual([]);
     expect(await signalsReceived()).toEqual([]);
+  }, 60_000);
+});
+
+describe('the sweep and the records no follow-up brings back', () => {
+  it('closes a record whose consumers stopped while no event or follow-up came, and tells once every channel takes it', async () => {
+    const { seed } = env;
+    const name = '/follow/orphan';
+    await seed.parameter(REGION, name, 'o0');
+    const td = await seed.taskDefinition(REGION, 'orphan', [{ name: 'app', secrets: { K: name } }]);
+    const task = await seed.standaloneTask(REGION, world.cluster, td);
+    await pause(1_100);
+    await seed.parameter(REGION, name, 'o1');
+    // No queue: nothing follows this record up but the sweep.
+    const deps = { ...world.deps, rotations: { store: world.store, queueUrl: null } };
+    await runPipeline({ records: parsePayload(parameterChange(name, { id: 'evt-o' })) }, deps, {
+      apply: true,
+    });
+    const pk = `rot#ssm|${REGION}|123456789012|follow/orphan|AWSCURRENT`;
+    const [opened] = await world.store.list(pk);
+    expect(opened?.status).toBe('open');
+    expect(await world.store.tracked()).toContainEqual({ pk, sk: opened?.sk });
+
+    // Stopped by hand: no running consumer references the value any more, so no sweep sees it
+    // as a change; the sweep finds the record on its list. Slack is down for this sweep.
+    await seed.ecs(REGION).send(new StopTaskCommand({ cluster: world.cluster, task }));
+    const stub = await startSlackStub();
+    try {
+      stub.replies.push({ status: 500 }, { status: 500 }, { status: 500 });
+      const slack = { ...deps, settings: { ...deps.settings, slackWebhookUrl: stub.url } };
+      const noWait = { ...slack, slack: { sleep: async () => {} } };
+      const swept = await runPipeline({ sweep: true }, noWait, { apply: true });
+      const closed = await world.store.get(pk, opened?.sk as string);
+      expect(closed).toMatchObject({ status: 'complete', signalled: null });
+      expect(swept.report.actions).toContainEqual(
+        expect.objectContaining({ kind: 'slack', status: 'failed' }),
+      );
+      expect((await signalsReceived()).map((e) => e['detail-type'])).toEqual([
+        COMPLETE_DETAIL_TYPE,
+      ]);
+      // Still listed: the next sweep tells again, though not within 10 minutes of the closing.
+      expect(await world.store.tracked()).toContainEqual({ pk, sk: opened?.sk });
+      await runPipeline({ sweep: true }, noWait, { apply: true });
+      // The sweeps' own reports go to Slack too; the signal is a message of its own.
+      const signalled = () =>
+        stub.received.filter((message) =>
+          (message as { text?: string }).text?.startsWith('Rotation complete'),
+        );
+      expect(signalled()).toEqual([]);
+      const later = new Date(Date.now() + 11 * 60_000);
+      await runPipeline({ sweep: true }, { ...noWait, now: () => later }, { apply: true });
+      expect(signalled()).toHaveLength(1);
+      expect(JSON.stringify(signalled()[0])).toContain('follow/orphan');
+      // Every channel told again (the bus a second time: at least once, never zero times).
+      expect((await signalsReceived()).map((e) => e['detail-type'])).toEqual([
+        COMPLETE_DETAIL_TYPE,
+      ]);
+      expect((await world.store.get(pk, opened?.sk as string))?.signalled).toBe(
+        later.toISOString(),
+      );
+      expect(await world.store.tracked()).not.toContainEqual({ pk, sk: opened?.sk });
+      await runPipeline({ sweep: true }, { ...noWait, now: () => later }, { apply: true });
+      expect(signalled()).toHaveLength(1);
+    } finally {
+      await stub.stop();
+    }
   }, 60_000);
 });
 

@@ -28,6 +28,7 @@ describe('readSettings', () => {
       stateTable: null,
       apiShare: 0.5,
       completeDeadlineMs: 86_400_000,
+      remindEveryMs: 86_400_000,
     });
   });
 
@@ -80,6 +81,8 @@ describe('readSettings', () => {
     ['WATCHER_API_SHARE', '.1', 'apiShare', 0.1],
     ['WATCHER_COMPLETE_DEADLINE', '2h', 'completeDeadlineMs', 7_200_000],
     ['WATCHER_COMPLETE_DEADLINE', '1d12h', 'completeDeadlineMs', 129_600_000],
+    ['WATCHER_REMIND_EVERY', '6h', 'remindEveryMs', 21_600_000],
+    ['WATCHER_REMIND_EVERY', '0', 'remindEveryMs', 0],
   ])('reads %s=%j as %s %j', (name, value, field, expected) => {
     expect(readSettings({ [name]: value })).toHaveProperty(field, expected);
   });
@@ -103,6 +106,8 @@ describe('readSettings', () => {
       ['WATCHER_COMPLETE_DEADLINE', 'tomorrow', /duration from 1m to 30d/],
       ['WATCHER_COMPLETE_DEADLINE', '10s', /duration from 1m to 30d/],
       ['WATCHER_COMPLETE_DEADLINE', '31d', /duration from 1m to 30d/],
+      ['WATCHER_REMIND_EVERY', 'daily', /0 \(every run\), a duration from 1m to 30d/],
+      ['WATCHER_REMIND_EVERY', '30s', /0 \(every run\), a duration from 1m to 30d/],
     ])('%s=%j', (name, value, allowed) => {
       const error = settingsError({ [name]: value });
       expect(error.name).toBe('SettingsError');
