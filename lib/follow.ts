@@ -183,13 +183,15 @@ export async function followUp(
   }
   if (current.status !== 'open') return settle(current, deps, now);
   const { observations, complete } = await reread(current, deps.clients);
+  let seen: RotationRecord | null = null;
   const written = await deps.store.update(pk, sk, (latest) => {
+    seen = latest;
     if (!latest) return null;
     const next = observe(latest, observations, now, complete);
     return next.record === latest ? null : { record: next.record, result: next.signal };
   });
-  // Nothing written: another run closed it meanwhile, or nothing changed; read what is there now.
-  const record = written?.record ?? (await deps.store.get(pk, sk)) ?? current;
+  // Nothing written: another run closed it meanwhile, or nothing changed; what the update read.
+  const record = written?.record ?? seen ?? current;
   return after(record, written?.result ?? null, deps, options.schedule);
 }
 
