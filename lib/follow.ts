@@ -111,7 +111,7 @@ export async function recordRun(
     const pk = recordPk(change);
     const sk = recordSk(change);
     recorded.looked.add(`${pk} ${sk}`);
-    let seen: RotationRecord | null = null;
+    let seen = null as RotationRecord | null;
     try {
       const written = await deps.store.update(pk, sk, (current) => {
         seen = current;
@@ -128,17 +128,22 @@ export async function recordRun(
           ? null
           : { record: next.record, result: { signal: next.signal, opened: false } };
       });
+      const record: RotationRecord | null = written?.record ?? seen;
+      // An event's run keeps its record on the sweep's list while it needs looking at (also on
+      // a redelivery: the run that opened it may have stopped before listing it); when that
+      // fails, the event comes back.
+      if (options.open && record && needsLooking(record))
+        await deps.store.track(record).catch((error: unknown) => {
+          recorded.failed.add(wanted);
+          outcomes.push(recordFailure(change.name, 'could not be listed for the sweep', error));
+        });
       if (!written) {
         // Unchanged: a closed record whose signal was never told is told now.
         if (seen) outcomes.push(...(await settle(seen, deps, now)));
         continue;
       }
-      const { record } = written;
       if (written.result.opened) {
-        await deps.store.track(record).catch((error: unknown) => {
-          outcomes.push(recordFailure(change.name, 'could not be listed for the sweep', error));
-        });
-        await supersede(record, deps, now).catch((error: unknown) => {
+        await supersede(written.record, deps, now).catch((error: unknown) => {
           outcomes.push(
             recordFailure(change.name, 'the older record could not be marked superseded', error),
           );
@@ -146,7 +151,9 @@ export async function recordRun(
       }
       // One chain of follow-ups per record, begun when it opens: a redelivery, another event of
       // the same rotation or the sweep only updates it (and signals, if it closes).
-      outcomes.push(...(await after(record, written.result.signal, deps, written.result.opened)));
+      outcomes.push(
+        ...(await after(written.record, written.result.signal, deps, written.result.opened)),
+      );
     } catch (error) {
       if (options.open) recorded.failed.add(wanted);
       outcomes.push(recordFailure(change.name, 'could not be written', error));
@@ -154,6 +161,10 @@ export async function recordRun(
   }
   return recorded;
 }
+
+/** Open, or closed and its signal not yet told (`undefined`: from before signals were noted). */
+const needsLooking = (record: RotationRecord) =>
+  record.status === 'open' || (record.status !== 'superseded' && record.signalled === null);
 
 function recordFailure(name: string, what: string, error: unknown): Outcome {
   return {
@@ -243,7 +254,7 @@ async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): P
     (other) => other.status === 'open' && other.sk < record.sk,
   );
   for (const other of older) {
-    await deps.store.update(other.pk, other.sk, (latest) =>
+    const written = await deps.store.update(other.pk, other.sk, (latest) =>
       latest && latest.status === 'open'
         ? {
             record: {
@@ -256,7 +267,8 @@ async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): P
           }
         : null,
     );
-    await deps.store.untrack(other.pk, other.sk);
+    // Closed meanwhile by another run: it stays listed until its own signal is told.
+    if (written) await deps.store.untrack(other.pk, other.sk);
   }
   if (older.length > 0) {
     const newest = older
@@ -436,7 +448,23 @@ async function tell(
         deps.slack,
       ),
     );
-  if (outcomes.some((outcome) => outcome.status === 'failed')) return outcomes;
+  if (outcomes.some((outcome) => outcome.status === 'failed')) {
+    // Told again later: listed for the sweep, and noted as not told (a record from before
+    // signals were noted would otherwise count as told).
+    try {
+      await deps.store.update(record.pk, record.sk, (latest) =>
+        latest && latest.signalled === undefined
+          ? { record: { ...latest, signalled: null }, result: null }
+          : null,
+      );
+      await deps.store.track(record);
+    } catch (error) {
+      outcomes.push(
+        recordFailure(record.value.name, 'could not be listed to tell it again', error),
+      );
+    }
+    return outcomes;
+  }
   try {
     const at = (deps.now?.() ?? new Date()).toISOString();
     await deps.store.update(record.pk, record.sk, (latest) =>

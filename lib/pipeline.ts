@@ -276,6 +276,9 @@ async function follow(
   return { outcomes, retry };
 }
 
+/** What a sweep keeps for notifying and saving after it stops following up listed records. */
+const TRACKED_MARGIN_MS = 30_000;
+
 /**
  * The sweep's look at records no event, follow-up or running consumer brought back: consumers
  * replaced or stopped while the follow-ups had stopped (a lost message, no queue) close their
@@ -303,6 +306,8 @@ async function sweepTracked(
   await deps.clients.budget.until(options.actBy, async () => {
     for (const { pk, sk } of tracked) {
       if (looked.has(`${pk} ${sk}`)) continue;
+      // Telling and saving the run need time after this: the next sweep takes the rest.
+      if (options.actBy !== undefined && Date.now() > options.actBy - TRACKED_MARGIN_MS) break;
       try {
         outcomes.push(...(await followUp(pk, sk, deps, { schedule: false })));
       } catch (error) {

@@ -3,7 +3,14 @@ import type { Settings } from './config.js';
 import type { DiscoveryResult } from './discovery/index.js';
 import type { Plan } from './plan.js';
 import type { Outcome, RunReport } from './report.js';
-import { fingerprintOf, type Reminder, type ReminderStore, remindRule } from './state/reminders.js';
+import {
+  type Facts,
+  factsOf,
+  type Reminder,
+  type ReminderStore,
+  remindRule,
+  toldNow,
+} from './state/reminders.js';
 
 export interface Sorted {
   /** The report to notify with: quiet consumers left out, and counted in `quiet`. */
@@ -52,24 +59,31 @@ export async function sortOut(
       ],
     };
   }
-  const found = new Map(result.consumers.map((consumer) => [consumer.arn, consumer]));
-  const decisions = new Map(planned.decisions.map((d) => [d.consumer.arn, d]));
+  // Consumers by ARN: two services of one name in two clusters share an old-format ARN, and
+  // are remembered as one (told of when either is).
+  const facts = new Map<string, Facts>();
+  const decisions = new Map(planned.decisions.map((d) => [d.consumer, d]));
+  const wanted = new Set(listed.map((consumer) => consumer.arn));
+  for (const consumer of result.consumers) {
+    if (!wanted.has(consumer.arn)) continue;
+    const mine = factsOf(consumer, decisions.get(consumer));
+    const other = facts.get(consumer.arn);
+    facts.set(
+      consumer.arn,
+      other
+        ? {
+            decision: [other.decision, mine.decision].sort().join(','),
+            changes: [...new Set([...other.changes, ...mine.changes])].sort(),
+          }
+        : mine,
+    );
+  }
   const quiet = new Set<string>();
   const told: Reminder[] = [];
-  for (const { arn } of listed) {
-    const consumer = found.get(arn);
-    if (!consumer) continue;
-    const fingerprint = fingerprintOf(consumer, decisions.get(arn));
+  for (const [arn, seen] of facts) {
     const previous = memory.get(arn) ?? null;
-    const why = remindRule(previous, fingerprint, now, settings.remindEveryMs);
-    if (why === 'quiet') quiet.add(arn);
-    else
-      told.push({
-        arn,
-        fingerprint,
-        firstSeen: previous?.firstSeen ?? now.toISOString(),
-        lastTold: now.toISOString(),
-      });
+    if (remindRule(previous, seen, now, settings.remindEveryMs) === 'quiet') quiet.add(arn);
+    else told.push(toldNow(arn, seen, previous, now));
   }
   return {
     report:
@@ -85,14 +99,19 @@ export async function sortOut(
   };
 }
 
-/** Remembers who was told, once a channel told them; a failure is an outcome (they are told again). */
+/**
+ * Remembers who was told, once a channel for people (SNS or Slack; the bus when it is the only
+ * channel) told them; a failure is an outcome (they are told again next run).
+ */
 export async function remember(
   store: ReminderStore,
   told: Reminder[],
   notifications: Outcome[],
   settings: Settings,
 ): Promise<Outcome[]> {
-  if (told.length === 0 || !notifications.some((outcome) => outcome.status === 'done')) return [];
+  const people = notifications.filter((o) => o.kind === 'sns' || o.kind === 'slack');
+  const reached = (people.length > 0 ? people : notifications).some((o) => o.status === 'done');
+  if (told.length === 0 || !reached) return [];
   try {
     await store.save(told, settings.remindEveryMs);
     return [];

@@ -12,8 +12,13 @@ type Item = Record<string, AttributeValue>;
 /** BatchGetItem reads 100 keys a call, BatchWriteItem writes 25 items a call. */
 const READS_PER_CALL = 100;
 const WRITES_PER_CALL = 25;
-/** Unprocessed keys or items (throttling of the table) are asked again this many times. */
+/** Unprocessed keys or items (throttling of the table) are asked again this many times... */
 const ROUNDS = 3;
+/** ...after a jittered wait that doubles each round, as AWS advises for batch operations. */
+const backoff = (round: number) =>
+  round === 0
+    ? Promise.resolve()
+    : new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round * (0.5 + Math.random())));
 
 export interface TableRef {
   table: string;
@@ -34,6 +39,7 @@ export async function batchGet(
   for (const group of chunks(keys, READS_PER_CALL)) {
     let pending = group;
     for (let round = 0; round < ROUNDS && pending.length > 0; round++) {
+      await backoff(round);
       const reply: BatchGetItemCommandOutput = await clients.limited('dynamodb', region, () =>
         clients.get('dynamodb', region).send(
           new BatchGetItemCommand({
@@ -53,6 +59,7 @@ export async function batchPut({ table, region, clients }: TableRef, items: Item
   for (const group of chunks(items, WRITES_PER_CALL)) {
     let requests = group.map((Item) => ({ PutRequest: { Item } }));
     for (let round = 0; round < ROUNDS && requests.length > 0; round++) {
+      await backoff(round);
       const reply: BatchWriteItemCommandOutput = await clients.limited('dynamodb', region, () =>
         clients
           .get('dynamodb', region)

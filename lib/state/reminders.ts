@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Consumer } from '../discovery/index.js';
 import { valueKey } from '../events/index.js';
 import type { Decision } from '../plan.js';
@@ -8,11 +7,19 @@ import { parseBody } from './body.js';
 /** What the watcher last told people about one stale consumer. */
 export interface Reminder {
   arn: string;
-  /** The facts a person was told (see `fingerprintOf`), hashed. */
-  fingerprint: string;
-  /** When the consumer was first told of as stale with these facts or others. */
+  /** What the watcher decided for it, and on what basis (`notify|policy`, `notify|rollout-stuck`). */
+  decision: string;
+  /** The changes it was told it holds old (`VALUE-KEY@VERSION`), the latest 50. */
+  changes: string[];
+  /** When it was first told of as stale. */
   firstSeen: string;
   lastTold: string;
+}
+
+/** What about a stale consumer a person is told: see `factsOf`. */
+export interface Facts {
+  decision: string;
+  changes: string[];
 }
 
 /**
@@ -23,35 +30,52 @@ export type ReminderWhy = 'first' | 'changed' | 'due' | 'quiet';
 
 /**
  * The sweep's memory: a stale consumer nobody restarts is told of when it is first seen stale,
- * when something about it changes, and then at most once per `everyMs` (WATCHER_REMIND_EVERY; 0:
- * on every run). Pure.
+ * when something about it changes (another decision or basis; a change it holds old that it was
+ * not told of), and then at most once per `everyMs` (WATCHER_REMIND_EVERY; 0: on every run). Pure.
  */
 export function remindRule(
   previous: Reminder | null,
-  fingerprint: string,
+  facts: Facts,
   now: Date,
   everyMs: number,
 ): ReminderWhy {
   if (!previous) return 'first';
-  if (previous.fingerprint !== fingerprint) return 'changed';
+  const told = new Set(previous.changes);
+  if (previous.decision !== facts.decision || facts.changes.some((change) => !told.has(change)))
+    return 'changed';
   return now.getTime() - Date.parse(previous.lastTold) >= everyMs ? 'due' : 'quiet';
 }
 
 /**
- * What about a consumer is worth telling again when it changes: what the watcher decided and why
- * (a tag changed, a rollout stuck, a value deleted) and which changes of which values make it
- * stale (a new rotation of a value it already held old). Not how many of its tasks are old:
- * scaling would remind on every sweep.
+ * What about a consumer is worth telling again when it changes: what the watcher decided and on
+ * what basis (a tag, a stuck rollout, a deleted value), and which change of which value makes it
+ * stale (a value and its version, not the time: a secret's LastChangedDate also moves on tags).
+ * Not how many of its tasks are old: scaling would remind on every sweep. An event's run sees
+ * only the event's values, a sweep all of them: a change counts as new only when it was never
+ * told, so the sweep after an event does not tell again what the event's run told.
  */
-export function fingerprintOf(consumer: Consumer, decision: Decision | undefined): string {
-  const changes = consumer.changes
-    .map(
-      (change) =>
-        `${valueKey(change)}@${change.version ?? ''}@${change.changedAt}@${change.effect}`,
-    )
-    .sort();
-  const facts = [decision?.action ?? 'none', decision?.basis ?? 'fresh', ...changes].join('\n');
-  return createHash('sha256').update(facts).digest('hex').slice(0, 32);
+export function factsOf(consumer: Consumer, decision: Decision | undefined): Facts {
+  return {
+    decision: `${decision?.action ?? 'none'}|${decision?.basis ?? 'fresh'}`,
+    changes: [
+      ...new Set(
+        consumer.changes.map(
+          (change) => `${valueKey(change)}@${change.version ?? change.changedAt}`,
+        ),
+      ),
+    ].sort(),
+  };
+}
+
+/** The reminder saved after a telling: what was told now, with what was told before. */
+export function toldNow(arn: string, facts: Facts, previous: Reminder | null, now: Date): Reminder {
+  return {
+    arn,
+    decision: facts.decision,
+    changes: [...new Set([...facts.changes, ...(previous?.changes ?? [])])].slice(0, 50),
+    firstSeen: previous?.firstSeen ?? now.toISOString(),
+    lastTold: now.toISOString(),
+  };
 }
 
 /** An item outlives its last telling by the interval and this margin, then expires. */
@@ -83,7 +107,10 @@ export class ReminderStore {
     for (const item of items) {
       const reminder = parseBody<Reminder>(
         item.body?.S,
-        (value) => typeof value.arn === 'string' && typeof value.lastTold === 'string',
+        (value) =>
+          typeof value.arn === 'string' &&
+          typeof value.lastTold === 'string' &&
+          Array.isArray(value.changes),
       );
       if (reminder && Number(item.expiresAt?.N ?? Number.POSITIVE_INFINITY) > now)
         found.set(reminder.arn, reminder);
@@ -92,9 +119,11 @@ export class ReminderStore {
   }
 
   async save(reminders: Reminder[], everyMs: number): Promise<void> {
+    // One item per key: BatchWriteItem refuses a request that names a key twice.
+    const unique = [...new Map(reminders.map((reminder) => [reminder.arn, reminder])).values()];
     await batchPut(
       this.#ref,
-      reminders.map((reminder) => ({
+      unique.map((reminder) => ({
         ...key(reminder.arn),
         body: { S: JSON.stringify(reminder) },
         expiresAt: {

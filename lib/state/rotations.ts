@@ -365,8 +365,11 @@ export class RotationStore {
           ExclusiveStartKey: start,
         }),
       );
+      // DynamoDB deletes expired items within days, not at once: those are skipped.
+      const now = (this.options.now?.() ?? new Date()).getTime() / 1000;
       for (const item of reply.Items ?? [])
-        if (item.record?.S && item.change?.S) out.push({ pk: item.record.S, sk: item.change.S });
+        if (item.record?.S && item.change?.S && Number(item.expiresAt?.N ?? Infinity) > now)
+          out.push({ pk: item.record.S, sk: item.change.S });
       start = reply.LastEvaluatedKey;
     } while (start);
     return out;

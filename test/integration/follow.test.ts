@@ -245,6 +245,12 @@ describe('the sweep and the records no follow-up brings back', () => {
     const [opened] = await world.store.list(pk);
     expect(opened?.status).toBe('open');
     expect(await world.store.tracked()).toContainEqual({ pk, sk: opened?.sk });
+    // A run that stopped between writing the record and listing it: the redelivery lists it.
+    await world.store.untrack(pk, opened?.sk as string);
+    await runPipeline({ records: parsePayload(parameterChange(name, { id: 'evt-o' })) }, deps, {
+      apply: true,
+    });
+    expect(await world.store.tracked()).toContainEqual({ pk, sk: opened?.sk });
 
     // Stopped by hand: no running consumer references the value any more, so no sweep sees it
     // as a change; the sweep finds the record on its list. Slack is down for this sweep.

@@ -1,18 +1,25 @@
 // The sweep's memory: when a stale consumer nobody restarts is told of again.
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../lib/plan.js';
-import { fingerprintOf, type Reminder, remindRule } from '../../lib/state/reminders.js';
-import { aChange, aConsumer } from '../helpers/factories.js';
+import {
+  type Facts,
+  factsOf,
+  type Reminder,
+  remindRule,
+  toldNow,
+} from '../../lib/state/reminders.js';
+import { aChange, aConsumer, actionTags } from '../helpers/factories.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const policy = { defaultAction: 'notify' as const, maxActions: 25 };
+const FACTS: Facts = { decision: 'notify|policy', changes: ['ssm|/prod/db@2'] };
 
-function told(ago: number, fingerprint = 'f1'): Reminder {
+function told(ago: number, facts: Facts = FACTS): Reminder {
   return {
     arn: 'arn:aws:ecs:us-east-1:123456789012:service/prod/api',
-    fingerprint,
+    ...facts,
     firstSeen: new Date(NOW.getTime() - 3 * DAY).toISOString(),
     lastTold: new Date(NOW.getTime() - ago).toISOString(),
   };
@@ -32,51 +39,70 @@ describe('remindRule: (first seen, changed, interval passed) → told or quiet',
   ] as const)(
     'first seen %s, changed %s, interval passed %s: %s',
     (first, changed, passed, why) => {
-      const previous = first ? null : told(passed ? 25 * HOUR : 23 * HOUR, changed ? 'f0' : 'f1');
-      expect(remindRule(previous, 'f1', NOW, DAY)).toBe(why);
+      const before = changed ? { ...FACTS, changes: ['ssm|/prod/db@1'] } : FACTS;
+      const previous = first ? null : told(passed ? 25 * HOUR : 23 * HOUR, before);
+      expect(remindRule(previous, FACTS, NOW, DAY)).toBe(why);
     },
   );
 
   it('is due exactly one interval after the last telling, and quiet a millisecond before', () => {
-    expect(remindRule(told(DAY), 'f1', NOW, DAY)).toBe('due');
-    expect(remindRule(told(DAY - 1), 'f1', NOW, DAY)).toBe('quiet');
+    expect(remindRule(told(DAY), FACTS, NOW, DAY)).toBe('due');
+    expect(remindRule(told(DAY - 1), FACTS, NOW, DAY)).toBe('quiet');
   });
 
   it('tells on every run with WATCHER_REMIND_EVERY=0', () => {
-    expect(remindRule(told(0), 'f1', NOW, 0)).toBe('due');
-  });
-});
-
-describe('fingerprintOf: what counts as a change worth telling again', () => {
-  const change = aChange();
-  const base = aConsumer({ changes: [change] });
-  const print = (overrides: Parameters<typeof aConsumer>[0]) => {
-    const consumer = { ...base, ...overrides };
-    return fingerprintOf(consumer, decide(consumer, policy));
-  };
-
-  it('stays the same when only the number of old tasks changes (scaling)', () => {
-    expect(print({ staleRuns: 5 })).toBe(print({ staleRuns: 1 }));
+    expect(remindRule(told(0), FACTS, NOW, 0)).toBe('due');
   });
 
-  it('changes with a newer change of a value it holds old', () => {
-    expect(
-      print({ changes: [aChange({ version: '3', changedAt: '2026-11-21T12:00:00.000Z' })] }),
-    ).not.toBe(print({}));
-  });
-
-  it('changes when another value it references changes too', () => {
-    expect(print({ changes: [change, aChange({ name: '/prod/api/key' })] })).not.toBe(print({}));
-  });
-
-  it('changes with the decision (a tag now asks for a redeploy the watcher cannot make)', () => {
-    const stuck = { ...base, stuckRollout: 'ecs-svc/9' };
-    expect(fingerprintOf(stuck, { ...decide(stuck, policy), basis: 'rollout-stuck' })).not.toBe(
-      print({}),
+  it('calls a new decision or basis a change', () => {
+    expect(remindRule(told(HOUR), { ...FACTS, decision: 'notify|rollout-stuck' }, NOW, DAY)).toBe(
+      'changed',
     );
   });
 
-  it('holds no name, ARN or value, only a hash', () => {
-    expect(print({})).toMatch(/^[0-9a-f]{32}$/);
+  it('stays quiet when a run sees fewer of the changes it was told of (an event sees only its own)', () => {
+    const both = { ...FACTS, changes: ['ssm|/prod/db@2', 'ssm|/prod/key@7'] };
+    const event = { ...FACTS, changes: ['ssm|/prod/key@7'] };
+    expect(remindRule(told(HOUR, both), event, NOW, DAY)).toBe('quiet');
+    // ...and the sweep after an event's telling is quiet too: what was told is kept.
+    const saved = toldNow('arn', event, told(HOUR, FACTS), NOW);
+    expect(saved.changes).toEqual(['ssm|/prod/key@7', 'ssm|/prod/db@2']);
+    expect(remindRule(saved, both, NOW, DAY)).toBe('quiet');
+    expect(saved.firstSeen).toBe(told(HOUR).firstSeen);
+  });
+});
+
+describe('factsOf: what counts as a change worth telling again', () => {
+  const change = aChange();
+  const base = aConsumer({ changes: [change] });
+  const facts = (overrides: Parameters<typeof aConsumer>[0]) => {
+    const consumer = { ...base, ...overrides };
+    return factsOf(consumer, decide(consumer, policy));
+  };
+
+  it('stays the same when only the number of old tasks changes (scaling)', () => {
+    expect(facts({ staleRuns: 5 })).toEqual(facts({ staleRuns: 1 }));
+  });
+
+  it("stays the same when only the change's time moves (a secret's LastChangedDate moves on tags)", () => {
+    expect(facts({ changes: [{ ...change, changedAt: '2026-11-22T00:00:00.000Z' }] })).toEqual(
+      facts({}),
+    );
+  });
+
+  it('has a newer version of a value it holds old', () => {
+    expect(facts({ changes: [aChange({ version: '3' })] }).changes).toEqual([
+      'ssm|us-east-1|123456789012|prod/db/password|AWSCURRENT@3',
+    ]);
+  });
+
+  it('has the decision, as the plan makes it (a tag asks for a redeploy a stuck rollout prevents)', () => {
+    const stuck = {
+      ...base,
+      tags: actionTags('ecs-service', { service: 'redeploy' }),
+      stuckRollout: 'ecs-svc/9',
+    };
+    expect(factsOf(stuck, decide(stuck, policy)).decision).toBe('notify|rollout-stuck');
+    expect(facts({}).decision).toBe('notify|policy');
   });
 });
