@@ -85,12 +85,19 @@ export async function recordRun(
   result: DiscoveryResult,
   actions: ActionOutcome[],
   deps: FollowDeps,
-  options: { open: boolean } = { open: true },
+  options: { open: boolean; decided?: ReadonlyMap<Consumer, string> } = { open: true },
 ): Promise<Recorded> {
   const now = deps.now?.() ?? new Date();
   const acted = new Map(
     actions.filter((a) => a.status === 'done').map((a) => [a.consumer.arn, a.kind]),
   );
+  // Without a restart done, what the plan decided when it was only to tell or to leave alone.
+  const doneTo = (consumer: Consumer) => {
+    const decided = options.decided?.get(consumer);
+    return (
+      acted.get(consumer.arn) ?? (decided === 'notify' || decided === 'ignore' ? decided : null)
+    );
+  };
   const recorded: Recorded = { outcomes: [], looked: new Set(), failed: new Set() };
   const { outcomes } = recorded;
   for (const change of result.changes.filter(
@@ -102,7 +109,7 @@ export async function recordRun(
       .map((consumer) =>
         observation(
           consumer,
-          acted.get(consumer.arn) ?? null,
+          doneTo(consumer),
           // Its old runs count for this value only when this change is why they are old (or a
           // rollout is replacing them): a consumer stale for another value holds this one's new.
           consumer.cause === 'replaced' || consumer.changes.some((c) => valueKey(c) === wanted),

@@ -1,7 +1,12 @@
 import { type ActionOutcome, execute } from './actions/index.js';
 import { type AwsClients, describeError } from './aws/index.js';
 import { type Settings, withinPrefix } from './config.js';
-import { type DefinitionCache, type DiscoveryResult, discover } from './discovery/index.js';
+import {
+  type Consumer,
+  type DefinitionCache,
+  type DiscoveryResult,
+  discover,
+} from './discovery/index.js';
 import { type Change, dedupeChanges, type RecordResult, valueKey } from './events/index.js';
 import { followUp, recordRun } from './follow.js';
 import { concerns } from './gaps.js';
@@ -115,7 +120,11 @@ export async function runPipeline(
           result,
           actions,
           { ...deps, rotations: deps.rotations },
-          { open: !('sweep' in input), actBy: options.actBy },
+          {
+            open: !('sweep' in input),
+            actBy: options.actBy,
+            decided: new Map(planned.decisions.map((d) => [d.consumer, d.action])),
+          },
         )
       : { outcomes: [], retry: [] };
   outcomes.push(...followed.outcomes);
@@ -238,7 +247,7 @@ async function follow(
   result: DiscoveryResult,
   actions: ActionOutcome[],
   deps: PipelineDeps & { rotations: NonNullable<PipelineDeps['rotations']> },
-  options: { open: boolean; actBy?: number },
+  options: { open: boolean; actBy?: number; decided: ReadonlyMap<Consumer, string> },
 ): Promise<{ outcomes: Outcome[]; retry: string[] }> {
   const followDeps = {
     clients: deps.clients,
@@ -249,7 +258,10 @@ async function follow(
     now: deps.now,
     slack: deps.slack,
   };
-  const recorded = await recordRun(result, actions, followDeps, { open: options.open });
+  const recorded = await recordRun(result, actions, followDeps, {
+    open: options.open,
+    decided: options.decided,
+  });
   const { outcomes } = recorded;
   // A record that could not be opened: its event comes back, as only events open records.
   const retry = records.flatMap((record) =>

@@ -43,7 +43,10 @@ export interface RecordedConsumer {
   /** Its cluster or job queue. */
   parent: string | null;
   state: ConsumerState;
-  /** What the watcher did to it: `redeploy`, `resubmit`, `notify`, or none yet. */
+  /**
+   * What the watcher did to it: `redeploy` or `resubmit` (a restart stays recorded), else what it
+   * decided: `notify` (people were told), `ignore` (a tag), or none yet.
+   */
   action: string | null;
   history: Array<{ at: string; state: ConsumerState }>;
 }
@@ -180,7 +183,11 @@ export function observe(
     const now = byArn.get(consumer.arn);
     // Not seen in a complete read: it no longer runs. In an incomplete one: unknown, kept.
     if (!now && !complete) return consumer;
-    const action = now?.action ?? consumer.action;
+    // A restart stays what was done to it: a later run that only notifies does not undo it.
+    const action =
+      now?.action && !(isRestart(consumer.action) && !isRestart(now.action))
+        ? now.action
+        : consumer.action;
     const state: ConsumerState = !now?.running
       ? 'stopped'
       : now.staleRuns > 0
@@ -229,6 +236,8 @@ export function observe(
 
 /** The partition of the records the sweep follows up (see `RotationStore.track`). */
 export const TRACKED_PK = 'open#rot';
+
+const isRestart = (action: string | null) => action === 'redeploy' || action === 'resubmit';
 
 /** Records kept after they close, for `status` and audits. */
 export const RECORD_TTL_DAYS = 90;

@@ -44,6 +44,32 @@ const at = (minutes: number) => new Date(Date.parse(change.changedAt) + minutes 
 const DAY = 86_400_000;
 
 describe('a rotation record', () => {
+  it('keeps a restart as what was done to a consumer when a later run only notifies', () => {
+    const record = newRecord(change, [seen('svc/api'), seen('task/cron')], at(1), DAY);
+    const told = observe(
+      record,
+      [
+        seen('svc/api', { action: 'redeploy', replacing: true }),
+        seen('task/cron', { action: 'notify' }),
+      ],
+      at(5),
+      true,
+    ).record;
+    const later = observe(
+      told,
+      [
+        seen('svc/api', { action: 'notify', staleRuns: 0 }),
+        seen('task/cron', { action: 'notify' }),
+      ],
+      at(20),
+      true,
+    ).record;
+    expect(later.consumers.map(({ arn, state, action }) => ({ arn, state, action }))).toEqual([
+      { arn: 'svc/api', state: 'replaced-by-watcher', action: 'redeploy' },
+      { arn: 'task/cron', state: 'stale', action: 'notify' },
+    ]);
+  });
+
   it('is keyed by the value, then by the time and version of the change', () => {
     expect(recordPk(change)).toBe('rot#ssm|us-east-1|123456789012|prod/db/password|AWSCURRENT');
     expect(recordSk(change)).toBe('change#2026-11-23T12:00:00.000Z#7');
