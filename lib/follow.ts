@@ -219,8 +219,7 @@ export async function followUp(
  */
 async function settle(record: RotationRecord, deps: FollowDeps, now: Date): Promise<Outcome[]> {
   if (record.status === 'open') return [];
-  if (record.status === 'superseded' || record.signalled !== null) {
-    // `undefined`: a record from before signals were noted, told when it closed.
+  if (!needsLooking(record)) {
     await deps.store.untrack(record.pk, record.sk);
     return [];
   }

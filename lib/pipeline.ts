@@ -8,7 +8,7 @@ import {
   discover,
 } from './discovery/index.js';
 import { type Change, dedupeChanges, type RecordResult, valueKey } from './events/index.js';
-import { followUp, recordRun } from './follow.js';
+import { type FollowDeps, followUp, recordRun } from './follow.js';
 import { concerns } from './gaps.js';
 import { notify } from './notify/index.js';
 import type { PostOptions } from './notify/slack.js';
@@ -276,17 +276,19 @@ async function follow(
     } catch (error) {
       // The follow-up's message comes back: it is the only thing that looks at this record again.
       if (record.recordId) retry.push(record.recordId);
-      outcomes.push({
-        kind: 'follow-up',
-        target: record.followUp.pk,
-        status: 'failed',
-        detail: describeError(error),
-      });
+      outcomes.push(followUpFailure(record.followUp.pk, error));
     }
   }
   if (!options.open) outcomes.push(...(await sweepTracked(recorded.looked, followDeps, options)));
   return { outcomes, retry };
 }
+
+const followUpFailure = (target: string, error: unknown): Outcome => ({
+  kind: 'follow-up',
+  target,
+  status: 'failed',
+  detail: describeError(error),
+});
 
 /** What a sweep keeps for notifying and saving after it stops following up listed records. */
 const TRACKED_MARGIN_MS = 30_000;
@@ -298,7 +300,7 @@ const TRACKED_MARGIN_MS = 30_000;
  */
 async function sweepTracked(
   looked: Set<string>,
-  deps: Parameters<typeof followUp>[2],
+  deps: FollowDeps,
   options: { actBy?: number },
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
@@ -323,12 +325,7 @@ async function sweepTracked(
       try {
         outcomes.push(...(await followUp(pk, sk, deps, { schedule: false })));
       } catch (error) {
-        outcomes.push({
-          kind: 'follow-up',
-          target: pk,
-          status: 'failed',
-          detail: describeError(error),
-        });
+        outcomes.push(followUpFailure(pk, error));
       }
     }
   });

@@ -3,6 +3,11 @@ import type { Consumer } from './discovery/index.js';
 
 export const ACTION_TAG = 'rotation-watcher:action';
 
+/** Whether an action (or an outcome's kind, or a recorded action) restarts a consumer. */
+export function isRestart(kind: string | null | undefined): boolean {
+  return kind === 'redeploy' || kind === 'resubmit';
+}
+
 export type ActionKind = PolicyAction | 'none';
 
 /** Where the action a consumer's policy asks for came from. */

@@ -5,7 +5,6 @@
 // the delayed follow-up, `Rotation Complete` on the bus, and `status` before and after.
 // Stops everything it started, also on Ctrl-C or failure.
 import { DescribeServicesCommand, ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AwsClients } from '../lib/aws/index.js';
 import { RotationStore } from '../lib/state/rotations.js';
 import { type Moto, startMoto } from './moto.js';
@@ -264,7 +263,7 @@ async function main(): Promise<void> {
   const opened = await cli(['status', '/prod/db/password', '--region', REGION]);
   say(opened.out.replace(/^/gm, '   ').trimEnd());
   check(/\bopen\b/.test(opened.out), 'the record is open: consumers still hold the old value');
-  const delayed = await queueDepth(changes.url);
+  const delayed = await seed.delayed(REGION, changes.url);
   say(`   follow-ups waiting in the changes queue (delayed 15 minutes): ${delayed}`);
   check(delayed === 2, 'a follow-up scheduled for each of the two rotations');
 
@@ -378,18 +377,6 @@ function sqsBatch(bodies: unknown[], id: string) {
 
 async function drain(queueUrl: string): Promise<string[]> {
   return ((await seed?.drain(REGION, queueUrl)) ?? []).map((message) => message.body);
-}
-
-async function queueDepth(queueUrl: string): Promise<number> {
-  const sqs = new SQSClient({ region: REGION });
-  const reply = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
-    }),
-  );
-  sqs.destroy();
-  return Number(reply.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
 }
 
 interface Report {

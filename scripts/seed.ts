@@ -337,6 +337,18 @@ export class Seeder {
     return { url, arn: attributes.Attributes?.QueueArn as string };
   }
 
+  /** How many messages a queue holds back (DelaySeconds) for now. */
+  async delayed(region: string, url: string): Promise<number> {
+    const sqs = this.client('sqs', region, () => new SQSClient({ region }));
+    const reply = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    return Number(reply.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
+  }
+
   /** Every message now in a queue (removing them), as parsed JSON bodies. */
   async drain(
     region: string,

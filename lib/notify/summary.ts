@@ -1,4 +1,5 @@
 import type { Gap } from '../discovery/index.js';
+import { isRestart } from '../plan.js';
 import { parameterKey, refersTo, secretNamesOfArn, type Target } from '../refs/index.js';
 import type { Outcome, RunReport } from '../report.js';
 
@@ -71,8 +72,6 @@ export interface Summary {
   quiet: number;
 }
 
-const isRestart = (outcome: Outcome) => outcome.kind === 'redeploy' || outcome.kind === 'resubmit';
-
 /** Whether a run has anything a person should hear about. */
 export function worthTelling(report: RunReport): boolean {
   return (
@@ -93,7 +92,7 @@ export function summarize(report: RunReport): Summary {
   const failed = count('failed');
   // Restarts only: a rotation signal sent or a record written is done too, but restarts nothing.
   const restarted = report.actions.filter(
-    (action) => action.status === 'done' && isRestart(action),
+    (action) => action.status === 'done' && isRestart(action.kind),
   ).length;
   const alarm = report.consumers.some((consumer) => consumer.alarm);
   const names = [...new Set(report.changes.map((change) => change.name))];
@@ -179,7 +178,7 @@ function itemsOf(report: RunReport): Item[] {
     const rank: Rank =
       outcome.status === 'failed'
         ? 'failed'
-        : outcome.status === 'done' && isRestart(outcome)
+        : outcome.status === 'done' && isRestart(outcome.kind)
           ? 'restarted'
           : outcome.status === 'skipped'
             ? 'skipped'

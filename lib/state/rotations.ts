@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from '../aws/index.js';
 import { type Change, valueKey } from '../events/index.js';
+import { isRestart } from '../plan.js';
 import { parseBody } from './body.js';
 
 /**
@@ -194,7 +195,7 @@ export function observe(
         ? now.replacing
           ? 'being-replaced'
           : 'stale'
-        : action === 'redeploy' || action === 'resubmit'
+        : isRestart(action)
           ? 'replaced-by-watcher'
           : 'replaced-by-deploy';
     if (state === consumer.state && action === consumer.action) return consumer;
@@ -236,8 +237,6 @@ export function observe(
 
 /** The partition of the records the sweep follows up (see `RotationStore.track`). */
 export const TRACKED_PK = 'open#rot';
-
-const isRestart = (action: string | null) => action === 'redeploy' || action === 'resubmit';
 
 /** Records kept after they close, for `status` and audits. */
 export const RECORD_TTL_DAYS = 90;

@@ -2,7 +2,6 @@
 // record a run opens, the delayed follow-up it schedules, the consumers replaced by hand, and
 // the one `Rotation Complete` event; a deadline that passes; a newer change that supersedes.
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { readSettings } from '../../lib/config.js';
@@ -41,15 +40,7 @@ async function signalsReceived(): Promise<Array<Record<string, unknown>>> {
 }
 
 async function delayedFollowUps(): Promise<number> {
-  const sqs = new SQSClient({ region: REGION });
-  const reply = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: world.followUps,
-      AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
-    }),
-  );
-  sqs.destroy();
-  return Number(reply.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
+  return env.seed.delayed(REGION, world.followUps);
 }
 
 async function rotate(id: string) {
