@@ -1,7 +1,15 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { AwsClients } from '../aws/index.js';
 import { readSettings, type Settings, SettingsError } from '../config.js';
-import { type DiscoveryResult, discover, type Progress, type Query } from '../discovery/index.js';
+import {
+  type DiscoveryResult,
+  discover,
+  latestChanges,
+  type Progress,
+  type Query,
+} from '../discovery/index.js';
+import type { Change } from '../events/index.js';
+import type { ReplicaValue } from '../events/types.js';
 import { type Plan, plan } from '../plan.js';
 import { InvalidReferenceError, isRegion, resolveReference, type Target } from '../refs/index.js';
 import { buildReport, type Outcome, plannedOutcomes, type RunReport } from '../report.js';
@@ -10,6 +18,7 @@ import type { Context, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import type { Io } from './io.js';
 import { printable, table } from './table.js';
+import { notFoundMessage } from './wait-checks.js';
 
 /** The settings, or a one-line error naming the variable. */
 export function settingsOrFail(context: Context): Settings {
@@ -83,19 +92,111 @@ export async function scanAccount(
 ): Promise<AccountRun> {
   const clients = new AwsClients({ apiShare: settings.apiShare, ...context.clientOptions });
   try {
-    const result = await discover(query, {
-      regions,
-      clients,
-      cache: definitionCache(settings.stateTable, regions[0] as string, clients),
-      onProgress: progressLine(io),
-    });
-    if (io.interactive) io.err('\r\x1b[K');
-    const planned = plan(result.consumers, settings);
-    const report = buildReport(result, planned, plannedOutcomes(planned), clients.counter.byApi());
-    return { result, plan: planned, report, clients };
+    return await discoverAndPlan(query, regions, settings, io, clients);
   } finally {
     clients.destroy();
   }
+}
+
+export interface ValueRun extends AccountRun {
+  /** The value as its metadata says, read before the scan; `null` when it could not be read. */
+  value: Change | null;
+  /** The value's replicas, each followed: its region scanned, its consumers counted. */
+  replicas: ReplicaValue[];
+  /** Every region scanned: those asked for, then the replicas'. */
+  regions: string[];
+}
+
+/**
+ * Like scanAccount for one value, following a secret's replicas: consumers in a replica's region
+ * read the replica (its own ARN), so its region is scanned too and its consumers count.
+ */
+export async function scanValue(
+  target: Target,
+  regions: string[],
+  settings: Settings,
+  io: Io,
+  context: Context,
+): Promise<ValueRun> {
+  const clients = new AwsClients({ apiShare: settings.apiShare, ...context.clientOptions });
+  try {
+    // Its gaps are not kept: where this read fails, the scan's own read fails and says so.
+    const [value = null] = await latestChanges([target], clients, [], new Date());
+    const replicas = value?.replicas ?? [];
+    const scanned = [...new Set([...regions, ...replicas.map((replica) => replica.region)])];
+    const query: Query =
+      value && replicas.length > 0
+        ? { changes: [value, ...replicas.map((replica) => replicaChange(value, replica))] }
+        : { target };
+    const run = await discoverAndPlan(query, scanned, settings, io, clients);
+    return { ...run, value, replicas, regions: scanned };
+  } finally {
+    clients.destroy();
+  }
+}
+
+/** The primary's change as its replica sees it: the replica's ARN in the replica's region. */
+function replicaChange(primary: Change, replica: ReplicaValue): Change {
+  const { replicas: _replicas, pendingVersion: _pending, ...rest } = primary;
+  return { ...rest, region: replica.region, arn: replica.arn };
+}
+
+/**
+ * The error for a value that does not exist and that no running consumer references (a typo, or
+ * a secret named without --secret): it names what was looked up and, where the other kind of
+ * value exists under that name, suggests it.
+ */
+export async function notFoundError(
+  target: Target,
+  given: string,
+  secret: boolean,
+  region: string,
+  context: Context,
+): Promise<CliError> {
+  // Only a bare name may mean the other kind; an ARN or a reference path says which it is.
+  const bare = !given.startsWith('arn:') && !given.startsWith('/aws/reference/secretsmanager/');
+  const other = bare ? otherKind(given, !secret, region) : null;
+  const exists = other ? await valueExists(other, context) : null;
+  return new CliError(notFoundMessage(target, given, region, exists === true));
+}
+
+/** `given` read as the other kind of value, or `null` when it cannot name one. */
+function otherKind(given: string, secret: boolean, region: string): Target | null {
+  try {
+    return targetOf('', given, secret, region);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a value of `target`'s name and kind exists (metadata only); `null` when unreadable. */
+async function valueExists(target: Target, context: Context): Promise<boolean | null> {
+  const clients = new AwsClients(context.clientOptions);
+  try {
+    const [value] = await latestChanges([target], clients, [], new Date());
+    return value ? !value.missing : null;
+  } finally {
+    clients.destroy();
+  }
+}
+
+async function discoverAndPlan(
+  query: Query,
+  regions: string[],
+  settings: Settings,
+  io: Io,
+  clients: AwsClients,
+): Promise<AccountRun> {
+  const result = await discover(query, {
+    regions,
+    clients,
+    cache: definitionCache(settings.stateTable, regions[0] as string, clients),
+    onProgress: progressLine(io),
+  });
+  if (io.interactive) io.err('\r\x1b[K');
+  const planned = plan(result.consumers, settings);
+  const report = buildReport(result, planned, plannedOutcomes(planned), clients.counter.byApi());
+  return { result, plan: planned, report, clients };
 }
 
 function progressLine(io: Io): ((progress: Progress) => void) | undefined {

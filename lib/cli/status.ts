@@ -1,7 +1,15 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { AwsClients } from '../aws/index.js';
-import { CLEARED, type RotationRecord, RotationStore, recordPk } from '../state/rotations.js';
-import { regionsFor, scanAccount, settingsOrFail, targetOf } from './account.js';
+import { CLEARED, type RotationRecord, RotationStore, recordPk } from '../rotations/index.js';
+import {
+  notFoundError,
+  nothingRead,
+  readNothing,
+  regionsFor,
+  scanAccount,
+  settingsOrFail,
+  targetOf,
+} from './account.js';
 import type { Command } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import { printable, table } from './table.js';
@@ -22,7 +30,8 @@ Options:
   --json        print { value, source: "table"|"live", records } or the live report
   -h, --help    show this help
 
-Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could not be read.`,
+Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could not be read
+(nothing is printed on stdout when nothing at all could be read).`,
   options: {
     secret: { type: 'boolean', default: false },
   },
@@ -32,22 +41,34 @@ Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could 
     const settings = settingsOrFail(context);
     const regions = await regionsFor(values, settings);
     const home = regions[0] as string;
-    const target = targetOf('status', positionals[0] as string, Boolean(values.secret), home);
+    const given = positionals[0] as string;
+    const target = targetOf('status', given, Boolean(values.secret), home);
     if (!settings.stateTable) {
-      const { report } = await scanAccount(
+      const { report, result } = await scanAccount(
         { target },
         regions,
         settings,
         { ...io, interactive: false },
         context,
       );
+      // An empty answer read from nothing would say "no change known, 0 consumers": say why instead.
+      if (readNothing(report)) throw new CliError(nothingRead(report), EXIT.incomplete);
+      const value = result.changes[0];
+      // A name that matches nothing and that nothing uses is a typo, not "changed just now".
+      if (value?.missing && report.consumers.length === 0 && report.complete)
+        throw await notFoundError(target, given, Boolean(values.secret), home, context);
       const left = report.consumers.filter((consumer) => consumer.staleRunning > 0);
       if (values.json)
         io.out(`${JSON.stringify({ value: target.name, source: 'live', ...report }, null, 2)}\n`);
       else {
         const change = report.changes[0];
+        const known = value?.missing
+          ? 'it does not exist (deleted)'
+          : change
+            ? `changed ${change.changedAt}${change.version ? ` (version ${printable(change.version)})` : ''}`
+            : 'no change known';
         io.out(
-          `${printable(target.name)}: no state table (WATCHER_STATE_TABLE), so no records; live: ${change ? `changed ${change.changedAt}${change.version ? ` (version ${printable(change.version)})` : ''}` : 'no change known'}, ${left.length} running consumer${left.length === 1 ? '' : 's'} created before it${left.length ? `: ${left.map((c) => printable(c.name)).join(', ')}` : ''}\n`,
+          `${printable(target.name)}: no state table (WATCHER_STATE_TABLE), so no records; live: ${known}, ${left.length} running consumer${left.length === 1 ? '' : 's'} created before it${left.length ? `: ${left.map((c) => printable(c.name)).join(', ')}` : ''}\n`,
         );
       }
       return report.complete ? EXIT.ok : EXIT.incomplete;

@@ -1,8 +1,17 @@
+import type { DescribeSecretResponse } from '@aws-sdk/client-secrets-manager';
 import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
 import { type AwsClients, allPages, chunks } from '../aws/index.js';
 import type { Change } from '../events/index.js';
-import { accountOf, parameterArn, parameterKey, partitionOf, type Target } from '../refs/index.js';
+import type { ReplicaValue } from '../events/types.js';
+import {
+  accountOf,
+  parameterArn,
+  parameterKey,
+  partitionOf,
+  splitArn,
+  type Target,
+} from '../refs/index.js';
 import { guarded, isoTime } from './shared.js';
 import type { Gap } from './types.js';
 
@@ -17,6 +26,12 @@ interface ValueRecord {
   changedAt: string | null;
   version: string | null;
   deleted: boolean;
+  /** No such value at all (a secret scheduled for deletion still exists). */
+  missing: boolean;
+  /** Secrets: a version holding AWSPENDING and not AWSCURRENT (a rotation in progress). */
+  pendingVersion: string | null;
+  /** Secrets: the replicas the primary lists. */
+  replicas: ReplicaValue[];
 }
 
 /** What a target or change names, for reading its record once. */
@@ -63,6 +78,7 @@ export async function latestChanges(
         versionId: null,
         eventId: 'metadata',
         detailType: target.service === 'ssm' ? 'DescribeParameters' : 'DescribeSecret',
+        ...facts(record),
       },
     ];
   });
@@ -114,6 +130,15 @@ export async function withRecordedTimes(
       version: record.version,
     };
   });
+}
+
+/** The record's optional facts, set only where they say something (events' changes lack them). */
+function facts(record: ValueRecord): Pick<Change, 'pendingVersion' | 'replicas' | 'missing'> {
+  return {
+    ...(record.pendingVersion ? { pendingVersion: record.pendingVersion } : {}),
+    ...(record.replicas.length ? { replicas: record.replicas } : {}),
+    ...(record.missing ? { missing: true } : {}),
+  };
 }
 
 function identity(target: Named): string {
@@ -204,6 +229,9 @@ async function parameterRecords(
       changedAt: meta?.modified ?? null,
       version: meta?.version || null,
       deleted: !meta,
+      missing: !meta,
+      pendingVersion: null,
+      replicas: [],
     });
   }
   return out;
@@ -241,16 +269,45 @@ async function secretRecord(
     },
   );
   if (!reply && !missing) return null;
-  const current = Object.entries(reply?.VersionIdsToStages ?? {}).find(([, stages]) =>
-    stages.includes('AWSCURRENT'),
+  const stages = Object.entries(reply?.VersionIdsToStages ?? {});
+  const current = stages.find(([, labels]) => labels.includes('AWSCURRENT'))?.[0];
+  // AWSPENDING left on the AWSCURRENT version is a finished rotation; on another, one under way.
+  const pending = stages.find(
+    ([, labels]) => labels.includes('AWSPENDING') && !labels.includes('AWSCURRENT'),
   )?.[0];
   const deleted = missing || Boolean(reply?.DeletedDate);
+  const arn = reply?.ARN ?? target.arn;
   return {
     name: reply?.Name ?? target.name,
-    arn: reply?.ARN ?? target.arn,
+    arn,
     account: target.account ?? (reply?.ARN ? accountOf(reply.ARN) : null),
     changedAt: isoTime(reply?.DeletedDate ?? reply?.LastChangedDate ?? reply?.LastRotatedDate),
     version: current ?? null,
     deleted,
+    missing,
+    pendingVersion: pending ?? null,
+    replicas: replicasOf(reply, arn),
   };
+}
+
+/**
+ * The replicas a primary lists. ReplicationStatus gives no ARN: a replica keeps the primary's
+ * name and suffix, so its ARN is the primary's in the replica's region.
+ */
+function replicasOf(reply: DescribeSecretResponse | undefined, arn: string | null): ReplicaValue[] {
+  const parts = arn ? splitArn(arn) : null;
+  return (reply?.ReplicationStatus ?? []).flatMap((replica) =>
+    replica.Region
+      ? [
+          {
+            region: replica.Region,
+            arn:
+              parts && typeof parts !== 'string'
+                ? `arn:${parts.partition}:${parts.service}:${replica.Region}:${parts.account}:${parts.resource}`
+                : null,
+            status: replica.Status ?? null,
+          },
+        ]
+      : [],
+  );
 }

@@ -28,10 +28,31 @@ export interface Change extends ChangedValue {
   version: string | null;
   /** Secrets Manager: the version the moved label now points to, when the event says. */
   versionId: string | null;
+  /**
+   * Secrets Manager, read from metadata: a version that holds AWSPENDING without AWSCURRENT. A
+   * rotation is then in progress (or failed and left it behind): AWSCURRENT is about to move.
+   */
+  pendingVersion?: string | null;
+  /**
+   * Secrets Manager, read from the primary's metadata: its replicas. Each has its own ARN in its
+   * region, and consumers there read the replica, which follows the primary after a delay.
+   */
+  replicas?: ReplicaValue[];
+  /** Read from metadata: no such value exists at all (not merely scheduled for deletion). */
+  missing?: boolean;
   /** The EventBridge event id, for tracing a change back to its event. */
   eventId: string;
   /** The EventBridge detail-type it came from. */
   detailType: string;
+}
+
+/** A replica of a secret, as the primary's DescribeSecret `ReplicationStatus` lists it. */
+export interface ReplicaValue {
+  region: string;
+  /** The replica's own ARN: the primary's name and suffix in the replica's region. */
+  arn: string | null;
+  /** InSync, InProgress or Failed, as AWS says; `null` when it does not. */
+  status: string | null;
 }
 
 /** What became of one event, or of one SQS record carrying an event. */

@@ -31,6 +31,23 @@ export interface ScriptedSecret {
   previousVersion?: string;
   /** Scheduled for deletion at this time (DescribeSecret's DeletedDate). */
   deletedAt?: number;
+  /**
+   * The version id that carries AWSPENDING, if any: another than `currentVersion` while a rotation
+   * is under way (or after one failed); `currentVersion` itself when a finished one left it there.
+   */
+  pendingVersion?: string;
+  /** Its replicas: ReplicationStatus on the primary; each answers DescribeSecret in its region. */
+  replicas?: ScriptedReplica[];
+}
+
+/** A secret's replica in another region, which follows the primary after a delay. */
+export interface ScriptedReplica {
+  region: string;
+  status?: 'InSync' | 'InProgress' | 'Failed';
+  /** The replica's AWSCURRENT when it has not caught up yet; the primary's otherwise. */
+  currentVersion?: string;
+  /** The replica's LastChangedDate; the primary's otherwise. */
+  lastChanged?: number;
 }
 
 export interface ScriptedTaskDefinition {

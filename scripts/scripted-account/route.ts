@@ -63,28 +63,59 @@ function describeParameters(a: ScriptedAccount, input: Input): AwsReply {
   };
 }
 
-function describeSecret(a: ScriptedAccount, input: Input): AwsReply {
+/**
+ * DescribeSecret in `region`: the primary in the account's region, a replica in the replica's
+ * (with its own ARN, and the primary's version and time unless the replica lags behind).
+ */
+function describeSecret(account: ScriptedAccount, region: string, input: Input): AwsReply {
   const id = String(input.SecretId ?? '');
+  const a = { ...account, region: region === 'unknown' ? account.region : region };
   const arn = arns(a);
+  const primary = a.region === account.region;
   // A name, a full ARN (name and AWS's six-character suffix) or a partial ARN (no suffix).
-  const secret = a.secrets.find(
-    (s) => s.name === id || arn.secret(`${s.name}-${s.suffix}`) === id || arn.secret(s.name) === id,
+  const secret = account.secrets.find(
+    (s) =>
+      (primary || s.replicas?.some((replica) => replica.region === a.region)) &&
+      (s.name === id || arn.secret(`${s.name}-${s.suffix}`) === id || arn.secret(s.name) === id),
   );
   if (!secret)
     return reject('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-  const stages: Record<string, string[]> = { [secret.currentVersion]: ['AWSCURRENT'] };
-  if (secret.previousVersion) stages[secret.previousVersion] = ['AWSPREVIOUS'];
+  const replica = primary ? undefined : secret.replicas?.find((r) => r.region === a.region);
+  const current = replica?.currentVersion ?? secret.currentVersion;
+  const lastChanged = replica?.lastChanged ?? secret.lastChanged;
   return {
     body: {
       ARN: arn.secret(`${secret.name}-${secret.suffix}`),
       Name: secret.name,
-      LastChangedDate: seconds(secret.lastChanged),
+      LastChangedDate: seconds(lastChanged),
       ...(secret.deletedAt !== undefined ? { DeletedDate: seconds(secret.deletedAt) } : {}),
-      VersionIdsToStages: stages,
+      VersionIdsToStages: primary ? stagesOf(secret) : { [current]: ['AWSCURRENT'] },
       // The model keeps no creation time; the last change is the latest it can have been.
-      CreatedDate: seconds(secret.lastChanged),
+      CreatedDate: seconds(lastChanged),
+      ...(primary && secret.replicas?.length
+        ? {
+            ReplicationStatus: secret.replicas.map((r) => ({
+              Region: r.region,
+              KmsKeyId: 'alias/aws/secretsmanager',
+              Status: r.status ?? 'InSync',
+            })),
+          }
+        : {}),
+      ...(primary ? {} : { PrimaryRegion: account.region }),
     },
   };
+}
+
+/** VersionIdsToStages: AWSPENDING may share the AWSCURRENT version (a finished rotation's leftover). */
+function stagesOf(secret: ScriptedAccount['secrets'][number]): Record<string, string[]> {
+  const stages: Record<string, string[]> = {};
+  const add = (version: string | undefined, stage: string) => {
+    if (version) stages[version] = [...(stages[version] ?? []), stage];
+  };
+  add(secret.currentVersion, 'AWSCURRENT');
+  add(secret.previousVersion, 'AWSPREVIOUS');
+  add(secret.pendingVersion, 'AWSPENDING');
+  return stages;
 }
 
 /**
@@ -108,7 +139,8 @@ export function scriptedRoute(account: ScriptedAccount): (request: AwsRequest) =
       else if (request.service === 'ssm' && operation === 'DescribeParameters')
         reply = describeParameters(a, input);
       else if (request.service === 'secretsmanager' && operation === 'DescribeSecret')
-        reply = describeSecret(a, input);
+        // Replicas live outside the account's region: answered from the whole account.
+        reply = describeSecret(account, request.region, input);
       return (
         reply ??
         awsError(
