@@ -8,7 +8,6 @@ import {
   discover,
 } from './discovery/index.js';
 import { type Change, dedupeChanges, type RecordResult, valueKey } from './events/index.js';
-import { type FollowDeps, followUp, recordRun } from './follow.js';
 import { concerns } from './gaps.js';
 import { notify } from './notify/index.js';
 import type { PostOptions } from './notify/slack.js';
@@ -16,9 +15,18 @@ import { worthTelling } from './notify/summary.js';
 import { type Plan, plan } from './plan.js';
 import { remember, sortOut } from './remind.js';
 import { buildReport, type Outcome, plannedOutcomes, type RunReport } from './report.js';
+import {
+  changeOf,
+  type FollowDeps,
+  followUp,
+  observationsOf,
+  type RotationStore,
+  recordRun,
+  withRestarts,
+} from './rotations/index.js';
+
 import type { Leases } from './state/lease.js';
 import type { ReminderStore } from './state/reminders.js';
-import type { RotationStore } from './state/rotations.js';
 
 export interface PipelineDeps {
   clients: AwsClients;
@@ -89,7 +97,7 @@ export async function runPipeline(
   const changes = dedupeChanges(records.flatMap((record) => record.changes)).filter((change) =>
     watch(change.name),
   );
-  const result: DiscoveryResult =
+  const read: DiscoveryResult =
     'sweep' in input || changes.length > 0
       ? await clients.budget.until(options.readBy, () =>
           discover('sweep' in input ? { drift: true } : { changes }, {
@@ -101,8 +109,16 @@ export async function runPipeline(
           }),
         )
       : { changes: [], consumers: [], gaps: [], complete: true };
-  if (result.gaps.some((gap) => gap.cause === 'time-limit'))
-    return handOver(records, result, settings, clients);
+  if (read.gaps.some((gap) => gap.cause === 'time-limit'))
+    return handOver(records, read, settings, clients);
+  // What the watcher already did for these changes: a restart rolled back is not sent again.
+  const result: DiscoveryResult =
+    options.apply && deps.rotations
+      ? {
+          ...read,
+          consumers: await withRestarts(read.consumers, read.changes, deps.rotations.store),
+        }
+      : read;
   const planned = plan(result.consumers, settings);
   const actions = options.apply
     ? await clients.budget.until(options.actBy, () =>
@@ -249,7 +265,7 @@ async function follow(
   deps: PipelineDeps & { rotations: NonNullable<PipelineDeps['rotations']> },
   options: { open: boolean; actBy?: number; decided: ReadonlyMap<Consumer, string> },
 ): Promise<{ outcomes: Outcome[]; retry: string[] }> {
-  const followDeps = {
+  const followDeps: FollowDeps = {
     clients: deps.clients,
     store: deps.rotations.store,
     settings: deps.settings,
@@ -257,6 +273,14 @@ async function follow(
     queueUrl: deps.rotations.queueUrl,
     now: deps.now,
     slack: deps.slack,
+    lookWhole: async (record) => {
+      const change = changeOf(record);
+      const found = await discover(
+        { changes: [change] },
+        { regions: deps.regions, clients: deps.clients, cache: deps.cache, now: deps.now },
+      );
+      return { observations: observationsOf(found.consumers, change), complete: found.complete };
+    },
   };
   const recorded = await recordRun(result, actions, followDeps, {
     open: options.open,

@@ -35,7 +35,9 @@ export type DecisionBasis =
   | 'mutable-image'
   | 'not-authorised'
   | 'untagged-array'
-  | 'children-unknown';
+  | 'children-unknown'
+  | 'tags-outdated'
+  | 'restart-undone';
 
 /** What the watcher decided for one consumer, and why. */
 export interface Decision {
@@ -140,6 +142,25 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
     );
   if (wanted === 'ignore') return decided('ignore', 'policy', `ignored by ${by}`);
   if (wanted === 'notify') return decided('notify', 'policy', `notify by ${by}`);
+  // Restarted once for this change and still on the old value (a circuit breaker rolled the
+  // deployment back, or a resubmitted job never replaced it): another restart would end the same.
+  if (consumer.restarted && isRestart(wanted)) {
+    const done = consumer.restarted === 'redeploy' ? 'redeployed' : 'resubmitted';
+    return decided(
+      'notify',
+      'restart-undone',
+      `${wanted} by ${by}, but the watcher already ${done} it for this change and it still runs what it ran before (a rolled-back deployment?): people must look at it`,
+    );
+  }
+  // Old tags may lack an opt-out added since: they never decide a restart.
+  const outdated = consumer.tags.find((level) => level.outdated);
+  if (outdated && isRestart(wanted)) {
+    return decided(
+      'notify',
+      'tags-outdated',
+      `${wanted} by ${by}, but the ${outdated.level}'s tags could not be read again (see the warnings): an opt-out added since may be missing, so it is not restarted`,
+    );
+  }
   if (consumer.kind === 'ecs-task') {
     return decided(
       'notify',

@@ -4,10 +4,10 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AwsClients } from './aws/index.js';
 import { readSettings } from './config.js';
 import type { PipelineDeps, PipelineRun } from './pipeline.js';
+import { RotationStore } from './rotations/index.js';
 import { definitionCache } from './state/definitions.js';
 import { tableLeases } from './state/lease.js';
 import { ReminderStore } from './state/reminders.js';
-import { RotationStore } from './state/rotations.js';
 
 /**
  * What a Lambda container keeps between invocations: settings (read once, at the boundary),

@@ -6,7 +6,7 @@
 // Stops everything it started, also on Ctrl-C or failure.
 import { DescribeServicesCommand, ECSClient, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { AwsClients } from '../lib/aws/index.js';
-import { RotationStore } from '../lib/state/rotations.js';
+import { RotationStore } from '../lib/rotations/index.js';
 import { type Moto, startMoto } from './moto.js';
 import { ACCOUNT, Seeder, useEndpoint } from './seed.js';
 import { type SlackStub, startSlackStub } from './slack-stub.js';

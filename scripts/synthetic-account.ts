@@ -143,8 +143,10 @@ export function syntheticAccount(size: AccountSize) {
       }
       case 'ecs:ListTasks': {
         const c = Number(String(input.cluster).split('/c').pop());
+        // Every task here is meant to run: none is being stopped.
+        const wanted = (input.desiredStatus ?? 'RUNNING') === 'RUNNING';
         const { items, next } = page(
-          (tasksByCluster.get(c) ?? []).map((task) => task.arn),
+          wanted ? (tasksByCluster.get(c) ?? []).map((task) => task.arn) : [],
           input.nextToken,
           Math.min(100, Number(input.maxResults ?? 100)),
         );
@@ -336,8 +338,9 @@ export function lowerBound(
     byBucket[bucket] = (byBucket[bucket] ?? 0) + calls;
   };
   add('ecs:cluster read', pages(size.clusters, 100));
+  // Tasks meant to run (pages), tasks being stopped (one empty page here), and their describes.
   for (const tasks of facts.tasksByCluster)
-    add('ecs:cluster resource read', pages(tasks, 100) + Math.ceil(tasks / 100));
+    add('ecs:cluster resource read', pages(tasks, 100) + 1 + Math.ceil(tasks / 100));
   if (index === 'cold') add('ecs:task definition read', size.revisions);
   const matchingPerCluster = new Map<number, number>();
   for (let s = 0; s < size.services; s++) {

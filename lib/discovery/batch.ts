@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-batch';
 import { type AwsClients, chunks } from '../aws/index.js';
 import { accountOf, contextOfArn, jobDefinitionReferences, siblingArn } from '../refs/index.js';
-import type { CachedDefinition } from './cache.js';
+import { type CachedDefinition, TAGS_MAX_AGE_MS, type TagsLoaded } from './cache.js';
 import type { ScanDeps } from './ecs.js';
 import { guarded, isoTime, listAll, tagRecord, usable } from './shared.js';
 import type { ConsumerReference, Gap } from './types.js';
@@ -39,6 +39,11 @@ export interface ScannedJob {
   startedAt: string | null;
   definitionArn: string;
   definitionTags: Record<string, string>;
+  /**
+   * The job definition's tags could not be read again and are older than TAGS_MAX_AGE_MS (a gap
+   * says why): an opt-out added since may be missing, so they must not decide a restart.
+   */
+  definitionTagsOutdated: boolean;
   references: ConsumerReference[];
   /** An array job's size: its children (`ID:N`) are the ones that run. */
   arraySize: number | null;
@@ -122,6 +127,7 @@ export async function scanBatch(
         startedAt: isoTime(job.startedAt),
         definitionArn,
         definitionTags: definition?.tags ?? {},
+        definitionTagsOutdated: definition ? !deps.cache.tagsFresh(definition) : false,
         references: usable(definition?.references ?? []),
         // A parent's summary has a size and no index; a child's has an index.
         arraySize:
@@ -234,8 +240,12 @@ async function definitionsOf(
   return out;
 }
 
-/** DescribeJobDefinitions for the ARNs not yet cached, 100 a call. */
-function jobDefinitions(
+/**
+ * DescribeJobDefinitions for the ARNs not yet cached, 100 a call; then, for cached ones whose tags
+ * are older than TAGS_MAX_AGE_MS, the same call again for their tags only (revisions never
+ * change, their tags can).
+ */
+async function jobDefinitions(
   arns: string[],
   region: string,
   deps: ScanDeps,
@@ -243,7 +253,7 @@ function jobDefinitions(
 ): Promise<Map<string, CachedDefinition>> {
   const { clients, cache } = deps;
   const batch = clients.get('batch', region);
-  return cache.getMany(arns, async (missing) => {
+  const cached = await cache.getMany(arns, async (missing) => {
     const found = new Map<string, CachedDefinition>();
     const failed: string[] = [];
     await Promise.all(
@@ -278,6 +288,60 @@ function jobDefinitions(
     );
     return { found, failed };
   });
+  return cache.withFreshTags(cached, (old) => jobDefinitionTags(old, region, deps, gaps));
+}
+
+/**
+ * The current tags of job definitions read more than TAGS_MAX_AGE_MS ago: DescribeJobDefinitions
+ * by ARN, 100 a call (Batch's ListTagsForResource would take one call per ARN). A call that fails,
+ * or a definition it does not return, is a gap: its old tags are kept but marked outdated.
+ */
+async function jobDefinitionTags(
+  arns: string[],
+  region: string,
+  deps: ScanDeps,
+  gaps: Gap[],
+): Promise<TagsLoaded> {
+  const { clients } = deps;
+  const batch = clients.get('batch', region);
+  const found = new Map<string, Record<string, string>>();
+  const failed: string[] = [];
+  const hours = TAGS_MAX_AGE_MS / 3_600_000;
+  await Promise.all(
+    chunks(arns, DESCRIBE_MAX).map(async (group) => {
+      const reply = await guarded(
+        gaps,
+        { region, scope: 'job definition tags', api: 'batch:DescribeJobDefinitions' },
+        () =>
+          clients.limited('batch', region, () =>
+            batch.send(
+              new DescribeJobDefinitionsCommand({
+                jobDefinitions: group,
+                maxResults: DESCRIBE_MAX,
+              }),
+            ),
+          ),
+      );
+      if (!reply) {
+        failed.push(...group);
+        return;
+      }
+      for (const definition of reply.jobDefinitions ?? []) {
+        if (definition.jobDefinitionArn)
+          found.set(definition.jobDefinitionArn, tagRecord(definition.tags));
+      }
+      for (const arn of group.filter((arn) => !found.has(arn))) {
+        failed.push(arn);
+        gaps.push({
+          region,
+          scope: arn,
+          api: 'batch:DescribeJobDefinitions',
+          error: `the job definition was not returned: its tags, read more than ${hours} hours ago, could not be read again`,
+        });
+      }
+    }),
+  );
+  return { found, failed };
 }
 
 /** DescribeJobs, 100 jobs a call: tags, parameters and settings for a resubmit. */

@@ -368,7 +368,12 @@ function jobConsumer(
     runs,
     tags: [
       { level: 'job', tags: tagRecord(detail?.tags) },
-      { level: 'job-definition', tags: job.definitionTags },
+      {
+        level: 'job-definition',
+        tags: job.definitionTags,
+        // Tags that could not be read again lately may lack an opt-out: they never restart.
+        ...(job.definitionTagsOutdated ? { outdated: true } : {}),
+      },
       { level: 'job-queue', tags: job.queueTags },
     ],
     ...verdictFields(verdict),
@@ -450,6 +455,7 @@ function toRun(item: ScannedTask | ScannedJob): Run {
     createdAt: item.createdAt,
     startedAt: item.startedAt,
     startedBy: 'startedBy' in item ? item.startedBy : null,
+    stopping: 'stopping' in item ? item.stopping : false,
     references: item.references,
   };
 }
@@ -462,6 +468,7 @@ function childRun(parent: ScannedJob, child: ScannedChild): Run {
     createdAt: child.createdAt,
     startedAt: child.startedAt,
     startedBy: null,
+    stopping: false,
     references: parent.references,
   };
 }

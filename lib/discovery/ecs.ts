@@ -5,6 +5,7 @@ import {
   ListClustersCommand,
   ListTasksCommand,
   type Service,
+  type Task,
 } from '@aws-sdk/client-ecs';
 import { type AwsClients, allPages, chunks } from '../aws/index.js';
 import { accountOf, contextOfArn, taskDefinitionReferences } from '../refs/index.js';
@@ -21,6 +22,8 @@ export interface ScannedTask {
   /** `service:NAME` for a service's tasks, `family:NAME` for standalone ones. */
   group: string | null;
   lastStatus: string;
+  /** ECS is stopping it (desired status STOPPED): its containers run until its last status is. */
+  stopping: boolean;
   /** When the task was created: the agent fetches its secrets at some moment after this. */
   createdAt: string | null;
   startedAt: string | null;
@@ -64,19 +67,20 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
         gaps,
         { region, scope: cluster, api: 'ecs:ListTasks' },
         async () => {
-          const arns = await allPages(async (nextToken) => {
-            const page = await call(() =>
-              ecs.send(
-                new ListTasksCommand({
-                  cluster,
-                  desiredStatus: 'RUNNING',
-                  nextToken,
-                  maxResults: 100,
-                }),
-              ),
+          // Tasks being stopped (desired STOPPED, last status not yet) still run their
+          // containers, on whatever they read: ListTasks shows them only under STOPPED.
+          const arns: string[] = [];
+          for (const desiredStatus of ['RUNNING', 'STOPPED'] as const)
+            arns.push(
+              ...(await allPages(async (nextToken) => {
+                const page = await call(() =>
+                  ecs.send(
+                    new ListTasksCommand({ cluster, desiredStatus, nextToken, maxResults: 100 }),
+                  ),
+                );
+                return { items: page.taskArns, next: page.nextToken };
+              })),
             );
-            return { items: page.taskArns, next: page.nextToken };
-          });
           const described = await Promise.all(
             chunks(arns, DESCRIBE_TASKS_MAX).map((batch) =>
               guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeTasks' }, async () => {
@@ -100,9 +104,7 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
   const seen = new Set<string>();
   const found = perCluster
     .flat()
-    .filter(
-      ({ task }) => task.taskArn && task.taskDefinitionArn && task.desiredStatus !== 'STOPPED',
-    )
+    .filter(({ task }) => task.taskArn && task.taskDefinitionArn && isRunningTask(task))
     .filter(({ task }) => !seen.has(task.taskArn as string) && seen.add(task.taskArn as string));
   const definitions = await taskDefinitions(
     found.map(({ task }) => task.taskDefinitionArn as string),
@@ -119,6 +121,7 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
       cluster,
       group: task.group ?? null,
       lastStatus: task.lastStatus ?? 'UNKNOWN',
+      stopping: task.desiredStatus === 'STOPPED',
       createdAt: isoTime(task.createdAt),
       startedAt: isoTime(task.startedAt),
       startedBy: task.startedBy ?? null,
@@ -187,6 +190,33 @@ export async function describeServices(
           ecs.send(new DescribeServicesCommand({ cluster, services: batch, include: ['TAGS'] })),
         );
         return reply.services ?? [];
+      }),
+    ),
+  );
+  return batches.flatMap((batch) => batch ?? []);
+}
+
+/** A task runs its containers until its last status is STOPPED, whatever its desired status. */
+export function isRunningTask(task: Pick<Task, 'lastStatus'>): boolean {
+  return task.lastStatus !== 'STOPPED';
+}
+
+/** DescribeTasks for tasks of one cluster, 100 a call; a failed call is a gap. */
+export async function describeTasks(
+  region: string,
+  cluster: string,
+  arns: string[],
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<Task[]> {
+  const ecs = clients.get('ecs', region);
+  const batches = await Promise.all(
+    chunks(arns, DESCRIBE_TASKS_MAX).map((batch) =>
+      guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeTasks' }, async () => {
+        const reply = await clients.limited('ecs', region, () =>
+          ecs.send(new DescribeTasksCommand({ cluster, tasks: batch })),
+        );
+        return reply.tasks ?? [];
       }),
     ),
   );

@@ -82,7 +82,7 @@ export function assessRun(run: Run, changes: Change[], platform: Platform): Verd
           : '';
       notes.unshift({
         cause: 'created-before',
-        reason: `created ${run.createdAt}, before ${describeChange(change)}${started}${gone}`,
+        reason: `${run.stopping ? 'being stopped; ' : ''}created ${run.createdAt}, before ${describeChange(change)}${started}${gone}`,
       });
     } else {
       notes.push({
@@ -151,6 +151,18 @@ export function assessConsumer(
           changes: staleChanges,
           staleRuns: staleRuns.length,
         };
+  }
+  // Tasks ECS is stopping still run on what they read, but need no restart: they are going.
+  const going = runs.filter((run, i) => verdicts[i]?.stale && run.stopping).length;
+  if (going === staleRuns.length) {
+    return {
+      stale: false,
+      cause: 'replaced',
+      reason: `${count} may hold the old value, but ECS is stopping ${going === 1 ? 'it' : 'them'}`,
+      changes: deletions,
+      staleRuns: staleRuns.length,
+      stuckRollout: null,
+    };
   }
   const latest = staleChanges
     .map((change) => change.changedAt)

@@ -28,6 +28,8 @@ export interface Run {
   startedAt: string | null;
   /** A service task's deployment id (ECS `startedBy`); `null` otherwise. */
   startedBy: string | null;
+  /** ECS is stopping it (desired STOPPED): it still runs, on what it read, until it stops. */
+  stopping: boolean;
   references: ConsumerReference[];
 }
 
@@ -36,6 +38,11 @@ export interface TagLevel {
   /** `task`, `service`, `job`, `job-definition` or `job-queue`. */
   level: string;
   tags: Record<string, string>;
+  /**
+   * The tags could not be read again and may be older than the limit (a job definition's, see
+   * TAGS_MAX_AGE_MS): an opt-out added since may be missing, so they never decide a restart.
+   */
+  outdated?: boolean;
 }
 
 /** A deployment of an ECS service, as DescribeServices reports it. */
@@ -129,6 +136,12 @@ export interface Consumer {
   changes: Change[];
   service: ServiceDetails | null;
   job: JobDetails | null;
+  /**
+   * What the watcher already did to it for a change it is still stale for, as that change's
+   * rotation record says (set by the pipeline when it keeps records): a second restart would end
+   * as the first did.
+   */
+  restarted?: 'redeploy' | 'resubmit';
 }
 
 /** A part of the account that could not be read: the answer is incomplete without it. */

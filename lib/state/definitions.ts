@@ -9,13 +9,16 @@ import { parseBody } from './body.js';
 
 /**
  * Revisions never change, but deregistered ones should age out: an entry lives this long after
- * it was written, and a revision still in use is described again when it has gone.
+ * it was written, and a revision still in use is described again when it has gone. Tags can
+ * change: an entry's `tagsReadAt` says when they were read, and tags older than TAGS_MAX_AGE_MS
+ * are read again (and the entry written again) before they decide anything.
  */
 export const INDEX_TTL_DAYS = 30;
 
 /**
  * The reference index in the state table: one item per revision ARN (`pk = def#ARN`, `sk = refs`)
- * holding its references (names and ARNs, never a value), tags and images as JSON.
+ * holding its references (names and ARNs, never a value), tags, when the tags were read
+ * (`tagsReadAt`, epoch ms) and images as JSON.
  */
 export function tableDefinitions(options: {
   table: string;
@@ -50,12 +53,21 @@ export function tableDefinitions(options: {
   };
 }
 
-/** An entry as stored, or nothing when it is not one this version wrote. */
-const parse = (body: string | undefined) =>
-  parseBody<CachedDefinition>(
+/**
+ * An entry as stored, or nothing when it is not one this version wrote. An entry without a
+ * usable `tagsReadAt` (written before it was kept) has tags of unknown age: they count as old.
+ */
+function parse(body: string | undefined): CachedDefinition | null {
+  const entry = parseBody<CachedDefinition>(
     body,
     (value) => typeof value.arn === 'string' && Array.isArray(value.references),
   );
+  if (!entry) return null;
+  const { tagsReadAt, ...rest } = entry;
+  return typeof tagsReadAt === 'number' && Number.isFinite(tagsReadAt)
+    ? { ...rest, tagsReadAt }
+    : rest;
+}
 
 /** A definition cache backed by the state table when `table` is set, else by the process alone. */
 export function definitionCache(

@@ -102,6 +102,7 @@ export function aConsumer(overrides: Partial<Consumer> = {}): Consumer {
         createdAt: STARTED_AT,
         startedAt: STARTED_AT,
         startedBy: kind === 'ecs-service' ? `ecs-svc/${serial}` : null,
+        stopping: false,
         references: [reference],
       },
     ],

@@ -8,9 +8,13 @@ import { AwsClients } from '../../lib/aws/index.js';
 import { readSettings } from '../../lib/config.js';
 import { DefinitionCache } from '../../lib/discovery/index.js';
 import { parsePayload } from '../../lib/events/index.js';
-import { type FollowDeps, followUp } from '../../lib/follow.js';
 import { runPipeline } from '../../lib/pipeline.js';
-import { type RotationRecord, RotationStore } from '../../lib/state/rotations.js';
+import {
+  type FollowDeps,
+  followUp,
+  type RotationRecord,
+  RotationStore,
+} from '../../lib/rotations/index.js';
 import { parameterChange } from '../helpers/events.js';
 import { useMoto } from '../helpers/moto.js';
 
@@ -71,20 +75,21 @@ const callsOf = () =>
   );
 
 describe('a follow-up of a record of 10 consumers', () => {
-  it('re-reads only them: 18 ECS calls, 2 reads of the record, the next follow-up scheduled', async () => {
+  // Each service's tasks are listed twice: meant to run, and being stopped (those still run).
+  it('re-reads only them: 25 ECS calls, 2 reads of the record, the next follow-up scheduled', async () => {
     expect(record.consumers).toHaveLength(10);
     deps.clients.counter.reset();
     await followUp(record.pk, record.sk, deps);
     expect(callsOf()).toEqual({
       'ecs:DescribeServices': 2,
-      'ecs:ListTasks': 7,
+      'ecs:ListTasks': 14,
       'ecs:DescribeTasks': 9,
       'dynamodb:GetItem': 2,
       'sqs:SendMessage': 1,
     });
   }, 60_000);
 
-  it('closes it when they are gone: fewer ECS calls, the record written and taken off the sweep list', async () => {
+  it('closes it when they are gone: the stopped tasks described, the record written and taken off the sweep list', async () => {
     const ecs = env.seed.ecs(REGION);
     for (const [cluster, task] of tasks)
       await ecs.send(new StopTaskCommand({ cluster, task, reason: 'by hand' }));
@@ -92,9 +97,9 @@ describe('a follow-up of a record of 10 consumers', () => {
     await followUp(record.pk, record.sk, deps);
     expect(callsOf()).toEqual({
       'ecs:DescribeServices': 2,
-      'ecs:ListTasks': 7,
-      // No DescribeTasks for a service with no running task: one per cluster for the tasks.
-      'ecs:DescribeTasks': 2,
+      'ecs:ListTasks': 14,
+      // A task stopped within the hour is listed under STOPPED: described to see it is gone.
+      'ecs:DescribeTasks': 9,
       'dynamodb:GetItem': 3,
       // The record closed, then noted as told (no channel configured: nothing to tell).
       'dynamodb:PutItem': 2,

@@ -1,11 +1,11 @@
 // The reference index in the state table (moto's DynamoDB): a fresh process whose index is warm
 // describes no task definition; what it had never seen it describes once and writes back.
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { discover } from '../../lib/discovery/index.js';
 import { resolveReference } from '../../lib/refs/index.js';
-import { definitionCache } from '../../lib/state/definitions.js';
+import { definitionCache, tableDefinitions } from '../../lib/state/definitions.js';
 import { useMoto } from '../helpers/moto.js';
 
 const env = useMoto();
@@ -89,5 +89,45 @@ describe('the reference index', () => {
     expect(cache.storeErrors).toBeGreaterThan(0);
     expect(clients.counter.of('ecs:DescribeTaskDefinition')).toBe(2);
     clients.destroy();
+  });
+
+  it('keeps when the tags were read; an entry written before that was kept counts as old', async () => {
+    const clients = new AwsClients();
+    const store = tableDefinitions({ table: TABLE, region: REGION, clients });
+    const jd = (name: string) => `arn:aws:batch:${REGION}:123456789012:job-definition/${name}:1`;
+    const READ_AT = Date.parse('2026-11-20T12:00:00Z');
+    await store.putMany([
+      { arn: jd('stamped'), references: [], tags: { team: 'etl' }, tagsReadAt: READ_AT },
+    ]);
+    // As the version before this one wrote it: no tagsReadAt; and one with a mangled stamp.
+    const db = new DynamoDBClient({ region: REGION });
+    for (const [name, extra] of [
+      ['unstamped', {}],
+      ['mangled', { tagsReadAt: '2026-11-20' }],
+    ] as const) {
+      await db.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: {
+            pk: { S: `def#${jd(name)}` },
+            sk: { S: 'refs' },
+            body: { S: JSON.stringify({ arn: jd(name), references: [], tags: {}, ...extra }) },
+          },
+        }),
+      );
+    }
+    db.destroy();
+    const found = await store.getMany([jd('stamped'), jd('unstamped'), jd('mangled')]);
+    clients.destroy();
+    expect(found.get(jd('stamped'))).toMatchObject({ tags: { team: 'etl' }, tagsReadAt: READ_AT });
+    expect(found.get(jd('unstamped'))).toBeDefined();
+    expect(found.get(jd('unstamped'))?.tagsReadAt).toBeUndefined();
+    expect(found.get(jd('mangled'))).toBeDefined();
+    expect(found.get(jd('mangled'))?.tagsReadAt).toBeUndefined();
+    const other = new AwsClients();
+    const cache = definitionCache(TABLE, REGION, other);
+    expect(cache.tagsFresh(found.get(jd('unstamped')) as never)).toBe(false);
+    expect(cache.tagsFresh(found.get(jd('mangled')) as never)).toBe(false);
+    other.destroy();
   });
 });

@@ -10,7 +10,7 @@ import {
   RotationStore,
   recordPk,
   recordSk,
-} from '../../lib/state/rotations.js';
+} from '../../lib/rotations/index.js';
 import { useMoto } from '../helpers/moto.js';
 
 const env = useMoto();

@@ -42,6 +42,8 @@ interface RecordedTask {
   family: string;
   group?: string;
   lastStatus?: string;
+  /** RUNNING unless ECS is stopping it. */
+  desiredStatus?: 'RUNNING' | 'STOPPED';
   /** Epoch seconds; `null`: AWS gives none. Default: 30 s before it started. */
   createdAt?: number | null;
   startedAt?: number;
@@ -91,7 +93,12 @@ function recordedAccount(account: RecordedAccount): RecordedAws {
       }
       case 'ecs:ListTasks': {
         const name = String(input.cluster).split('/').pop() as string;
-        const tasks = (account.clusters[name] ?? []).map((task) => taskArn(name, task.id));
+        // ListTasks filters by desired status, RUNNING when none is given.
+        const tasks = (account.clusters[name] ?? [])
+          .filter(
+            (task) => (task.desiredStatus ?? 'RUNNING') === (input.desiredStatus ?? 'RUNNING'),
+          )
+          .map((task) => taskArn(name, task.id));
         const { items, next } = page(
           tasks,
           input.nextToken,
@@ -110,7 +117,7 @@ function recordedAccount(account: RecordedAccount): RecordedAws {
             taskDefinitionArn: tdArn(task.family),
             group: task.group ?? `family:${task.family}`,
             lastStatus: task.lastStatus ?? 'RUNNING',
-            desiredStatus: 'RUNNING',
+            desiredStatus: task.desiredStatus ?? 'RUNNING',
             ...(task.createdAt !== null
               ? { createdAt: task.createdAt ?? (task.startedAt ?? BEFORE) - 30 }
               : {}),
@@ -250,20 +257,52 @@ describe('discovery with recorded AWS replies', () => {
     const { result, clients } = await run(byPage);
     expect(result.complete).toBe(true);
     expect(result.consumers.filter((c) => c.kind === 'ecs-task')).toHaveLength(252);
+    // Three pages of tasks meant to run, one (empty) page of tasks being stopped.
     expect(
-      byPage.calls('ecs:ListTasks').filter((r) => r.input.cluster === clusterArn('c0')),
-    ).toHaveLength(3);
+      byPage
+        .calls('ecs:ListTasks')
+        .filter((r) => r.input.cluster === clusterArn('c0'))
+        .map((r) => r.input.desiredStatus),
+    ).toEqual(['RUNNING', 'RUNNING', 'RUNNING', 'STOPPED']);
     const describes = byPage
       .calls('ecs:DescribeTasks')
       .filter((r) => r.input.cluster === clusterArn('c0'));
     expect(describes.map((r) => (r.input.tasks as string[]).length).sort()).toEqual([100, 100, 50]);
     expect(describes.every((r) => JSON.stringify(r.input.include) === '["TAGS"]')).toBe(true);
-    expect(
-      byPage
-        .calls('ecs:ListTasks')
-        .every((r) => r.input.desiredStatus === 'RUNNING' && r.input.maxResults === 100),
-    ).toBe(true);
+    expect(byPage.calls('ecs:ListTasks').every((r) => r.input.maxResults === 100)).toBe(true);
     expect(clients.counter.of('ecs:DescribeTaskDefinition')).toBe(1);
+  });
+
+  it('counts a task ECS is stopping as running until its last status is STOPPED', async () => {
+    const recorded = recordedAccount({
+      clusters: {
+        c: [
+          // Draining behind a load balancer: desired STOPPED, containers still running.
+          { id: 'draining', family: 'web', startedAt: BEFORE, desiredStatus: 'STOPPED' },
+          {
+            id: 'stopping',
+            family: 'web',
+            startedAt: BEFORE,
+            desiredStatus: 'STOPPED',
+            lastStatus: 'DEACTIVATING',
+          },
+          {
+            id: 'gone',
+            family: 'web',
+            startedAt: BEFORE,
+            desiredStatus: 'STOPPED',
+            lastStatus: 'STOPPED',
+          },
+        ],
+      },
+    });
+    const { result } = await run(recorded);
+    const found = result.consumers.map((c) => [c.arn.split('/').pop(), c.stale, c.staleRuns]);
+    expect(found).toEqual([
+      ['draining', true, 1],
+      ['stopping', true, 1],
+    ]);
+    expect(result.consumers[0]?.staleReason).toMatch(/^being stopped; created /);
   });
 
   it('follows ListClusters pages', async () => {
@@ -576,9 +615,10 @@ describe('discovery with recorded AWS replies', () => {
       const { result, clients } = await run(recorded);
       expect(result.complete).toBe(true);
       expect(result.consumers).toHaveLength(1);
+      // RUNNING (throttled once, then answered) and STOPPED.
       expect(clients.counter.byApi()['ecs:ListTasks']).toEqual({
-        calls: 1,
-        attempts: 2,
+        calls: 2,
+        attempts: 3,
         throttled: 1,
         failed: 0,
       });

@@ -22,6 +22,7 @@ function aRun(overrides: Partial<Run> = {}): Run {
     createdAt: minutes(-60),
     startedAt: minutes(-59),
     startedBy: 'ecs-svc/old',
+    stopping: false,
     references: [reference],
     ...overrides,
   };

@@ -1,0 +1,262 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { ActionOutcome } from '../actions/index.js';
+import { describeError } from '../aws/index.js';
+import type { Consumer, DiscoveryResult } from '../discovery/index.js';
+import { valueKey } from '../events/index.js';
+import type { Outcome } from '../report.js';
+import { changeOf, movesWhatIsRead, observationsOf } from './observations.js';
+import {
+  newRecord,
+  type Observation,
+  observe,
+  type RotationRecord,
+  recordPk,
+  recordSk,
+  type Signal,
+} from './record.js';
+import { reread } from './reread.js';
+import { tell } from './signal.js';
+import { type FollowDeps, type FollowUpMessage, recordFailure } from './types.js';
+
+/** SQS holds a message back 15 minutes at most: a follow-up looks again that often. */
+export const FOLLOW_UP_DELAY_S = 900;
+
+/**
+ * A closed record whose signal did not reach every channel is told again by a later look (a
+ * redelivery, a follow-up, the sweep), but not before this long after it closed: the run that
+ * closed it is still telling.
+ */
+export const RESEND_AFTER_MS = 10 * 60_000;
+
+export interface Recorded {
+  outcomes: Outcome[];
+  /** The records this run looked at (`PK SK`): the sweep does not follow them up again. */
+  looked: Set<string>;
+  /** Values (valueKey) whose record could not be opened: their events come back. */
+  failed: Set<string>;
+}
+
+/**
+ * After a run: one record per changed value (opened, or updated when a redelivery or a sweep sees
+ * it again), older open records of the value superseded, a signal when a rotation is complete or
+ * overdue, and a follow-up scheduled while one is open. Each step is an outcome, never a throw.
+ */
+export async function recordRun(
+  result: DiscoveryResult,
+  actions: ActionOutcome[],
+  deps: FollowDeps,
+  options: { open: boolean; decided?: ReadonlyMap<Consumer, string> } = { open: true },
+): Promise<Recorded> {
+  const now = deps.now?.() ?? new Date();
+  const acted = new Map(
+    actions.filter((a) => a.status === 'done').map((a) => [a.consumer.arn, a.kind]),
+  );
+  // Without a restart done, what the plan decided when it was only to tell or to leave alone.
+  const doneTo = (consumer: Consumer) => {
+    const decided = options.decided?.get(consumer);
+    return (
+      acted.get(consumer.arn) ?? (decided === 'notify' || decided === 'ignore' ? decided : null)
+    );
+  };
+  const recorded: Recorded = { outcomes: [], looked: new Set(), failed: new Set() };
+  const { outcomes } = recorded;
+  for (const change of result.changes.filter(
+    (c) => c.effect === 'value' && c.timeSource === 'aws' && movesWhatIsRead(c, result.consumers),
+  )) {
+    const wanted = valueKey(change);
+    const observations = observationsOf(result.consumers, change, doneTo);
+    const pk = recordPk(change);
+    const sk = recordSk(change);
+    recorded.looked.add(`${pk} ${sk}`);
+    let seen = null as RotationRecord | null;
+    try {
+      const written = await deps.store.update(pk, sk, (current) => {
+        seen = current;
+        if (!current) {
+          // Only events open records: the sweep sees every value's last change, however old, and
+          // only follows up what an event began.
+          if (!options.open) return null;
+          const record = newRecord(
+            change,
+            observations,
+            now,
+            deps.settings.completeDeadlineMs,
+            result.complete,
+          );
+          const first = observeOrKeep(record, observations, now, result.complete);
+          return { record: first.record, result: { signal: first.signal, opened: true } };
+        }
+        // Discovery read the whole account for the value: it may add consumers an earlier,
+        // partial look missed.
+        const next = observe(current, observations, now, result.complete, true);
+        return next.record === current
+          ? null
+          : { record: next.record, result: { signal: next.signal, opened: false } };
+      });
+      const record: RotationRecord | null = written?.record ?? seen;
+      // An event's run keeps its record on the sweep's list while it needs looking at (also on
+      // a redelivery: the run that opened it may have stopped before listing it); when that
+      // fails, the event comes back.
+      if (options.open && record && needsLooking(record))
+        await deps.store.track(record).catch((error: unknown) => {
+          recorded.failed.add(wanted);
+          outcomes.push(recordFailure(change.name, 'could not be listed for the sweep', error));
+        });
+      if (!written) {
+        // Unchanged: a closed record whose signal was never told is told now.
+        if (seen) outcomes.push(...(await settle(seen, deps, now)));
+        continue;
+      }
+      if (written.result.opened) {
+        await supersede(written.record, deps, now).catch((error: unknown) => {
+          outcomes.push(
+            recordFailure(change.name, 'the older record could not be marked superseded', error),
+          );
+        });
+      }
+      // One chain of follow-ups per record, begun when it opens: a redelivery, another event of
+      // the same rotation or the sweep only updates it (and signals, if it closes).
+      outcomes.push(
+        ...(await after(written.record, written.result.signal, deps, written.result.opened)),
+      );
+    } catch (error) {
+      if (options.open) recorded.failed.add(wanted);
+      outcomes.push(recordFailure(change.name, 'could not be written', error));
+    }
+  }
+  return recorded;
+}
+
+/** Open, or closed and its signal not yet told (`undefined`: from before signals were noted). */
+const needsLooking = (record: RotationRecord) =>
+  record.status === 'open' || (record.status !== 'superseded' && record.signalled === null);
+
+/**
+ * A follow-up: re-reads only the record's consumers, updates it, signals or (with `schedule`, the
+ * delayed-message chain) schedules the next look. A closed record is settled: told if it never
+ * was, and dropped from the sweep's list.
+ */
+export async function followUp(
+  pk: string,
+  sk: string,
+  deps: FollowDeps,
+  options: { schedule: boolean } = { schedule: true },
+): Promise<Outcome[]> {
+  const now = deps.now?.() ?? new Date();
+  const current = await deps.store.get(pk, sk);
+  if (!current) {
+    await deps.store.untrack(pk, sk);
+    return [];
+  }
+  if (current.status !== 'open') return settle(current, deps, now);
+  const whole = !current.readWhole && deps.lookWhole !== undefined;
+  const { observations, complete } =
+    whole && deps.lookWhole
+      ? await deps.lookWhole(current)
+      : await reread(current, changeOf(current), deps.clients, now);
+  let seen: RotationRecord | null = null;
+  const written = await deps.store.update(pk, sk, (latest) => {
+    seen = latest;
+    if (!latest) return null;
+    const next = observe(latest, observations, now, complete, whole);
+    return next.record === latest ? null : { record: next.record, result: next.signal };
+  });
+  // Nothing written: another run closed it meanwhile, or nothing changed; what the update read.
+  const record = written?.record ?? seen ?? current;
+  return after(record, written?.result ?? null, deps, options.schedule);
+}
+
+/**
+ * A closed record seen again: told, if its signal never reached every channel and the run that
+ * closed it has had its time; off the sweep's list once told (or superseded).
+ */
+async function settle(record: RotationRecord, deps: FollowDeps, now: Date): Promise<Outcome[]> {
+  if (record.status === 'open') return [];
+  if (!needsLooking(record)) {
+    await deps.store.untrack(record.pk, record.sk);
+    return [];
+  }
+  const closed = Date.parse(record.closedAt ?? record.openedAt);
+  if (now.getTime() - closed < RESEND_AFTER_MS) return [];
+  return tell(record, record.status === 'complete' ? 'complete' : 'overdue', deps);
+}
+
+function observeOrKeep(
+  record: RotationRecord,
+  observations: Observation[],
+  now: Date,
+  complete: boolean,
+): { record: RotationRecord; signal: Signal } {
+  // Opened with nobody on the old value (and the account read whole): complete at once.
+  return record.consumers.length === 0
+    ? observe(record, observations, now, complete, true)
+    : { record, signal: null };
+}
+
+/** Marks the value's older open records superseded by this one, and says so in both. */
+async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): Promise<void> {
+  const older = (await deps.store.list(record.pk)).filter(
+    (other) => other.status === 'open' && other.sk < record.sk,
+  );
+  for (const other of older) {
+    const written = await deps.store.update(other.pk, other.sk, (latest) =>
+      latest && latest.status === 'open'
+        ? {
+            record: {
+              ...latest,
+              status: 'superseded',
+              closedAt: now.toISOString(),
+              supersededBy: record.sk,
+            },
+            result: null,
+          }
+        : null,
+    );
+    // Closed meanwhile by another run: it stays listed until its own signal is told.
+    if (written) await deps.store.untrack(other.pk, other.sk);
+  }
+  if (older.length > 0) {
+    const newest = older
+      .map((other) => other.sk)
+      .sort()
+      .at(-1) as string;
+    await deps.store.update(record.pk, record.sk, (latest) =>
+      latest ? { record: { ...latest, supersedes: newest }, result: null } : null,
+    );
+  }
+}
+
+/** Tells of a closed record, or schedules the next look at an open one. */
+async function after(
+  record: RotationRecord,
+  signal: Signal,
+  deps: FollowDeps,
+  schedule: boolean,
+): Promise<Outcome[]> {
+  if (signal) return tell(record, signal, deps);
+  if (!schedule || record.status !== 'open' || !deps.queueUrl) return [];
+  const message: FollowUpMessage = {
+    'rotation-watcher': 'follow-up',
+    pk: record.pk,
+    sk: record.sk,
+  };
+  try {
+    await deps.clients.get('sqs', deps.home).send(
+      new SendMessageCommand({
+        QueueUrl: deps.queueUrl,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: FOLLOW_UP_DELAY_S,
+      }),
+    );
+    return [];
+  } catch (error) {
+    return [
+      {
+        kind: 'follow-up',
+        target: record.value.name,
+        status: 'failed',
+        detail: `the next look could not be scheduled (the sweep will look): ${describeError(error)}`,
+      },
+    ];
+  }
+}

@@ -1,0 +1,187 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  type GetItemCommandOutput,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import type { AwsClients } from '../aws/index.js';
+import { parseBody } from '../state/body.js';
+import type { RotationRecord } from './record.js';
+
+/** The partition of the records the sweep follows up (see `RotationStore.track`). */
+export const TRACKED_PK = 'open#rot';
+
+/** Records kept after they close, for `status` and audits. */
+export const RECORD_TTL_DAYS = 90;
+const ATTEMPTS = 5;
+
+/** A write lost to another run's write of the same record, more often than it was retried. */
+export class RecordContentionError extends Error {
+  constructor(key: string) {
+    super(`the rotation record ${key} kept changing under this run (${ATTEMPTS} attempts)`);
+    this.name = 'RecordContentionError';
+  }
+}
+
+/**
+ * Rotation records in the state table: `pk = rot#VALUE`, `sk = change#TIME#VERSION`, the record
+ * as JSON in `body`, with `status`, `rev` and `deadline` beside it for conditions and queries.
+ * Every write is conditional on the revision read, so concurrent runs never lose an update.
+ */
+export class RotationStore {
+  constructor(
+    private readonly options: {
+      table: string;
+      region: string;
+      clients: AwsClients;
+      now?: () => Date;
+    },
+  ) {}
+
+  async get(pk: string, sk: string): Promise<RotationRecord | null> {
+    const reply = await this.send<GetItemCommandOutput>(
+      new GetItemCommand({
+        TableName: this.options.table,
+        Key: { pk: { S: pk }, sk: { S: sk } },
+        ConsistentRead: true,
+      }),
+    );
+    return parse(reply.Item?.body?.S);
+  }
+
+  /** A value's records, newest first (at most `limit`). */
+  async list(pk: string, limit = 20): Promise<RotationRecord[]> {
+    const reply = await this.send<QueryCommandOutput>(
+      new QueryCommand({
+        TableName: this.options.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :change)',
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':change': { S: 'change#' } },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (reply.Items ?? []).flatMap((item) => {
+      const record = parse(item.body?.S);
+      return record ? [record] : [];
+    });
+  }
+
+  /**
+   * Reads the record, applies `change` and writes it back if the revision is still the one read;
+   * on a lost race, reads again and re-applies. `change` returns null to leave it as it is, and
+   * is given null when there is no record yet. Returns what was written, or null.
+   */
+  async update<T>(
+    pk: string,
+    sk: string,
+    change: (current: RotationRecord | null) => { record: RotationRecord; result: T } | null,
+  ): Promise<{ record: RotationRecord; result: T } | null> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const current = await this.get(pk, sk);
+      const next = change(current);
+      if (!next) return null;
+      const record = { ...next.record, rev: (current?.rev ?? -1) + 1 };
+      try {
+        await this.send(
+          new PutItemCommand({
+            TableName: this.options.table,
+            Item: item(record),
+            ...(current
+              ? {
+                  ConditionExpression: 'rev = :rev',
+                  ExpressionAttributeValues: { ':rev': { N: String(current.rev) } },
+                }
+              : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          }),
+        );
+        return { record, result: next.result };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    throw new RecordContentionError(`${pk} ${sk}`);
+  }
+
+  /**
+   * Keeps a record on the list the sweep looks at (`pk = open#rot`, one item per record), while
+   * it is open and until its signal is told: the sweep then follows it up even when no event,
+   * follow-up or running consumer brings its value back.
+   */
+  async track(record: RotationRecord): Promise<void> {
+    await this.send(
+      new PutItemCommand({
+        TableName: this.options.table,
+        Item: {
+          pk: { S: TRACKED_PK },
+          sk: { S: `${record.pk} ${record.sk}` },
+          record: { S: record.pk },
+          change: { S: record.sk },
+          // A week past its deadline, it is dropped whatever happened to it.
+          expiresAt: { N: String(Math.ceil(Date.parse(record.deadline) / 1000) + 7 * 86_400) },
+        },
+      }),
+    );
+  }
+
+  async untrack(pk: string, sk: string): Promise<void> {
+    await this.send(
+      new DeleteItemCommand({
+        TableName: this.options.table,
+        Key: { pk: { S: TRACKED_PK }, sk: { S: `${pk} ${sk}` } },
+      }),
+    );
+  }
+
+  /** The records being tracked: open, or closed and not yet told. */
+  async tracked(): Promise<Array<{ pk: string; sk: string }>> {
+    const out: Array<{ pk: string; sk: string }> = [];
+    let start: QueryCommandOutput['LastEvaluatedKey'];
+    do {
+      const reply: QueryCommandOutput = await this.send<QueryCommandOutput>(
+        new QueryCommand({
+          TableName: this.options.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: TRACKED_PK } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      // DynamoDB deletes expired items within days, not at once: those are skipped.
+      const now = (this.options.now?.() ?? new Date()).getTime() / 1000;
+      for (const item of reply.Items ?? [])
+        if (item.record?.S && item.change?.S && Number(item.expiresAt?.N ?? Infinity) > now)
+          out.push({ pk: item.record.S, sk: item.change.S });
+      start = reply.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  private send<T>(command: { input: unknown }): Promise<T> {
+    const { clients, region } = this.options;
+    return clients.limited('dynamodb', region, () =>
+      clients.get('dynamodb', region).send(command as never),
+    ) as Promise<T>;
+  }
+}
+
+function item(record: RotationRecord) {
+  const closed = record.closedAt ? Date.parse(record.closedAt) : Date.parse(record.deadline);
+  return {
+    pk: { S: record.pk },
+    sk: { S: record.sk },
+    status: { S: record.status },
+    rev: { N: String(record.rev) },
+    deadline: { S: record.deadline },
+    body: { S: JSON.stringify(record) },
+    expiresAt: { N: String(Math.ceil(closed / 1000) + RECORD_TTL_DAYS * 86_400) },
+  };
+}
+
+const parse = (body: string | undefined) =>
+  parseBody<RotationRecord>(
+    body,
+    (value) => typeof value.pk === 'string' && Array.isArray(value.consumers),
+  );
