@@ -1,14 +1,14 @@
-export { LIVE_JOB_STATUSES } from './batch.js';
-export { type CachedDefinition, DefinitionCache, type DefinitionStore } from './cache.js';
 export {
-  type DiscoverOptions,
-  discover,
-  type Query,
+  assessConsumer,
+  assessRun,
+  LIVE_JOB_STATUSES,
   REPLACES_TAG,
   serviceDetails,
-} from './discover.js';
+  type Verdict,
+} from '../consumers/index.js';
+export { type CachedDefinition, DefinitionCache, type DefinitionStore } from './cache.js';
+export { type DiscoverOptions, discover, type Query } from './discover.js';
 export { latestChanges } from './metadata.js';
-export { assessConsumer, assessRun, type Verdict } from './staleness.js';
 export type {
   Consumer,
   ConsumerKind,

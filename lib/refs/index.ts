@@ -9,6 +9,7 @@ export {
   siblingArn,
   splitArn,
 } from './arn.js';
+export { clusterLink, consoleUrl, resourcePath } from './console.js';
 export {
   jobDefinitionReferences,
   type ReadOptions,

@@ -5,7 +5,7 @@
 // and tags younger than that cost no call.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
-import { scanBatch } from '../../lib/discovery/batch.js';
+import { scanBatch } from '../../lib/consumers/batch-scan.js';
 import {
   type CachedDefinition,
   DefinitionCache,

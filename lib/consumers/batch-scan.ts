@@ -1,19 +1,16 @@
+// The scan of every Batch queue's live jobs, each with its job definition's references and tags.
 import {
   DescribeJobDefinitionsCommand,
   DescribeJobQueuesCommand,
-  DescribeJobsCommand,
-  type JobDetail,
   type JobStatus,
-  type JobSummary,
-  ListJobsCommand,
-  type ListJobsCommandInput,
 } from '@aws-sdk/client-batch';
 import { type AwsClients, chunks } from '../aws/index.js';
+import { type CachedDefinition, TAGS_MAX_AGE_MS, type TagsLoaded } from '../discovery/cache.js';
+import { guarded, isoTime, listAll, tagRecord, usable } from '../discovery/shared.js';
+import type { ConsumerReference, Gap } from '../discovery/types.js';
 import { accountOf, contextOfArn, jobDefinitionReferences, siblingArn } from '../refs/index.js';
-import { type CachedDefinition, TAGS_MAX_AGE_MS, type TagsLoaded } from './cache.js';
-import type { ScanDeps } from './ecs.js';
-import { guarded, isoTime, listAll, tagRecord, usable } from './shared.js';
-import type { ConsumerReference, Gap } from './types.js';
+import { describeJobs, listJobs } from './batch-reads.js';
+import type { ScanDeps } from './types.js';
 
 /** The statuses of a job that is running or will run: the ones that hold or will read a value. */
 export const LIVE_JOB_STATUSES: JobStatus[] = [
@@ -51,7 +48,7 @@ export interface ScannedJob {
   numNodes: number | null;
 }
 
-const DESCRIBE_MAX = 100;
+const DESCRIBE_DEFINITIONS_MAX = 100;
 
 /** Every live job of every queue in `region`, each with its job definition's references. */
 export async function scanBatch(
@@ -143,80 +140,6 @@ export async function scanBatch(
   });
 }
 
-/** The statuses of a child or node whose containers may have fetched secrets. */
-const FETCHING_STATUSES: JobStatus[] = ['STARTING', 'RUNNING'];
-
-/** A child of an array job or a node of a multi-node job, as ListJobs summarises it. */
-export interface ScannedChild {
-  arn: string;
-  status: string;
-  createdAt: string | null;
-  startedAt: string | null;
-}
-
-/**
- * The children (array jobs) or nodes (multi-node jobs) of `job` that are starting or running:
- * ListJobs by queue lists only the parent, whose own status says nothing about them.
- */
-export async function childrenOf(
-  job: ScannedJob,
-  clients: AwsClients,
-  gaps: Gap[],
-): Promise<ScannedChild[] | undefined> {
-  const by = job.arraySize !== null ? { arrayJobId: job.jobId } : { multiNodeJobId: job.jobId };
-  const found = await listJobs(
-    by,
-    FETCHING_STATUSES,
-    { region: job.region, scope: job.arn },
-    clients,
-    gaps,
-  );
-  if (!found.complete) return undefined;
-  const seen = new Set<string>();
-  return found.jobs
-    .map((child) => ({
-      arn: child.jobArn ?? siblingArn(job.arn, `job/${child.jobId}`),
-      status: child.status as string,
-      createdAt: isoTime(child.createdAt),
-      startedAt: isoTime(child.startedAt),
-    }))
-    .filter((child) => !seen.has(child.arn) && seen.add(child.arn));
-}
-
-/**
- * Every page of ListJobs for one selector (a queue, an array parent or a multi-node parent) and
- * each of `statuses` (the API takes one status a call). A list that fails is a gap, and the
- * answer is then not `complete`.
- */
-async function listJobs(
-  selector: Pick<ListJobsCommandInput, 'jobQueue' | 'arrayJobId' | 'multiNodeJobId'>,
-  statuses: JobStatus[],
-  where: { region: string; scope: string },
-  clients: AwsClients,
-  gaps: Gap[],
-): Promise<{ jobs: JobSummary[]; complete: boolean }> {
-  const batch = clients.get('batch', where.region);
-  const call = <T>(task: () => Promise<T>) => clients.limited('batch', where.region, task);
-  const lists = await Promise.all(
-    statuses.map((jobStatus) =>
-      listAll(gaps, { ...where, api: 'batch:ListJobs' }, call, async (nextToken) => {
-        const page = await batch.send(
-          new ListJobsCommand({ ...selector, jobStatus, nextToken, maxResults: 1000 }),
-        );
-        // ListJobs filters by status, but a job can move on between pages; keep the asked status.
-        return {
-          items: page.jobSummaryList?.map((job) => ({ ...job, status: job.status ?? jobStatus })),
-          next: page.nextToken,
-        };
-      }),
-    ),
-  );
-  return {
-    jobs: lists.flatMap((list) => list ?? []),
-    complete: lists.every((list) => list !== undefined),
-  };
-}
-
 /**
  * The job definition of each job. ListJobs summaries carry it; where one does not (older API
  * versions and some emulators), DescribeJobs fills it in, 100 jobs a call.
@@ -252,25 +175,12 @@ async function jobDefinitions(
   gaps: Gap[],
 ): Promise<Map<string, CachedDefinition>> {
   const { clients, cache } = deps;
-  const batch = clients.get('batch', region);
   const cached = await cache.getMany(arns, async (missing) => {
     const found = new Map<string, CachedDefinition>();
     const failed: string[] = [];
     await Promise.all(
-      chunks(missing, DESCRIBE_MAX).map(async (group) => {
-        const reply = await guarded(
-          gaps,
-          { region, scope: 'job definitions', api: 'batch:DescribeJobDefinitions' },
-          () =>
-            clients.limited('batch', region, () =>
-              batch.send(
-                new DescribeJobDefinitionsCommand({
-                  jobDefinitions: group,
-                  maxResults: DESCRIBE_MAX,
-                }),
-              ),
-            ),
-        );
+      chunks(missing, DESCRIBE_DEFINITIONS_MAX).map(async (group) => {
+        const reply = await describeDefinitions(region, group, 'job definitions', clients, gaps);
         if (!reply) {
           failed.push(...group);
           return;
@@ -288,7 +198,7 @@ async function jobDefinitions(
     );
     return { found, failed };
   });
-  return cache.withFreshTags(cached, (old) => jobDefinitionTags(old, region, deps, gaps));
+  return cache.withFreshTags(cached, (old) => jobDefinitionTags(old, region, clients, gaps));
 }
 
 /**
@@ -299,29 +209,15 @@ async function jobDefinitions(
 async function jobDefinitionTags(
   arns: string[],
   region: string,
-  deps: ScanDeps,
+  clients: AwsClients,
   gaps: Gap[],
 ): Promise<TagsLoaded> {
-  const { clients } = deps;
-  const batch = clients.get('batch', region);
   const found = new Map<string, Record<string, string>>();
   const failed: string[] = [];
   const hours = TAGS_MAX_AGE_MS / 3_600_000;
   await Promise.all(
-    chunks(arns, DESCRIBE_MAX).map(async (group) => {
-      const reply = await guarded(
-        gaps,
-        { region, scope: 'job definition tags', api: 'batch:DescribeJobDefinitions' },
-        () =>
-          clients.limited('batch', region, () =>
-            batch.send(
-              new DescribeJobDefinitionsCommand({
-                jobDefinitions: group,
-                maxResults: DESCRIBE_MAX,
-              }),
-            ),
-          ),
-      );
+    chunks(arns, DESCRIBE_DEFINITIONS_MAX).map(async (group) => {
+      const reply = await describeDefinitions(region, group, 'job definition tags', clients, gaps);
       if (!reply) {
         failed.push(...group);
         return;
@@ -344,23 +240,23 @@ async function jobDefinitionTags(
   return { found, failed };
 }
 
-/** DescribeJobs, 100 jobs a call: tags, parameters and settings for a resubmit. */
-export async function describeJobs(
+/** The one DescribeJobDefinitions call site: up to 100 ARNs; a failed call is a gap under `scope`. */
+function describeDefinitions(
   region: string,
-  jobIds: string[],
+  group: string[],
+  scope: string,
   clients: AwsClients,
   gaps: Gap[],
-): Promise<JobDetail[]> {
+) {
   const batch = clients.get('batch', region);
-  const replies = await Promise.all(
-    chunks(jobIds, DESCRIBE_MAX).map((group) =>
-      guarded(gaps, { region, scope: 'jobs', api: 'batch:DescribeJobs' }, async () => {
-        const reply = await clients.limited('batch', region, () =>
-          batch.send(new DescribeJobsCommand({ jobs: group })),
-        );
-        return reply.jobs ?? [];
-      }),
+  return guarded(gaps, { region, scope, api: 'batch:DescribeJobDefinitions' }, () =>
+    clients.limited('batch', region, () =>
+      batch.send(
+        new DescribeJobDefinitionsCommand({
+          jobDefinitions: group,
+          maxResults: DESCRIBE_DEFINITIONS_MAX,
+        }),
+      ),
     ),
   );
-  return replies.flatMap((reply) => reply ?? []);
 }

@@ -1,17 +1,12 @@
-import {
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
-  ListClustersCommand,
-  ListTasksCommand,
-  type Service,
-  type Task,
-} from '@aws-sdk/client-ecs';
-import { type AwsClients, allPages, chunks } from '../aws/index.js';
+// The scan of every ECS cluster's running tasks, each with its task definition's references and
+// images; which of them a service started, and what a scanned task is as a run.
+import { DescribeTaskDefinitionCommand, ListClustersCommand } from '@aws-sdk/client-ecs';
+import type { CachedDefinition } from '../discovery/cache.js';
+import { guarded, isoTime, listAll, tagRecord, usable } from '../discovery/shared.js';
+import type { ConsumerReference, Gap, Run } from '../discovery/types.js';
 import { accountOf, contextOfArn, taskDefinitionReferences } from '../refs/index.js';
-import type { CachedDefinition, DefinitionCache } from './cache.js';
-import { guarded, isoTime, listAll, tagRecord, usable } from './shared.js';
-import type { ConsumerReference, Gap, Progress } from './types.js';
+import { describeTasks, isRunningTask, listTaskArns } from './ecs-reads.js';
+import type { ScanDeps } from './types.js';
 
 /** A task ECS reports as meant to be running, with the references of its task definition. */
 export interface ScannedTask {
@@ -36,15 +31,6 @@ export interface ScannedTask {
   images: string[];
 }
 
-export interface ScanDeps {
-  clients: AwsClients;
-  cache: DefinitionCache;
-  onProgress?: (progress: Progress) => void;
-}
-
-const DESCRIBE_TASKS_MAX = 100;
-const DESCRIBE_SERVICES_MAX = 10;
-
 /** Every running task of every cluster in `region`, each with its task definition's references. */
 export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Promise<ScannedTask[]> {
   const { clients } = deps;
@@ -67,31 +53,8 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
         gaps,
         { region, scope: cluster, api: 'ecs:ListTasks' },
         async () => {
-          // Tasks being stopped (desired STOPPED, last status not yet) still run their
-          // containers, on whatever they read: ListTasks shows them only under STOPPED.
-          const arns: string[] = [];
-          for (const desiredStatus of ['RUNNING', 'STOPPED'] as const)
-            arns.push(
-              ...(await allPages(async (nextToken) => {
-                const page = await call(() =>
-                  ecs.send(
-                    new ListTasksCommand({ cluster, desiredStatus, nextToken, maxResults: 100 }),
-                  ),
-                );
-                return { items: page.taskArns, next: page.nextToken };
-              })),
-            );
-          const described = await Promise.all(
-            chunks(arns, DESCRIBE_TASKS_MAX).map((batch) =>
-              guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeTasks' }, async () => {
-                const reply = await call(() =>
-                  ecs.send(new DescribeTasksCommand({ cluster, tasks: batch, include: ['TAGS'] })),
-                );
-                return reply.tasks ?? [];
-              }),
-            ),
-          );
-          return described.flatMap((batch) => batch ?? []);
+          const arns = await listTaskArns(region, cluster, { maxResults: 100 }, clients);
+          return describeTasks(region, cluster, arns, clients, gaps, { tags: true });
         },
       );
       deps.onProgress?.({ region, phase: 'ECS clusters', done: ++done, total: clusters.length });
@@ -174,51 +137,32 @@ function taskDefinitions(
   });
 }
 
-/** DescribeServices for the named services of one cluster, 10 a call, with their tags. */
-export async function describeServices(
-  region: string,
-  cluster: string,
-  names: string[],
-  clients: AwsClients,
-  gaps: Gap[],
-): Promise<Service[]> {
-  const ecs = clients.get('ecs', region);
-  const batches = await Promise.all(
-    chunks(names, DESCRIBE_SERVICES_MAX).map((batch) =>
-      guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeServices' }, async () => {
-        const reply = await clients.limited('ecs', region, () =>
-          ecs.send(new DescribeServicesCommand({ cluster, services: batch, include: ['TAGS'] })),
-        );
-        return reply.services ?? [];
-      }),
-    ),
-  );
-  return batches.flatMap((batch) => batch ?? []);
+/**
+ * The service that started a task: its group names the service and its `startedBy` is one of the
+ * service's deployments (`ecs-svc/…`). A task started by hand (RunTask) into a service's group is
+ * a task no service started: no rollout of the service replaces it.
+ */
+export function serviceName(task: ScannedTask): string | null {
+  if (!task.group?.startsWith('service:')) return null;
+  if (task.startedBy !== null && !task.startedBy.startsWith('ecs-svc/')) return null;
+  return task.group.slice('service:'.length);
 }
 
-/** A task runs its containers until its last status is STOPPED, whatever its desired status. */
-export function isRunningTask(task: Pick<Task, 'lastStatus'>): boolean {
-  return task.lastStatus !== 'STOPPED';
+/** The images the tasks pull by tag: an image pinned by digest (`@sha256:…`) cannot change. */
+export function mutableImages(tasks: ScannedTask[]): string[] {
+  return [...new Set(tasks.flatMap((task) => task.images))].filter((image) => !image.includes('@'));
 }
 
-/** DescribeTasks for tasks of one cluster, 100 a call; a failed call is a gap. */
-export async function describeTasks(
-  region: string,
-  cluster: string,
-  arns: string[],
-  clients: AwsClients,
-  gaps: Gap[],
-): Promise<Task[]> {
-  const ecs = clients.get('ecs', region);
-  const batches = await Promise.all(
-    chunks(arns, DESCRIBE_TASKS_MAX).map((batch) =>
-      guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeTasks' }, async () => {
-        const reply = await clients.limited('ecs', region, () =>
-          ecs.send(new DescribeTasksCommand({ cluster, tasks: batch })),
-        );
-        return reply.tasks ?? [];
-      }),
-    ),
-  );
-  return batches.flatMap((batch) => batch ?? []);
+/** A scanned task as a run of its consumer. */
+export function scannedRun(task: ScannedTask): Run {
+  return {
+    arn: task.arn,
+    definitionArn: task.definitionArn,
+    status: task.lastStatus,
+    createdAt: task.createdAt,
+    startedAt: task.startedAt,
+    startedBy: task.startedBy,
+    stopping: task.stopping,
+    references: task.references,
+  };
 }

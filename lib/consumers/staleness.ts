@@ -1,6 +1,13 @@
+import { describeBasis } from '../discovery/moves.js';
+import type {
+  ConsumerKind,
+  DeploymentState,
+  Run,
+  ServiceDetails,
+  VerdictCause,
+} from '../discovery/types.js';
 import type { Change } from '../events/index.js';
 import { refersTo, relevance } from '../refs/index.js';
-import type { ConsumerKind, DeploymentState, Run, ServiceDetails, VerdictCause } from './types.js';
 
 /**
  * Batch statuses of a job that has no container yet: it has fetched nothing and will read the
@@ -219,9 +226,13 @@ export function replacement(
 }
 
 export function describeChange(change: Change): string {
+  // A secret's label move is dated by the tightest time provably not earlier: say which.
+  const basis = describeBasis(change.timeBasis);
   const source =
     change.timeSource === 'aws'
-      ? ''
+      ? basis
+        ? `, ${basis}`
+        : ''
       : change.eventTime
         ? ", by the event's time: AWS's record could not be read"
         : ', AWS recorded no time: the time the watcher looked';

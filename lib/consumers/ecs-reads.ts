@@ -1,0 +1,168 @@
+// The ECS reads both ECS kinds use: the one call site of each of ListTasks, DescribeTasks and
+// DescribeServices, and what a described task is as a run.
+import {
+  DescribeServicesCommand,
+  type DescribeServicesCommandInput,
+  DescribeTasksCommand,
+  ListTasksCommand,
+  type ListTasksCommandInput,
+  type Service,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import { type AwsClients, allPages, chunks } from '../aws/index.js';
+import { guarded, isoTime } from '../discovery/shared.js';
+import type {
+  ConsumerReference,
+  DeploymentState,
+  Gap,
+  Run,
+  ServiceDetails,
+} from '../discovery/types.js';
+
+const DESCRIBE_TASKS_MAX = 100;
+const DESCRIBE_SERVICES_MAX = 10;
+
+/**
+ * The ARNs of a cluster's tasks (all, or one service's), every page, for both desired statuses:
+ * tasks being stopped (desired STOPPED, last status not yet) still run their containers, on
+ * whatever they read, and ListTasks shows them only under STOPPED. A failed call throws.
+ */
+export async function listTaskArns(
+  region: string,
+  cluster: string,
+  options: Pick<ListTasksCommandInput, 'serviceName' | 'maxResults'>,
+  clients: AwsClients,
+): Promise<string[]> {
+  const ecs = clients.get('ecs', region);
+  const arns: string[] = [];
+  for (const desiredStatus of ['RUNNING', 'STOPPED'] as const)
+    arns.push(
+      ...(await allPages(async (nextToken) => {
+        const page = await clients.limited('ecs', region, () =>
+          ecs.send(new ListTasksCommand({ cluster, ...options, desiredStatus, nextToken })),
+        );
+        return { items: page.taskArns, next: page.nextToken };
+      })),
+    );
+  return arns;
+}
+
+/** DescribeTasks for tasks of one cluster, 100 a call (with their tags if asked); a failed call is a gap. */
+export async function describeTasks(
+  region: string,
+  cluster: string,
+  arns: string[],
+  clients: AwsClients,
+  gaps: Gap[],
+  options: { tags?: boolean } = {},
+): Promise<Task[]> {
+  const ecs = clients.get('ecs', region);
+  const batches = await Promise.all(
+    chunks(arns, DESCRIBE_TASKS_MAX).map((batch) =>
+      guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeTasks' }, async () => {
+        const reply = await clients.limited('ecs', region, () =>
+          ecs.send(
+            new DescribeTasksCommand({
+              cluster,
+              tasks: batch,
+              ...(options.tags ? { include: ['TAGS' as const] } : {}),
+            }),
+          ),
+        );
+        return reply.tasks ?? [];
+      }),
+    ),
+  );
+  return batches.flatMap((batch) => batch ?? []);
+}
+
+/** DescribeServices for the named services of one cluster, 10 a call, with their tags; a failed call is a gap. */
+export async function describeServices(
+  region: string,
+  cluster: string,
+  names: string[],
+  clients: AwsClients,
+  gaps: Gap[],
+): Promise<Service[]> {
+  const batches = await Promise.all(
+    chunks(names, DESCRIBE_SERVICES_MAX).map((batch) =>
+      guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeServices' }, () =>
+        servicesNamed(region, { cluster, services: batch, include: ['TAGS'] }, clients),
+      ),
+    ),
+  );
+  return batches.flatMap((batch) => batch ?? []);
+}
+
+/** One service as ECS reports it now, without its tags; a failed call throws (a restart's read-back). */
+export async function readService(
+  region: string,
+  cluster: string,
+  service: string,
+  clients: AwsClients,
+): Promise<Service | undefined> {
+  return (await servicesNamed(region, { cluster, services: [service] }, clients))[0];
+}
+
+/** A service as the watcher judges it: its status, controller and deployments, newest first. */
+export function serviceDetails(cluster: string, service: Service | undefined): ServiceDetails {
+  if (!service)
+    return {
+      cluster,
+      status: 'MISSING',
+      deploymentController: 'ECS',
+      deployments: [],
+      desiredCount: 0,
+    };
+  const deployments = (service.deployments ?? [])
+    .map(
+      (deployment): DeploymentState => ({
+        id: deployment.id ?? '?',
+        status: deployment.status ?? '?',
+        rolloutState: deployment.rolloutState ?? null,
+        createdAt: deployment.createdAt?.toISOString() ?? null,
+        updatedAt: deployment.updatedAt?.toISOString() ?? null,
+      }),
+    )
+    .sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+  const status = service.status;
+  return {
+    cluster,
+    status: status === 'DRAINING' || status === 'INACTIVE' ? status : 'ACTIVE',
+    deploymentController: service.deploymentController?.type ?? 'ECS',
+    deployments,
+    desiredCount: service.desiredCount ?? 0,
+  };
+}
+
+/** A task runs its containers until its last status is STOPPED, whatever its desired status. */
+export function isRunningTask(task: Pick<Task, 'lastStatus'>): boolean {
+  return task.lastStatus !== 'STOPPED';
+}
+
+/** A task as ECS describes it, as a run holding `references` (a follow-up reads no definition). */
+export function describedRun(task: Task, references: ConsumerReference[]): Run {
+  return {
+    arn: task.taskArn ?? '',
+    definitionArn: task.taskDefinitionArn ?? '',
+    status: task.lastStatus ?? 'UNKNOWN',
+    createdAt: isoTime(task.createdAt),
+    startedAt: isoTime(task.startedAt),
+    startedBy: task.startedBy ?? null,
+    stopping: task.desiredStatus === 'STOPPED',
+    references,
+  };
+}
+
+/** The one DescribeServices call site. */
+async function servicesNamed(
+  region: string,
+  input: DescribeServicesCommandInput,
+  clients: AwsClients,
+): Promise<Service[]> {
+  const ecs = clients.get('ecs', region);
+  const reply = await clients.limited('ecs', region, () =>
+    ecs.send(new DescribeServicesCommand(input)),
+  );
+  return reply.services ?? [];
+}

@@ -1,0 +1,65 @@
+// Helpers every kind's strategy uses: narrowing scanned items to the changes, a verdict's fields
+// on a consumer, what a look saw.
+import type { ConsumerReference, Run } from '../discovery/types.js';
+import type { Change } from '../events/index.js';
+import { refersTo } from '../refs/index.js';
+import type { Verdict } from './staleness.js';
+import type { KnownConsumer, Sighting } from './types.js';
+
+/** The item with only the references some change names, or nothing if none does. */
+export function narrow<T extends { references: ConsumerReference[] }>(
+  item: T,
+  changes: Change[],
+): T[] {
+  const references = item.references.filter((ref) =>
+    changes.some((change) => refersTo(ref.target, change)),
+  );
+  return references.length > 0 ? [{ ...item, references }] : [];
+}
+
+/** A verdict as the fields of a consumer. */
+export function verdictFields(verdict: Verdict) {
+  return {
+    stale: verdict.stale,
+    cause: verdict.cause,
+    staleReason: verdict.reason,
+    staleRuns: verdict.staleRuns,
+    stuckRollout: verdict.stuckRollout,
+    changes: verdict.changes,
+  };
+}
+
+/** The references of all runs, each once (a service's tasks usually share one definition). */
+export function mergeReferences(runs: Run[]): ConsumerReference[] {
+  const seen = new Map<string, ConsumerReference>();
+  for (const ref of runs.flatMap((run) => run.references)) {
+    seen.set(
+      `${ref.container}|${ref.field}|${ref.name}|${ref.valueFrom}|${ref.target.region}`,
+      ref,
+    );
+  }
+  return [...seen.values()];
+}
+
+/** Nothing of it runs any more. */
+export const GONE: Sighting = { running: false, staleRuns: 0, replacing: false };
+
+/** What a look saw of a consumer with these runs, judged by the rule. */
+export function sightingOf(runs: Run[], verdict: Verdict): Sighting {
+  return {
+    running: runs.length > 0,
+    staleRuns: verdict.staleRuns,
+    replacing: verdict.cause === 'replaced',
+  };
+}
+
+/** Known consumers by their region and cluster (or queue): the unit one read covers. */
+export function byPlace<K extends KnownConsumer>(known: K[]): Map<string, K[]> {
+  return groupBy(known, (consumer) => `${consumer.region}|${consumer.parent}`);
+}
+
+export function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+  return out;
+}
