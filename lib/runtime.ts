@@ -7,6 +7,7 @@ import type { PipelineDeps, PipelineRun } from './pipeline.js';
 import { RotationStore } from './rotations/index.js';
 import { definitionCache } from './state/definitions.js';
 import { tableLeases } from './state/lease.js';
+import { tableMoves } from './state/moves.js';
 import { ReminderStore } from './state/reminders.js';
 
 /**
@@ -38,6 +39,10 @@ export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
           store: new RotationStore({ table: settings.stateTable, region: home, clients }),
           queueUrl: env.WATCHER_QUEUE_URL?.trim() || null,
         }
+      : undefined,
+    // When each secret version's AWSCURRENT moved, as first established: every look alike.
+    moves: settings.stateTable
+      ? tableMoves({ table: settings.stateTable, region: home, clients })
       : undefined,
     // When each stale consumer was last told of: reminders once per WATCHER_REMIND_EVERY.
     reminders: settings.stateTable

@@ -14,6 +14,7 @@ import { type Plan, plan } from '../plan.js';
 import { InvalidReferenceError, isRegion, resolveReference, type Target } from '../refs/index.js';
 import { buildReport, type Outcome, plannedOutcomes, type RunReport } from '../report.js';
 import { definitionCache } from '../state/definitions.js';
+import { readOnlyMoves, tableMoves } from '../state/moves.js';
 import type { Context, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import type { Io } from './io.js';
@@ -192,6 +193,14 @@ async function discoverAndPlan(
     clients,
     cache: definitionCache(settings.stateTable, regions[0] as string, clients),
     onProgress: progressLine(io),
+    // The stack's memory of when each secret version moved, read but never written by the CLI.
+    ...(settings.stateTable
+      ? {
+          moves: readOnlyMoves(
+            tableMoves({ table: settings.stateTable, region: regions[0] as string, clients }),
+          ),
+        }
+      : {}),
   });
   if (io.interactive) io.err('\r\x1b[K');
   const planned = plan(result.consumers, settings);

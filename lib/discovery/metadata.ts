@@ -1,45 +1,21 @@
-import type { DescribeSecretResponse } from '@aws-sdk/client-secrets-manager';
-import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
-import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
-import { type AwsClients, allPages, chunks } from '../aws/index.js';
+import type { AwsClients } from '../aws/index.js';
 import type { Change } from '../events/index.js';
-import type { ReplicaValue } from '../events/types.js';
-import {
-  accountOf,
-  parameterArn,
-  parameterKey,
-  partitionOf,
-  splitArn,
-  type Target,
-} from '../refs/index.js';
-import { guarded, isoTime } from './shared.js';
+import { partitionOf, type Target } from '../refs/index.js';
+import type { MoveMemory } from './moves.js';
+import { type Judging, judgeMoves } from './secret-times.js';
 import type { Gap } from './types.js';
-
-const NAMES_PER_FILTER = 50;
-
-/** AWS's own record of one value: when it last changed, to which version, or that it is gone. */
-interface ValueRecord {
-  name: string;
-  arn: string | null;
-  account: string | null;
-  /** `null` when the value does not exist (or is scheduled for deletion without a date). */
-  changedAt: string | null;
-  version: string | null;
-  deleted: boolean;
-  /** No such value at all (a secret scheduled for deletion still exists). */
-  missing: boolean;
-  /** Secrets: a version holding AWSPENDING and not AWSCURRENT (a rotation in progress). */
-  pendingVersion: string | null;
-  /** Secrets: the replicas the primary lists. */
-  replicas: ReplicaValue[];
-}
-
-/** What a target or change names, for reading its record once. */
-type Named = Pick<Target, 'service' | 'name' | 'arn' | 'region' | 'account' | 'partition'>;
+import {
+  identity,
+  type Named,
+  parameterRecords,
+  secretRecord,
+  type ValueRecord,
+} from './value-records.js';
 
 /**
  * The latest change of each target, read from metadata only: DescribeParameters
- * (LastModifiedDate, Version) and DescribeSecret (LastChangedDate, the AWSCURRENT version).
+ * (LastModifiedDate, Version) and DescribeSecret (the AWSCURRENT version, whose move is dated by
+ * the tightest time provably not earlier: see moves.ts).
  * Never a value. A target that no longer exists becomes a `deleted` change: its consumers cannot
  * start again.
  */
@@ -48,10 +24,14 @@ export async function latestChanges(
   clients: AwsClients,
   gaps: Gap[],
   now: Date,
+  memory?: MoveMemory,
 ): Promise<Change[]> {
   const unique = new Map<string, Named>();
   for (const target of targets) if (target.region) unique.set(identity(target), target);
-  const records = await readRecords([...unique.values()], clients, gaps);
+  const records = await readRecords([...unique.values()], clients, gaps, {
+    memory,
+    lookedAt: now.toISOString(),
+  });
   return [...unique].flatMap(([key, target]): Change[] => {
     const record = records.get(key);
     if (!record) return [];
@@ -72,6 +52,7 @@ export async function latestChanges(
         effect: record.deleted ? 'deleted' : 'value',
         changedAt: record.changedAt ?? now.toISOString(),
         timeSource: record.changedAt ? 'aws' : 'event',
+        ...(record.basis ? { timeBasis: record.basis } : {}),
         eventTime: null,
         version: record.version,
         versionStage: null,
@@ -94,6 +75,7 @@ export async function withRecordedTimes(
   changes: Change[],
   clients: AwsClients,
   gaps: Gap[],
+  judging: { memory?: MoveMemory; now: Date } = { now: new Date() },
 ): Promise<Change[]> {
   // Labels and notices alter nothing a container reads: their times do not matter.
   const timed = changes.filter(
@@ -101,7 +83,11 @@ export async function withRecordedTimes(
   );
   const unique = new Map<string, Named>();
   for (const change of timed) unique.set(identity(change), change);
-  const records = await readRecords([...unique.values()], clients, gaps);
+  const records = await readRecords([...unique.values()], clients, gaps, {
+    memory: judging.memory,
+    lookedAt: judging.now.toISOString(),
+    eventMove: (key, version) => moveInHand(timed, key, version),
+  });
   return changes.map((change): Change => {
     const record = timed.includes(change) ? records.get(identity(change)) : undefined;
     if (!record) return change;
@@ -127,7 +113,9 @@ export async function withRecordedTimes(
       arn: change.arn ?? record.arn,
       changedAt: record.changedAt ?? change.changedAt,
       timeSource: record.changedAt ? 'aws' : change.timeSource,
+      ...(record.basis ? { timeBasis: record.basis } : {}),
       version: record.version,
+      ...facts(record),
     };
   });
 }
@@ -141,16 +129,40 @@ function facts(record: ValueRecord): Pick<Change, 'pendingVersion' | 'replicas' 
   };
 }
 
-function identity(target: Named): string {
-  const name = target.service === 'ssm' ? parameterKey(target.name) : (target.arn ?? target.name);
-  return `${target.service}|${target.region}|${target.account ?? ''}|${name}`;
+/**
+ * The earliest time of an event in hand that moved the value's AWSCURRENT to `version`: the move's
+ * own record (Secret Label Updated, UpdateSecretVersionStage, a PutSecretValue or UpdateSecret
+ * that wrote it as AWSCURRENT). RotationSucceeded names no version, so it proves nothing here.
+ */
+function moveInHand(changes: Change[], key: string, version: string): string | null {
+  const times = changes
+    .filter(
+      (change) =>
+        change.service === 'secretsmanager' &&
+        identity(change) === key &&
+        (change.versionStage ?? 'AWSCURRENT') === 'AWSCURRENT' &&
+        change.versionId === version &&
+        MOVES.has(change.operation) &&
+        change.eventTime !== null,
+    )
+    .map((change) => change.eventTime as string)
+    .sort();
+  return times[0] ?? null;
 }
+
+const MOVES = new Set([
+  'LabelUpdated',
+  'UpdateSecretVersionStage',
+  'PutSecretValue',
+  'UpdateSecret',
+]);
 
 /** The record of each named value, by identity; values whose record could not be read are absent. */
 async function readRecords(
   named: Named[],
   clients: AwsClients,
   gaps: Gap[],
+  judging: Judging,
 ): Promise<Map<string, ValueRecord>> {
   const byRegion = new Map<string, Named[]>();
   for (const target of named.filter((t) => t.service === 'ssm' && t.region))
@@ -171,143 +183,15 @@ async function readRecords(
   for (const map of parameters) for (const [key, record] of map) out.set(key, record);
   for (const [key, record] of secretRecords)
     if (record) out.set(key as string, record as ValueRecord);
-  return out;
-}
-
-async function parameterRecords(
-  region: string,
-  targets: Named[],
-  clients: AwsClients,
-  gaps: Gap[],
-): Promise<Map<string, ValueRecord>> {
-  const ssm = clients.get('ssm', region);
-  const names = [...new Set(targets.map((t) => t.name))];
-  const found = new Map<string, { modified: string | null; arn: string | null; version: string }>();
-  let complete = true;
-  for (const group of chunks(names, NAMES_PER_FILTER)) {
-    const page = await guarded(
-      gaps,
-      { region, scope: 'parameters', api: 'ssm:DescribeParameters' },
-      () =>
-        allPages(async (NextToken) => {
-          const reply = await clients.limited('ssm', region, () =>
-            ssm.send(
-              new DescribeParametersCommand({
-                ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: group }],
-                MaxResults: 50,
-                NextToken,
-              }),
-            ),
-          );
-          return { items: reply.Parameters, next: reply.NextToken };
-        }),
-    );
-    if (!page) complete = false;
-    for (const parameter of page ?? []) {
-      if (parameter.Name)
-        found.set(parameterKey(parameter.Name), {
-          modified: isoTime(parameter.LastModifiedDate),
-          arn: parameter.ARN ?? null,
-          version: String(parameter.Version ?? ''),
-        });
-    }
-  }
-  const out = new Map<string, ValueRecord>();
-  for (const target of targets) {
-    const meta = found.get(parameterKey(target.name));
-    // Without a complete answer, absence proves nothing: report only what was seen.
-    if (!meta && !complete) continue;
-    const partition = target.partition ?? partitionOf(region);
-    const account = target.account ?? (meta?.arn ? accountOf(meta.arn) : null);
-    out.set(identity(target), {
-      name: target.name,
-      arn:
-        meta?.arn ??
-        target.arn ??
-        (account ? parameterArn(partition, region, account, target.name) : null),
-      account,
-      changedAt: meta?.modified ?? null,
-      version: meta?.version || null,
-      deleted: !meta,
-      missing: !meta,
-      pendingVersion: null,
-      replicas: [],
-    });
-  }
-  return out;
-}
-
-/**
- * A secret's record. Secrets Manager keeps no time of a label's move, only the version's creation
- * and LastChangedDate, the last modification of any kind: the move happened at or before it, so it
- * is the bound that never calls a container fresh that may hold the old value.
- */
-async function secretRecord(
-  target: Named,
-  clients: AwsClients,
-  gaps: Gap[],
-): Promise<ValueRecord | null> {
-  const region = target.region as string;
-  const client = clients.get('secretsmanager', region);
-  const id = target.arn ?? target.name;
-  let missing = false;
-  const reply = await guarded(
+  // When each secret's AWSCURRENT moved, as tightly as can be proven (see moves.ts).
+  await judgeMoves(
+    secrets.flatMap((target) => {
+      const facts = out.get(identity(target));
+      return facts ? [{ identity: identity(target), region: target.region as string, facts }] : [];
+    }),
+    clients,
     gaps,
-    { region, scope: id, api: 'secretsmanager:DescribeSecret' },
-    async () => {
-      try {
-        return await clients.limited('secretsmanager', region, () =>
-          client.send(new DescribeSecretCommand({ SecretId: id })),
-        );
-      } catch (error) {
-        if (error instanceof ResourceNotFoundException) {
-          missing = true;
-          return undefined;
-        }
-        throw error;
-      }
-    },
+    judging,
   );
-  if (!reply && !missing) return null;
-  const stages = Object.entries(reply?.VersionIdsToStages ?? {});
-  const current = stages.find(([, labels]) => labels.includes('AWSCURRENT'))?.[0];
-  // AWSPENDING left on the AWSCURRENT version is a finished rotation; on another, one under way.
-  const pending = stages.find(
-    ([, labels]) => labels.includes('AWSPENDING') && !labels.includes('AWSCURRENT'),
-  )?.[0];
-  const deleted = missing || Boolean(reply?.DeletedDate);
-  const arn = reply?.ARN ?? target.arn;
-  return {
-    name: reply?.Name ?? target.name,
-    arn,
-    account: target.account ?? (reply?.ARN ? accountOf(reply.ARN) : null),
-    changedAt: isoTime(reply?.DeletedDate ?? reply?.LastChangedDate ?? reply?.LastRotatedDate),
-    version: current ?? null,
-    deleted,
-    missing,
-    pendingVersion: pending ?? null,
-    replicas: replicasOf(reply, arn),
-  };
-}
-
-/**
- * The replicas a primary lists. ReplicationStatus gives no ARN: a replica keeps the primary's
- * name and suffix, so its ARN is the primary's in the replica's region.
- */
-function replicasOf(reply: DescribeSecretResponse | undefined, arn: string | null): ReplicaValue[] {
-  const parts = arn ? splitArn(arn) : null;
-  return (reply?.ReplicationStatus ?? []).flatMap((replica) =>
-    replica.Region
-      ? [
-          {
-            region: replica.Region,
-            arn:
-              parts && typeof parts !== 'string'
-                ? `arn:${parts.partition}:${parts.service}:${replica.Region}:${parts.account}:${parts.resource}`
-                : null,
-            status: replica.Status ?? null,
-          },
-        ]
-      : [],
-  );
+  return out;
 }

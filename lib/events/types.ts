@@ -19,6 +19,11 @@ export interface Change extends ChangedValue {
   changedAt: string;
   /** Where `changedAt` comes from: AWS's record of the value, or only the event that told of it. */
   timeSource: 'aws' | 'event';
+  /**
+   * Which fact of AWS's record decided `changedAt` (see lib/discovery/moves.ts): a secret's label
+   * move is recorded nowhere, so its time is the tightest one provably not earlier than the move.
+   */
+  timeBasis?: 'event' | 'last-changed' | 'first-sight' | 'look' | 'last-modified';
   /** The event's own time, when an event told of the change (a late or replayed copy's is later). */
   eventTime: string | null;
   /**
@@ -67,5 +72,5 @@ export interface RecordResult {
   /** Why the record could not be read at all. */
   error: string | null;
   /** The watcher's own delayed message: look at this rotation record again. */
-  followUp?: { pk: string; sk: string };
+  followUp?: { pk: string; sk: string; chain?: string };
 }

@@ -181,6 +181,17 @@ const MAPPINGS: Record<string, (input: Input, region: string, known: Known) => I
       },
     ];
   },
+  'secretsmanager:ListSecretVersionIds': (input, _region, known) => {
+    const resource = known.secrets.get(input.SecretId);
+    if (!resource) throw new Error(`ListSecretVersionIds of an unknown secret: ${input.SecretId}`);
+    return [
+      {
+        action: 'secretsmanager:ListSecretVersionIds',
+        resource,
+        context: { 'secretsmanager:SecretId': input.SecretId, ...tagContext(known, resource) },
+      },
+    ];
+  },
   /**
    * To an encrypted topic, SNS also asks KMS for a data key with the publisher's credentials: the
    * publisher needs kms:GenerateDataKey and kms:Decrypt on a customer-managed key (SNS

@@ -25,6 +25,9 @@ beforeEach(() => {
       suffix: 'AbC123',
       lastChanged: CHANGE,
       currentVersion: 'v-new',
+      // A rotation: the new version was written under AWSPENDING before AWSCURRENT moved to it
+      // (and the move, AWS's last change of the secret, dated LastChangedDate).
+      versionsCreated: { 'v-new': CHANGE - 60_000 },
       previousVersion: 'v-old',
     },
   ];

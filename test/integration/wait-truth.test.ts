@@ -131,7 +131,9 @@ describe('a Secrets Manager rotation under way', () => {
 
   it('waits for AWSCURRENT to move, then for the consumers created before it', async () => {
     const secret = account.secrets[0] as (typeof account.secrets)[0];
+    // createSecret wrote v2 under AWSPENDING at 10; finishSecret moves AWSCURRENT at 31.
     secret.pendingVersion = 'v2';
+    secret.versionsCreated = { v2: at(10) };
     account.tasks = [task('api', 'early', at(-60))];
     const result = await wait(
       [SECRET, '--secret', '--region', REGION, '--interval', '30s', '--json'],

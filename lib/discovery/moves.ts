@@ -1,0 +1,74 @@
+/**
+ * When did a secret's AWSCURRENT label move to its current version? Secrets Manager keeps no
+ * record of it: DescribeSecret's LastChangedDate is "modified in any way" (AWS nowhere says a
+ * label's move updates it), LastRotatedDate is documented both as a rotation's start and its end,
+ * and the version's CreatedDate is the AWSPENDING write, before the move. A container created
+ * after a time that is earlier than the move may still have read the old value, so the watcher
+ * judges by the tightest time that is provably NOT earlier than the move. Erring late costs a
+ * restart; erring early, an outage.
+ */
+
+/**
+ * Which fact decided the time of a change, for the reason a consumer is judged by:
+ * - `event`: the move's own record in hand (the event of the move to this version);
+ * - `last-changed`: the secret's LastChangedDate, later than the version's creation;
+ * - `first-sight`: the first time the watcher saw this version current, kept in its state table;
+ * - `look`: nothing proves an earlier time: the time of this look;
+ * - `last-modified`: a parameter's LastModifiedDate (exact: a new version is the change).
+ */
+export type TimeBasis = 'event' | 'last-changed' | 'first-sight' | 'look' | 'last-modified';
+
+export interface MoveTime {
+  at: string;
+  basis: TimeBasis;
+}
+
+/**
+ * Where the first time established for each secret version's move is kept (the state table), so
+ * that every later look, event, follow-up and sweep judges that version by the same time.
+ */
+export interface MoveMemory {
+  /** The kept times of these keys (`moveKey`); keys with none are absent. */
+  recall(keys: string[]): Promise<Map<string, MoveTime>>;
+  /** Keeps `time` for `key` unless a time is kept already; returns the time kept. */
+  keep(key: string, time: MoveTime): Promise<MoveTime>;
+}
+
+/** The key of one version of one secret (its ARN names the region and account). */
+export function moveKey(secretArn: string, version: string): string {
+  return `${secretArn}|${version}`;
+}
+
+/**
+ * The tightest time provably not earlier than the move: the move's record in hand, else
+ * LastChangedDate when it is later than the version's creation (something changed the secret
+ * after the version was written: the move, at the latest), else the look's own time.
+ */
+export function moveTime(facts: {
+  eventMove: string | null;
+  lastChanged: string | null;
+  created: string | null;
+  lookedAt: string;
+}): MoveTime {
+  const candidates: MoveTime[] = [{ at: facts.lookedAt, basis: 'look' }];
+  if (facts.eventMove) candidates.push({ at: facts.eventMove, basis: 'event' });
+  if (facts.lastChanged && facts.created && facts.lastChanged > facts.created)
+    candidates.push({ at: facts.lastChanged, basis: 'last-changed' });
+  return candidates.reduce((best, next) => (next.at < best.at ? next : best));
+}
+
+/** How the reason names the basis of a change's time. */
+export function describeBasis(basis: TimeBasis | undefined): string {
+  switch (basis) {
+    case 'event':
+      return 'as the event of the move records it';
+    case 'last-changed':
+      return "by the secret's LastChangedDate, later than the version's creation";
+    case 'first-sight':
+      return 'when the watcher first saw this version current: AWS records no earlier proof of the move';
+    case 'look':
+      return 'when the watcher looked: AWS records no proof of when the label moved';
+    default:
+      return '';
+  }
+}
