@@ -7,6 +7,7 @@ import {
   type DiscoveryResult,
   discover,
 } from './discovery/index.js';
+import type { MoveMemory } from './discovery/moves.js';
 import { type Change, dedupeChanges, type RecordResult, valueKey } from './events/index.js';
 import { concerns } from './gaps.js';
 import { notify } from './notify/index.js';
@@ -44,6 +45,8 @@ export interface PipelineDeps {
   rotations?: { store: RotationStore; queueUrl: string | null };
   /** When each stale consumer was last told of (the functions, with the state table). */
   reminders?: ReminderStore;
+  /** When each secret version's move was first established (the functions, with the table). */
+  moves?: MoveMemory;
 }
 
 /** Changes read from events (the Lambda, `simulate`), or a sweep of every referenced value. */
@@ -106,6 +109,7 @@ export async function runPipeline(
             cache,
             now: deps.now,
             watch,
+            moves: deps.moves,
           }),
         )
       : { changes: [], consumers: [], gaps: [], complete: true };
@@ -270,6 +274,7 @@ async function follow(
     store: deps.rotations.store,
     settings: deps.settings,
     home: deps.home,
+    regions: deps.regions,
     queueUrl: deps.rotations.queueUrl,
     now: deps.now,
     slack: deps.slack,
@@ -277,7 +282,13 @@ async function follow(
       const change = changeOf(record);
       const found = await discover(
         { changes: [change] },
-        { regions: deps.regions, clients: deps.clients, cache: deps.cache, now: deps.now },
+        {
+          regions: deps.regions,
+          clients: deps.clients,
+          cache: deps.cache,
+          now: deps.now,
+          moves: deps.moves,
+        },
       );
       return { observations: observationsOf(found.consumers, change), complete: found.complete };
     },
@@ -295,8 +306,19 @@ async function follow(
   );
   for (const record of records) {
     if (!record.followUp) continue;
+    // Past the run's time limit a look would be cut off mid-way: its message comes back instead
+    // (its chain is intact: the record still names it).
+    if (options.actBy !== undefined && Date.now() > options.actBy - TRACKED_MARGIN_MS) {
+      if (record.recordId) retry.push(record.recordId);
+      continue;
+    }
+    const { pk, sk, chain } = record.followUp;
     try {
-      outcomes.push(...(await followUp(record.followUp.pk, record.followUp.sk, followDeps)));
+      outcomes.push(
+        ...(await deps.clients.budget.until(options.actBy, () =>
+          followUp(pk, sk, followDeps, { schedule: true, ...(chain ? { chain } : {}) }),
+        )),
+      );
     } catch (error) {
       // The follow-up's message comes back: it is the only thing that looks at this record again.
       if (record.recordId) retry.push(record.recordId);

@@ -37,7 +37,8 @@ export type DecisionBasis =
   | 'untagged-array'
   | 'children-unknown'
   | 'tags-outdated'
-  | 'restart-undone';
+  | 'restart-undone'
+  | 'rotation-in-progress';
 
 /** What the watcher decided for one consumer, and why. */
 export interface Decision {
@@ -142,6 +143,16 @@ export function decide(consumer: Consumer, policy: Policy): Decision {
     );
   if (wanted === 'ignore') return decided('ignore', 'policy', `ignored by ${by}`);
   if (wanted === 'notify') return decided('notify', 'policy', `notify by ${by}`);
+  // A secret whose rotation is under way (AWSPENDING on a version AWSCURRENT has not reached):
+  // a restart now reads the value being replaced, and the rotation's end restarts it again.
+  const rotating = consumer.changes.find((change) => change.pendingVersion);
+  if (rotating && isRestart(wanted)) {
+    return decided(
+      'notify',
+      'rotation-in-progress',
+      `${wanted} by ${by}, but a rotation of ${rotating.name} is in progress (AWSPENDING on version ${rotating.pendingVersion}): a restart now would read the value it replaces; the rotation's end restarts it`,
+    );
+  }
   // Restarted once for this change and still on the old value (a circuit breaker rolled the
   // deployment back, or a resubmitted job never replaced it): another restart would end the same.
   if (consumer.restarted && isRestart(wanted)) {

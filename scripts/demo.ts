@@ -304,20 +304,22 @@ async function main(): Promise<void> {
   check(waited.code === 0, 'wait exited 0: no running consumer holds the old value');
 
   step(12, 'Fifteen minutes later, the follow-ups arrive: the rotation is complete');
-  const followUps = await new RotationStore({
-    table,
-    region: REGION,
-    clients: new AwsClients(),
-  }).tracked();
+  const store = new RotationStore({ table, region: REGION, clients: new AwsClients() });
+  // The messages the watcher sent: each names its record and the link of the record's one chain.
+  const followUps = await Promise.all(
+    (await store.tracked()).map(async ({ pk, sk }) => ({
+      'rotation-watcher': 'follow-up',
+      pk,
+      sk,
+      chain: (await store.get(pk, sk))?.nextLook,
+    })),
+  );
   say(
     `   the changes queue delivers the ${followUps.length} delayed follow-ups (the demo hands them over now) to functions/on-change`,
   );
-  const followed = (await handler(
-    sqsBatch(
-      followUps.map(({ pk, sk }) => ({ 'rotation-watcher': 'follow-up', pk, sk })),
-      'follow-up',
-    ),
-  )) as { batchItemFailures: unknown[] };
+  const followed = (await handler(sqsBatch(followUps, 'follow-up'))) as {
+    batchItemFailures: unknown[];
+  };
   check(followed.batchItemFailures.length === 0, 'every follow-up was handled');
   const signals = (await drain(bus.queueUrl))
     .map((body) => JSON.parse(body) as Signal)

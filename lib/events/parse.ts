@@ -14,6 +14,7 @@ import {
   CloudTrailDetailSchema,
   type Envelope,
   EnvelopeSchema,
+  FollowUpMessageSchema,
   ParameterChangeDetailSchema,
   ParameterPolicyDetailSchema,
   SecretLabelDetailSchema,
@@ -144,17 +145,12 @@ function fromEvent(recordId: string | null, event: unknown): RecordResult {
   }
 }
 
-/** The watcher's own follow-up message (`{"rotation-watcher": "follow-up", pk, sk}`), if it is one. */
-function followUpOf(event: unknown): { pk: string; sk: string } | null {
-  if (typeof event !== 'object' || event === null) return null;
-  const body = event as Record<string, unknown>;
-  return body['rotation-watcher'] === 'follow-up' &&
-    typeof body.pk === 'string' &&
-    body.pk.startsWith('rot#') &&
-    typeof body.sk === 'string' &&
-    body.sk.startsWith('change#')
-    ? { pk: body.pk, sk: body.sk }
-    : null;
+/** The watcher's own follow-up message (see FollowUpMessageSchema), if it is one. */
+function followUpOf(event: unknown): { pk: string; sk: string; chain?: string } | null {
+  const message = FollowUpMessageSchema.safeParse(event);
+  if (!message.success) return null;
+  const { pk, sk, chain } = message.data;
+  return chain ? { pk, sk, chain } : { pk, sk };
 }
 
 function failed(recordId: string | null, error: string): RecordResult {

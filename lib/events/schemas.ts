@@ -108,3 +108,15 @@ export const SqsRecordSchema = z.looseObject({
 export const SqsEventSchema = z.looseObject({
   Records: z.array(z.unknown()).min(1),
 });
+
+/**
+ * The watcher's own delayed message that brings a rotation record back for a follow-up look:
+ * `{"rotation-watcher": "follow-up", "pk": "rot#…", "sk": "change#…", "chain": "…"}` (no chain
+ * in messages from before chains were kept).
+ */
+export const FollowUpMessageSchema = z.object({
+  'rotation-watcher': z.literal('follow-up'),
+  pk: z.string().startsWith('rot#'),
+  sk: z.string().startsWith('change#'),
+  chain: z.string().min(1).optional(),
+});

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { ActionOutcome } from '../actions/index.js';
 import { describeError } from '../aws/index.js';
@@ -63,6 +64,7 @@ export async function recordRun(
   for (const change of result.changes.filter(
     (c) => c.effect === 'value' && c.timeSource === 'aws' && movesWhatIsRead(c, result.consumers),
   )) {
+    const chain = deps.queueUrl ? randomUUID() : null;
     const wanted = valueKey(change);
     const observations = observationsOf(result.consumers, change, doneTo);
     const pk = recordPk(change);
@@ -83,8 +85,18 @@ export async function recordRun(
             deps.settings.completeDeadlineMs,
             result.complete,
           );
-          const first = observeOrKeep(record, observations, now, result.complete);
-          return { record: first.record, result: { signal: first.signal, opened: true } };
+          const covered = {
+            regions: deps.regions ?? [change.region],
+            accounts: change.account ? [change.account] : [],
+          };
+          const first = observeOrKeep({ ...record, covered }, observations, now, result.complete);
+          // One chain of follow-ups per record, begun when it opens: a redelivery, another
+          // event of the same rotation or the sweep only updates it (and signals, if it closes).
+          return {
+            record:
+              first.record.status === 'open' ? chained(first.record, chain, now) : first.record,
+            result: { signal: first.signal, opened: true },
+          };
         }
         // Discovery read the whole account for the value: it may add consumers an earlier,
         // partial look missed.
@@ -114,10 +126,13 @@ export async function recordRun(
           );
         });
       }
-      // One chain of follow-ups per record, begun when it opens: a redelivery, another event of
-      // the same rotation or the sweep only updates it (and signals, if it closes).
       outcomes.push(
-        ...(await after(written.record, written.result.signal, deps, written.result.opened)),
+        ...(await after(
+          written.record,
+          written.result.signal,
+          deps,
+          written.result.opened ? chain : null,
+        )),
       );
     } catch (error) {
       if (options.open) recorded.failed.add(wanted);
@@ -132,15 +147,20 @@ const needsLooking = (record: RotationRecord) =>
   record.status === 'open' || (record.status !== 'superseded' && record.signalled === null);
 
 /**
- * A follow-up: re-reads only the record's consumers, updates it, signals or (with `schedule`, the
- * delayed-message chain) schedules the next look. A closed record is settled: told if it never
- * was, and dropped from the sweep's list.
+ * A follow-up: re-reads the record's consumers (or, for a record no look has read whole, the
+ * whole account for its value), updates it, signals or schedules the next look. With `schedule`
+ * it is a link of the record's delayed-message chain (`chain`): a link the record no longer names
+ * (a copy redelivered after its successor was scheduled) does nothing, and the one that does
+ * names its successor in the same conditional write that records the look. Without (the sweep),
+ * it only looks, unless the chain has lapsed (its next look long overdue: a message lost, a run
+ * stopped between the write and the send), when it takes the chain over. A closed record is
+ * settled: told if it never was, and dropped from the sweep's list.
  */
 export async function followUp(
   pk: string,
   sk: string,
   deps: FollowDeps,
-  options: { schedule: boolean } = { schedule: true },
+  options: { schedule: boolean; chain?: string } = { schedule: true },
 ): Promise<Outcome[]> {
   const now = deps.now?.() ?? new Date();
   const current = await deps.store.get(pk, sk);
@@ -149,21 +169,49 @@ export async function followUp(
     return [];
   }
   if (current.status !== 'open') return settle(current, deps, now);
+  const takeOver = !options.schedule && deps.queueUrl !== null && lapsed(current, now);
+  const link = takeOver ? (current.nextLook ?? undefined) : options.chain;
+  const schedule = options.schedule || takeOver;
+  if (schedule && !owns(current, link)) return [];
   const whole = !current.readWhole && deps.lookWhole !== undefined;
   const { observations, complete } =
     whole && deps.lookWhole
       ? await deps.lookWhole(current)
       : await reread(current, changeOf(current), deps.clients, now);
-  let seen: RotationRecord | null = null;
+  const next = schedule && deps.queueUrl ? randomUUID() : null;
   const written = await deps.store.update(pk, sk, (latest) => {
-    seen = latest;
-    if (!latest) return null;
-    const next = observe(latest, observations, now, complete, whole);
-    return next.record === latest ? null : { record: next.record, result: next.signal };
+    // Closed, or another copy of this link took the chain meanwhile: nothing more to do here.
+    if (!latest || (schedule && !owns(latest, link))) return null;
+    const seen = observe(latest, observations, now, complete, whole);
+    const record =
+      next && seen.record.status === 'open' ? chained(seen.record, next, now) : seen.record;
+    return record === latest ? null : { record, result: seen.signal };
   });
-  // Nothing written: another run closed it meanwhile, or nothing changed; what the update read.
-  const record = written?.record ?? seen ?? current;
-  return after(record, written?.result ?? null, deps, options.schedule);
+  if (!written) return [];
+  return after(
+    written.record,
+    written.result,
+    deps,
+    next && written.record.nextLook === next ? next : null,
+  );
+}
+
+/** Whether a follow-up of link `chain` may look: the record names it, or names no chain yet. */
+function owns(record: RotationRecord, chain: string | undefined): boolean {
+  return !record.nextLook || record.nextLook === chain;
+}
+
+/** Its next look overdue by a whole delay: the chain's message was lost or never sent. */
+function lapsed(record: RotationRecord, now: Date): boolean {
+  const due = record.nextLookAt ? Date.parse(record.nextLookAt) : Number.NaN;
+  return !(due + FOLLOW_UP_DELAY_S * 1000 > now.getTime());
+}
+
+/** The record naming `chain` as the link that looks next, one delay from now. */
+function chained(record: RotationRecord, chain: string | null, now: Date): RotationRecord {
+  if (!chain) return record;
+  const at = new Date(now.getTime() + FOLLOW_UP_DELAY_S * 1000).toISOString();
+  return { ...record, nextLook: chain, nextLookAt: at };
 }
 
 /**
@@ -226,19 +274,20 @@ async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): P
   }
 }
 
-/** Tells of a closed record, or schedules the next look at an open one. */
+/** Tells of a closed record, or sends the chain's next link for an open one. */
 async function after(
   record: RotationRecord,
   signal: Signal,
   deps: FollowDeps,
-  schedule: boolean,
+  chain: string | null,
 ): Promise<Outcome[]> {
   if (signal) return tell(record, signal, deps);
-  if (!schedule || record.status !== 'open' || !deps.queueUrl) return [];
+  if (!chain || record.status !== 'open' || !deps.queueUrl) return [];
   const message: FollowUpMessage = {
     'rotation-watcher': 'follow-up',
     pk: record.pk,
     sk: record.sk,
+    chain,
   };
   try {
     await deps.clients.get('sqs', deps.home).send(
@@ -255,7 +304,7 @@ async function after(
         kind: 'follow-up',
         target: record.value.name,
         status: 'failed',
-        detail: `the next look could not be scheduled (the sweep will look): ${describeError(error)}`,
+        detail: `the next look could not be scheduled (the sweep takes the chain over): ${describeError(error)}`,
       },
     ];
   }

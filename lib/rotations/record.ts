@@ -77,6 +77,18 @@ export interface RotationRecord {
   /** The channels that took the signal (`event`, `sns`, `slack`): a resend skips them. */
   told?: string[];
   /**
+   * The follow-up message that carries the record's one chain of looks, and when it is due: a copy
+   * of an older message (redelivered after a run that had already scheduled its successor timed
+   * out) finds another id here and stops, so the chains never multiply. Absent: no chain yet.
+   */
+  nextLook?: string | null;
+  nextLookAt?: string | null;
+  /**
+   * What its looks read: the regions scanned for consumers and the account. Replicas in other
+   * regions, other accounts and consumers outside ECS and Batch are not in it. Absent in older records.
+   */
+  covered?: { regions: string[]; accounts: string[] };
+  /**
    * Whether a look at the whole account for this value (discovery, with no part unread) has been
    * applied: until then a consumer the opening look could not see may be missing from the record,
    * and it cannot close complete. Absent in older records (counted as not read whole).

@@ -11,7 +11,7 @@ import {
 } from '../notify/index.js';
 import { regionOf } from '../refs/index.js';
 import type { Outcome } from '../report.js';
-import type { RotationRecord, Signal } from './record.js';
+import { CLEARED, type RotationRecord, type Signal } from './record.js';
 import { type FollowDeps, recordFailure } from './types.js';
 
 export const SIGNAL_SOURCE = 'rotation-watcher';
@@ -19,6 +19,13 @@ export const COMPLETE_DETAIL_TYPE = 'Rotation Complete';
 export const OVERDUE_DETAIL_TYPE = 'Rotation Overdue';
 /** The `Rotation Complete` or `Rotation Overdue` event's detail. */
 export function signalDetail(record: RotationRecord) {
+  // EventBridge takes 256 KB an event: past DETAIL_CONSUMERS, those still holding the old value
+  // first, the rest are counted, not listed (the record in the state table has them all).
+  const ordered = [
+    ...record.consumers.filter((consumer) => !CLEARED.has(consumer.state)),
+    ...record.consumers.filter((consumer) => CLEARED.has(consumer.state)),
+  ];
+  const listed = ordered.slice(0, DETAIL_CONSUMERS);
   return {
     value: record.value,
     status: record.status,
@@ -26,7 +33,10 @@ export function signalDetail(record: RotationRecord) {
     closedAt: record.closedAt,
     deadline: record.deadline,
     supersedes: record.supersedes,
-    consumers: record.consumers.map(({ kind, arn, name, region, state, action }) => ({
+    // What "complete" covered: the regions scanned and the account; nothing else was looked at.
+    covered: record.covered ?? null,
+    consumerCount: record.consumers.length,
+    consumers: listed.map(({ kind, arn, name, region, state, action }) => ({
       kind,
       arn,
       name,
@@ -34,8 +44,14 @@ export function signalDetail(record: RotationRecord) {
       state,
       action,
     })),
+    ...(ordered.length > listed.length
+      ? { consumersNotListed: ordered.length - listed.length }
+      : {}),
   };
 }
+
+/** At most this many consumers in a signal's detail (about 300 bytes each). */
+export const DETAIL_CONSUMERS = 400;
 
 /** One short line for SNS and Slack. */
 export function signalText(record: RotationRecord, signal: Exclude<Signal, null>): string {
@@ -44,7 +60,10 @@ export function signalText(record: RotationRecord, signal: Exclude<Signal, null>
   const name = `${record.value.name} (${stage ? `${stage} ` : ''}version ${version ?? 'unknown'})`;
   if (signal === 'complete') {
     const count = record.consumers.length;
-    return `Rotation complete: no running consumer holds the value of ${name} from before ${record.value.changedAt} (${count} consumer${count === 1 ? '' : 's'} cleared).`;
+    const scope = record.covered
+      ? ` in ${record.covered.regions.join(', ')}${record.covered.accounts.length ? ` of account ${record.covered.accounts.join(', ')}` : ''}`
+      : '';
+    return `Rotation complete: no running ECS or Batch consumer${scope} holds the value of ${name} from before ${record.value.changedAt} (${count} consumer${count === 1 ? '' : 's'} cleared).`;
   }
   const left = record.consumers.filter((consumer) => consumer.state === 'stale-at-deadline');
   return `Rotation overdue: ${left.length} consumer${left.length === 1 ? '' : 's'} still hold the value of ${name} from before ${record.value.changedAt} at the deadline: ${left

@@ -1,4 +1,6 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
@@ -49,7 +51,7 @@ export class RotationStore {
         ConsistentRead: true,
       }),
     );
-    return parse(reply.Item?.body?.S);
+    return parse(reply.Item);
   }
 
   /** A value's records, newest first (at most `limit`). */
@@ -65,7 +67,7 @@ export class RotationStore {
       }),
     );
     return (reply.Items ?? []).flatMap((item) => {
-      const record = parse(item.body?.S);
+      const record = parse(item);
       return record ? [record] : [];
     });
   }
@@ -167,7 +169,7 @@ export class RotationStore {
   }
 }
 
-function item(record: RotationRecord) {
+function item(record: RotationRecord): Record<string, AttributeValue> {
   const closed = record.closedAt ? Date.parse(record.closedAt) : Date.parse(record.deadline);
   return {
     pk: { S: record.pk },
@@ -175,13 +177,31 @@ function item(record: RotationRecord) {
     status: { S: record.status },
     rev: { N: String(record.rev) },
     deadline: { S: record.deadline },
-    body: { S: JSON.stringify(record) },
+    ...bodyOf(record),
     expiresAt: { N: String(Math.ceil(closed / 1000) + RECORD_TTL_DAYS * 86_400) },
   };
 }
 
-const parse = (body: string | undefined) =>
-  parseBody<RotationRecord>(
-    body,
+/**
+ * A record of more than a few hundred consumers is kept gzipped (`bodyZ`): DynamoDB takes 400 KB
+ * an item, about 1,100 consumers as JSON, and a record's consumers compress about tenfold (their
+ * ARNs share all but the ids).
+ */
+const COMPRESS_OVER_BYTES = 64_000;
+
+function bodyOf(record: RotationRecord): Record<string, AttributeValue> {
+  const json = JSON.stringify(record);
+  return Buffer.byteLength(json) > COMPRESS_OVER_BYTES
+    ? { bodyZ: { B: gzipSync(json) } }
+    : { body: { S: json } };
+}
+
+/** The record in an item, from `body` or gzipped `bodyZ`; null when it is not one. */
+function parse(item: Record<string, AttributeValue> | undefined): RotationRecord | null {
+  const zipped = item?.bodyZ?.B;
+  const json = zipped ? gunzipSync(zipped).toString('utf8') : item?.body?.S;
+  return parseBody<RotationRecord>(
+    json,
     (value) => typeof value.pk === 'string' && Array.isArray(value.consumers),
   );
+}

@@ -11,6 +11,8 @@ export interface FollowUpMessage {
   'rotation-watcher': 'follow-up';
   pk: string;
   sk: string;
+  /** Which link of the record's chain this is (`RotationRecord.nextLook`); absent in older ones. */
+  chain?: string;
 }
 
 export interface FollowDeps {
@@ -19,6 +21,8 @@ export interface FollowDeps {
   settings: Settings;
   /** The watcher's own region (its topic, bus and queue). */
   home: string;
+  /** The regions its looks scan for consumers (what a record says it covered). */
+  regions?: string[];
   /** The changes queue, for delayed follow-ups; none: records are only looked at again by the sweep. */
   queueUrl: string | null;
   now?: () => Date;

@@ -34,8 +34,9 @@ const includesTags = (input: Input) => list(input.include).includes('TAGS');
 
 /** Containers report PENDING, RUNNING or STOPPED, not the task's finer lifecycle states. */
 function containerStatus(task: ScriptedTask): string {
-  if (task.lastStatus === 'STOPPED') return 'STOPPED';
-  if (task.lastStatus === 'RUNNING' || task.lastStatus === 'DEACTIVATING') return 'RUNNING';
+  if (task.lastStatus === 'STOPPED' || task.lastStatus === 'DEPROVISIONING') return 'STOPPED';
+  // STOPPING: the containers were told to stop and run until their stop timeout.
+  if (['RUNNING', 'DEACTIVATING', 'STOPPING'].includes(task.lastStatus)) return 'RUNNING';
   return 'PENDING';
 }
 

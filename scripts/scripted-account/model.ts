@@ -36,6 +36,12 @@ export interface ScriptedSecret {
    * is under way (or after one failed); `currentVersion` itself when a finished one left it there.
    */
   pendingVersion?: string;
+  /**
+   * When each version was written (ListSecretVersionIds' CreatedDate): in a rotation, the
+   * AWSPENDING write, before AWSCURRENT moves to it. A version not named here: `lastChanged`, the
+   * latest it can have been written.
+   */
+  versionsCreated?: Record<string, number>;
   /** Its replicas: ReplicationStatus on the primary; each answers DescribeSecret in its region. */
   replicas?: ScriptedReplica[];
 }
@@ -99,7 +105,21 @@ export interface ScriptedTask {
   /** Absent: AWS gave none (the watcher must then count the task as stale). */
   createdAt?: number;
   startedAt?: number;
-  lastStatus: 'PROVISIONING' | 'PENDING' | 'ACTIVATING' | 'RUNNING' | 'DEACTIVATING' | 'STOPPED';
+  /**
+   * A task being stopped (desired STOPPED) is RUNNING, DEACTIVATING (load balancer deregistration)
+   * or STOPPING (the containers' stop timeout) while its containers still run, then
+   * DEPROVISIONING, then STOPPED: gone.
+   */
+  lastStatus:
+    | 'PROVISIONING'
+    | 'PENDING'
+    | 'ACTIVATING'
+    | 'RUNNING'
+    | 'DEACTIVATING'
+    | 'STOPPING'
+    | 'DEPROVISIONING'
+    | 'STOPPED';
+  /** ListTasks filters by this (RUNNING unless asked for STOPPED). */
   desiredStatus: 'RUNNING' | 'STOPPED';
   tags?: Record<string, string>;
 }
@@ -161,6 +181,27 @@ export interface ScriptedAccount {
   jobs: ScriptedJob[];
   /** Caps every page below AWS's own limit, so tests see pagination with few items. */
   pageSize?: number;
+  /** Calls that fail, for tests of what the watcher says when part of the account cannot be read. */
+  faults?: ScriptedFault[];
+}
+
+/**
+ * A call the account refuses: every request for `api` (and `cluster`, when given) is answered with
+ * the error instead, the first `times` ones only when set. The route counts them in `hits`.
+ */
+export interface ScriptedFault {
+  /** `service:Operation`, e.g. `ecs:ListTasks`, `batch:DescribeJobs`, `secretsmanager:DescribeSecret`. */
+  api: string;
+  /** ECS: only requests for this cluster (name; ECS's `default` when a request names none). */
+  cluster?: string;
+  /** The error type; `ServerException` (HTTP 500) by default. */
+  error?: string;
+  /** HTTP status; 500 for the default error, 400 for any other. */
+  status?: number;
+  /** Fail only this many matching requests, then answer normally. */
+  times?: number;
+  /** How many requests it failed so far. */
+  hits?: number;
 }
 
 /** An account with nothing in it, in us-east-1 of account 123456789012, at `now`. */

@@ -4,7 +4,7 @@ import { type AwsReply, type AwsRequest, awsError } from '../aws-wire.js';
 import { batchRoute } from './batch.js';
 import { ecsRoute } from './ecs.js';
 import { emptyAccount, type ScriptedAccount } from './model.js';
-import { arns, type Input, list, page, Rejection, reject, seconds } from './wire.js';
+import { arns, type Input, lastPart, list, page, Rejection, reject, seconds } from './wire.js';
 
 /** The calls that change the account; `serveScripted` logs each of them. */
 export const MUTATING_APIS = new Set([
@@ -106,6 +106,46 @@ function describeSecret(account: ScriptedAccount, region: string, input: Input):
   };
 }
 
+/**
+ * ListSecretVersionIds in `region`: each version that carries a label, with its labels and its
+ * creation (never a value); a replica lists its own AWSCURRENT while it lags behind. Versions
+ * without a label are not listed, as AWS does without IncludeDeprecated.
+ */
+function listSecretVersionIds(account: ScriptedAccount, region: string, input: Input): AwsReply {
+  const id = String(input.SecretId ?? '');
+  const a = { ...account, region: region === 'unknown' ? account.region : region };
+  const arn = arns(a);
+  const primary = a.region === account.region;
+  const secret = account.secrets.find(
+    (s) =>
+      (primary || s.replicas?.some((replica) => replica.region === a.region)) &&
+      (s.name === id || arn.secret(`${s.name}-${s.suffix}`) === id || arn.secret(s.name) === id),
+  );
+  if (!secret)
+    return reject('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  const replica = primary ? undefined : secret.replicas?.find((r) => r.region === a.region);
+  const stages = replica?.currentVersion
+    ? { [replica.currentVersion]: ['AWSCURRENT'] }
+    : stagesOf(secret);
+  const spec = { limit: 100, fallback: 100, error: 'InvalidParameterException', capitalised: true };
+  const { items, next } = page(account, Object.entries(stages), input, spec);
+  return {
+    body: {
+      ARN: arn.secret(`${secret.name}-${secret.suffix}`),
+      Name: secret.name,
+      Versions: items.map(([version, labels]) => ({
+        VersionId: version,
+        VersionStages: labels,
+        CreatedDate: seconds(
+          secret.versionsCreated?.[version] ?? replica?.lastChanged ?? secret.lastChanged,
+        ),
+        KmsKeyIds: ['DefaultEncryptionKey'],
+      })),
+      NextToken: next,
+    },
+  };
+}
+
 /** VersionIdsToStages: AWSPENDING may share the AWSCURRENT version (a finished rotation's leftover). */
 function stagesOf(secret: ScriptedAccount['secrets'][number]): Record<string, string[]> {
   const stages: Record<string, string[]> = {};
@@ -127,9 +167,28 @@ function regionView(account: ScriptedAccount, region: string): ScriptedAccount {
   return { ...emptyAccount(account.now), region, account: account.account };
 }
 
+/** The error of the first of the account's faults that matches `request`, counting the hit. */
+function faultFor(account: ScriptedAccount, request: AwsRequest): AwsReply | null {
+  const api = `${request.service}:${request.operation}`;
+  const cluster = lastPart(request.input.cluster ?? 'default');
+  const fault = account.faults?.find(
+    (f) =>
+      f.api === api &&
+      (f.cluster === undefined || (request.service === 'ecs' && f.cluster === cluster)) &&
+      (f.times === undefined || (f.hits ?? 0) < f.times),
+  );
+  if (!fault) return null;
+  fault.hits = (fault.hits ?? 0) + 1;
+  const error = fault.error ?? 'ServerException';
+  const status = fault.status ?? (fault.error === undefined ? 500 : 400);
+  return awsError(error, `The scripted account refuses ${api} (a scripted fault).`, status);
+}
+
 /** Answers ECS, Batch, SSM and Secrets Manager calls from `account`, read live on every request. */
 export function scriptedRoute(account: ScriptedAccount): (request: AwsRequest) => AwsReply {
   return (request) => {
+    const refused = faultFor(account, request);
+    if (refused) return refused;
     const a = regionView(account, request.region);
     const { operation, input } = request;
     try {
@@ -141,6 +200,8 @@ export function scriptedRoute(account: ScriptedAccount): (request: AwsRequest) =
       else if (request.service === 'secretsmanager' && operation === 'DescribeSecret')
         // Replicas live outside the account's region: answered from the whole account.
         reply = describeSecret(account, request.region, input);
+      else if (request.service === 'secretsmanager' && operation === 'ListSecretVersionIds')
+        reply = listSecretVersionIds(account, request.region, input);
       return (
         reply ??
         awsError(

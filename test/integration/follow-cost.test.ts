@@ -76,15 +76,19 @@ const callsOf = () =>
 
 describe('a follow-up of a record of 10 consumers', () => {
   // Each service's tasks are listed twice: meant to run, and being stopped (those still run).
-  it('re-reads only them: 25 ECS calls, 2 reads of the record, the next follow-up scheduled', async () => {
+  it('re-reads only them: 25 ECS calls, 2 reads of the record, the next link named and sent', async () => {
     expect(record.consumers).toHaveLength(10);
+    // The link of the record's chain that the delayed message carries.
+    const chain = (await deps.store.get(record.pk, record.sk))?.nextLook ?? undefined;
     deps.clients.counter.reset();
-    await followUp(record.pk, record.sk, deps);
+    await followUp(record.pk, record.sk, deps, { schedule: true, chain });
     expect(callsOf()).toEqual({
       'ecs:DescribeServices': 2,
       'ecs:ListTasks': 14,
       'ecs:DescribeTasks': 9,
       'dynamodb:GetItem': 2,
+      // The record names the chain's next link in the write that records the look.
+      'dynamodb:PutItem': 1,
       'sqs:SendMessage': 1,
     });
   }, 60_000);
@@ -93,8 +97,10 @@ describe('a follow-up of a record of 10 consumers', () => {
     const ecs = env.seed.ecs(REGION);
     for (const [cluster, task] of tasks)
       await ecs.send(new StopTaskCommand({ cluster, task, reason: 'by hand' }));
+    // The link of the record's chain that the delayed message carries.
+    const chain = (await deps.store.get(record.pk, record.sk))?.nextLook ?? undefined;
     deps.clients.counter.reset();
-    await followUp(record.pk, record.sk, deps);
+    await followUp(record.pk, record.sk, deps, { schedule: true, chain });
     expect(callsOf()).toEqual({
       'ecs:DescribeServices': 2,
       'ecs:ListTasks': 14,

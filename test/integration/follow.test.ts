@@ -43,6 +43,12 @@ async function signalsReceived(): Promise<Array<Record<string, unknown>>> {
     .filter((event) => event['detail-type'] !== 'Rotation Watcher Run');
 }
 
+/** What the delayed message the watcher sent for the record says: the current link of its chain. */
+async function link(pk: string, sk: string) {
+  const chain = (await world.store.get(pk, sk))?.nextLook;
+  return { schedule: true, ...(chain ? { chain } : {}) };
+}
+
 async function delayedFollowUps(): Promise<number> {
   return env.seed.delayed(REGION, world.followUps);
 }
@@ -123,7 +129,7 @@ describe('a rotation followed to completion', () => {
     const ecs = env.seed.ecs(REGION);
     await ecs.send(new StopTaskCommand({ cluster: world.cluster, task: world.standalone }));
     world.deps.clients.counter.reset();
-    await followUp(pk, sk, followDepsOf());
+    await followUp(pk, sk, followDepsOf(), await link(pk, sk));
     const record = await world.store.get(pk, sk);
     expect(record?.status).toBe('open');
     expect(
@@ -145,8 +151,12 @@ describe('a rotation followed to completion', () => {
     const ecs = env.seed.ecs(REGION);
     for (const task of world.service)
       await ecs.send(new StopTaskCommand({ cluster: world.cluster, task, reason: 'by hand' }));
-    await Promise.all([followUp(pk, sk, followDepsOf()), followUp(pk, sk, followDepsOf())]);
-    await followUp(pk, sk, followDepsOf());
+    const both = await link(pk, sk);
+    await Promise.all([
+      followUp(pk, sk, followDepsOf(), both),
+      followUp(pk, sk, followDepsOf(), both),
+    ]);
+    await followUp(pk, sk, followDepsOf(), await link(pk, sk));
     const record = await world.store.get(pk, sk);
     expect(record?.status).toBe('complete');
     const signals = await signalsReceived();
@@ -183,7 +193,12 @@ describe('a rotation that is not complete by its deadline', () => {
 
     // Three hours later (the deadline is 2 h): overdue.
     const later = new Date(Date.now() + 3 * 3_600_000);
-    await followUp(open?.pk as string, open?.sk as string, { ...followDepsOf(), now: () => later });
+    await followUp(
+      open?.pk as string,
+      open?.sk as string,
+      { ...followDepsOf(), now: () => later },
+      await link(open?.pk as string, open?.sk as string),
+    );
     const overdue = await world.store.get(open?.pk as string, open?.sk as string);
     expect(overdue?.status).toBe('overdue');
     expect(overdue?.consumers.map((consumer) => consumer.state)).toEqual(['stale-at-deadline']);

@@ -160,15 +160,21 @@ describe('a Secrets Manager rotation, step by step', () => {
   it('says complete, naming stage and version, once every old container is gone', async () => {
     const ecs = env.seed.ecs(REGION);
     const [record] = await recordsOf('AWSCURRENT');
-    const followUp = { 'rotation-watcher': 'follow-up', pk: record?.pk, sk: record?.sk };
+    // The delayed message the watcher sent: its record and the link of the record's chain.
+    const message = async () => ({
+      'rotation-watcher': 'follow-up',
+      pk: record?.pk,
+      sk: record?.sk,
+      chain: (await recordsOf('AWSCURRENT'))[0]?.nextLook,
+    });
     // One task still runs: the follow-up keeps it open.
     for (const task of world.tasks.slice(1))
       await ecs.send(new StopTaskCommand({ cluster: world.cluster, task }));
-    await onChange(sqsBatch(followUp));
+    await onChange(sqsBatch(await message()));
     expect((await recordsOf('AWSCURRENT'))[0]?.status).toBe('open');
     expect(await signals()).toEqual([]);
     await ecs.send(new StopTaskCommand({ cluster: world.cluster, task: world.tasks[0] }));
-    await onChange(sqsBatch(followUp));
+    await onChange(sqsBatch(await message()));
     expect((await recordsOf('AWSCURRENT'))[0]?.status).toBe('complete');
     const received = await signals();
     expect(received.map((event) => event['detail-type'])).toEqual(['Rotation Complete']);
@@ -176,6 +182,11 @@ describe('a Secrets Manager rotation, step by step', () => {
       name: NAME,
       stage: 'AWSCURRENT',
       version: pending,
+    });
+    // What "complete" covered, said in the event itself.
+    expect((received[0]?.detail as { covered: unknown } | undefined)?.covered).toEqual({
+      regions: [REGION],
+      accounts: [ACCOUNT],
     });
   }, 60_000);
 });

@@ -255,6 +255,30 @@ describe('decide', () => {
     });
   });
 
+  it.each<ConsumerKind>(['ecs-service', 'batch-job'])(
+    'a %s is not restarted while the rotation of its secret is in progress',
+    (kind) => {
+      const rotating = aChange({
+        service: 'secretsmanager',
+        name: 'prod/db',
+        pendingVersion: 'v9',
+      });
+      const decision = decide(
+        tagged(kind, kind === 'batch-job' ? 'resubmit' : 'redeploy', { changes: [rotating] }),
+        NOTIFY,
+      );
+      expect(decision).toMatchObject({ action: 'notify', basis: 'rotation-in-progress' });
+      expect(decision.reason).toMatch(
+        /AWSPENDING on version v9\): a restart now would read the value it replaces/,
+      );
+    },
+  );
+
+  it('a consumer the watcher already restarted for the change is notified, not restarted again', () => {
+    const decision = decide(tagged('ecs-service', 'redeploy', { restarted: 'redeploy' }), NOTIFY);
+    expect(decision).toMatchObject({ action: 'notify', basis: 'restart-undone' });
+  });
+
   it('a standalone task is never restarted, even when the default and its tag say redeploy', () => {
     const decision = decide(tagged('ecs-task', 'redeploy'), {
       defaultAction: 'redeploy',

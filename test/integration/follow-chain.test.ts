@@ -1,0 +1,191 @@
+// Follow-ups under stress, against moto (ECS, SSM, DynamoDB, SQS, EventBridge): a batch cut at
+// its time limit and redelivered leaves exactly one chain of follow-ups per record; follow-ups
+// past the run's time limit come back untouched; a record of 5,000 consumers is stored, followed
+// up and closed, and its signal fits in an EventBridge event.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AwsClients } from '../../lib/aws/index.js';
+import { readSettings } from '../../lib/config.js';
+import { DefinitionCache } from '../../lib/discovery/index.js';
+import { type Change, parsePayload } from '../../lib/events/index.js';
+import { runPipeline } from '../../lib/pipeline.js';
+import {
+  type FollowDeps,
+  followUp,
+  newRecord,
+  type Observation,
+  RotationStore,
+} from '../../lib/rotations/index.js';
+import { parameterChange, sqsBatch } from '../helpers/events.js';
+import { useMoto } from '../helpers/moto.js';
+
+const env = useMoto();
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const PARAM = '/chain/db/password';
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface World {
+  cluster: string;
+  queue: string;
+  signals: string;
+  store: RotationStore;
+  deps: FollowDeps;
+  clients: AwsClients;
+}
+let world: World;
+
+beforeAll(async () => {
+  const { seed } = env;
+  await seed.parameter(REGION, PARAM, 'v0');
+  const cluster = await seed.cluster(REGION, 'chain');
+  const td = await seed.taskDefinition(REGION, 'chain', [{ name: 'app', secrets: { DB: PARAM } }]);
+  await seed.standaloneTask(REGION, cluster, td);
+  const table = await seed.stateTable(REGION, 'chain-state');
+  const queue = (await seed.queue(REGION, 'chain-follow-ups')).url;
+  const { bus, queueUrl: signals } = await seed.busWithQueue(
+    REGION,
+    'chain-bus',
+    'rotation-watcher',
+  );
+  const clients = new AwsClients();
+  const store = new RotationStore({ table, region: REGION, clients });
+  const settings = readSettings({ WATCHER_EVENT_BUS: bus, WATCHER_COMPLETE_DEADLINE: '2h' });
+  world = {
+    cluster,
+    queue,
+    signals,
+    store,
+    clients,
+    deps: { clients, store, settings, home: REGION, queueUrl: queue },
+  };
+}, 60_000);
+
+describe('one chain of follow-ups per record', () => {
+  it('survives a batch cut at its time limit and redelivered', async () => {
+    await pause(1_100);
+    await env.seed.parameter(REGION, PARAM, 'v1');
+    await runPipeline(
+      { records: parsePayload(parameterChange(PARAM, { id: 'chain-1' })) },
+      {
+        clients: world.clients,
+        cache: new DefinitionCache(),
+        settings: world.deps.settings,
+        regions: [REGION],
+        home: REGION,
+        rotations: { store: world.store, queueUrl: world.queue },
+      },
+      { apply: true },
+    );
+    const [record] = await world.store.list(
+      `rot#ssm|${REGION}|${ACCOUNT}|chain/db/password|AWSCURRENT`,
+    );
+    expect(record?.status).toBe('open');
+    const first = record?.nextLook as string;
+    expect(first).toBeTruthy();
+    expect(await env.seed.delayed(REGION, world.queue)).toBe(1);
+    const { pk, sk } = record as { pk: string; sk: string };
+
+    // The first link looks and schedules its successor; then its batch times out, and SQS
+    // delivers the same link again, twice at once.
+    await followUp(pk, sk, world.deps, { schedule: true, chain: first });
+    const second = (await world.store.get(pk, sk))?.nextLook ?? undefined;
+    expect(second).toBeTruthy();
+    expect(second).not.toBe(first);
+    expect(await env.seed.delayed(REGION, world.queue)).toBe(2);
+    await Promise.all([
+      followUp(pk, sk, world.deps, { schedule: true, chain: first }),
+      followUp(pk, sk, world.deps, { schedule: true, chain: first }),
+    ]);
+    expect(await env.seed.delayed(REGION, world.queue)).toBe(2);
+    expect((await world.store.get(pk, sk))?.nextLook).toBe(second);
+
+    // Two copies of the live link at once: one takes the chain on, the other stops.
+    await Promise.all([
+      followUp(pk, sk, world.deps, { schedule: true, chain: second }),
+      followUp(pk, sk, world.deps, { schedule: true, chain: second }),
+    ]);
+    expect(await env.seed.delayed(REGION, world.queue)).toBe(3);
+
+    // A follow-up that reaches a run past its time limit comes back, and looks at nothing.
+    const third = (await world.store.get(pk, sk))?.nextLook;
+    const message = { 'rotation-watcher': 'follow-up', pk, sk, chain: third };
+    const late = await runPipeline(
+      { records: parsePayload(sqsBatch(message)) },
+      {
+        clients: world.clients,
+        cache: new DefinitionCache(),
+        settings: world.deps.settings,
+        regions: [REGION],
+        home: REGION,
+        rotations: { store: world.store, queueUrl: world.queue },
+      },
+      { apply: true, actBy: Date.now() - 1 },
+    );
+    expect(late.failedRecords).toEqual(['5d1b8a3e-2c4f-4e6a-9b7d-000000000001']);
+    expect((await world.store.get(pk, sk))?.nextLook).toBe(third);
+    expect(await env.seed.delayed(REGION, world.queue)).toBe(3);
+  }, 60_000);
+});
+
+describe('a record of 5,000 consumers', () => {
+  it('is stored, followed up and closed, and its signal fits in an event', async () => {
+    const change: Change = {
+      service: 'ssm',
+      name: '/chain/many',
+      arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/chain/many`,
+      partition: 'aws',
+      region: REGION,
+      account: ACCOUNT,
+      operation: 'Update',
+      effect: 'value',
+      changedAt: new Date(Date.now() - 60_000).toISOString(),
+      timeSource: 'aws',
+      eventTime: null,
+      version: '2',
+      versionStage: null,
+      versionId: null,
+      eventId: 'many',
+      detailType: 'Parameter Store Change',
+    };
+    // Tasks of a real cluster that ECS no longer knows: each has stopped.
+    const seen: Observation[] = Array.from({ length: 5_000 }, (_, i) => ({
+      arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/chain/${i.toString(16).padStart(32, '0')}`,
+      kind: 'ecs-task',
+      name: `family:batch-worker ${i}`,
+      region: REGION,
+      parent: world.cluster,
+      staleRuns: 1,
+      running: true,
+      replacing: false,
+      action: 'notify',
+    }));
+    const opened = { ...newRecord(change, seen, new Date(), 7_200_000), nextLook: 'link-1' };
+    const written = await world.store.update(opened.pk, opened.sk, () => ({
+      record: opened,
+      result: null,
+    }));
+    expect(written?.record.consumers).toHaveLength(5_000);
+    expect((await world.store.get(opened.pk, opened.sk))?.consumers).toHaveLength(5_000);
+
+    world.clients.counter.reset();
+    const outcomes = await followUp(opened.pk, opened.sk, world.deps, {
+      schedule: true,
+      chain: 'link-1',
+    });
+    expect(outcomes).toContainEqual(
+      expect.objectContaining({ kind: 'event', status: 'done', detail: 'Rotation Complete' }),
+    );
+    // 100 tasks a DescribeTasks call.
+    expect(world.clients.counter.byApi()['ecs:DescribeTasks']?.calls).toBe(50);
+    const closed = await world.store.get(opened.pk, opened.sk);
+    expect(closed?.status).toBe('complete');
+    expect(closed?.consumers.every((consumer) => consumer.state === 'stopped')).toBe(true);
+
+    const [event] = (await env.seed.drain(REGION, world.signals))
+      .map((message) => JSON.parse(message.body))
+      .filter((body) => body['detail-type'] === 'Rotation Complete');
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThan(256_000);
+    expect(event.detail).toMatchObject({ consumerCount: 5_000, consumersNotListed: 4_600 });
+    expect(event.detail.consumers).toHaveLength(400);
+  }, 120_000);
+});
