@@ -24,6 +24,7 @@ export {
   type Signal,
 } from './record.js';
 export { withRestarts } from './restarted.js';
+export { followRun, type RunDeps } from './run.js';
 export {
   COMPLETE_DETAIL_TYPE,
   OVERDUE_DETAIL_TYPE,

@@ -160,6 +160,37 @@ describe('a rotation record', () => {
     ]);
   });
 
+  it('opened from a partial read, does not close until a complete look at the whole account', () => {
+    // The opening look could not read part of the account and saw nobody on the old value.
+    const partial = newRecord(change, [], at(1), DAY, false);
+    expect(partial.readWhole).toBe(false);
+    // A follow-up re-read of the (no) consumers it knows is complete, but cannot find the others.
+    expect(observe(partial, [], at(10), true, false)).toMatchObject({
+      signal: null,
+      record: { status: 'open' },
+    });
+    // A whole look finds the one the partial read missed: it joins the record.
+    const whole = observe(partial, [seen('svc/missed')], at(20), true, true);
+    expect(whole.signal).toBeNull();
+    expect(whole.record).toMatchObject({ readWhole: true, status: 'open' });
+    expect(whole.record.consumers.map((c) => [c.arn, c.state])).toEqual([['svc/missed', 'stale']]);
+    // Once it no longer runs, a complete look closes the record.
+    const done = observe(whole.record, [], at(30), true, false);
+    expect(done.signal).toBe('complete');
+  });
+
+  it('adds consumers a later look sees on the old value, whoever opened it', () => {
+    const record = newRecord(change, [seen('svc/api')], at(1), DAY);
+    const { record: after } = observe(
+      record,
+      [seen('svc/api'), seen('svc/late')],
+      at(5),
+      false,
+      true,
+    );
+    expect(after.consumers.map((c) => c.arn)).toEqual(['svc/api', 'svc/late']);
+  });
+
   it('never changes once closed, so a second look never signals twice', () => {
     const first = observe(open(), [], at(10), true);
     expect(first.signal).toBe('complete');
@@ -188,5 +219,16 @@ describe("the watcher's follow-up message", () => {
     const [record] = parsePayload({ 'rotation-watcher': 'follow-up', pk: 'lease#x', sk: 'lease' });
     expect(record?.followUp).toBeUndefined();
     expect(record?.error).toMatch(/not an EventBridge event/);
+  });
+
+  it('carries the link of the record’s chain it is', async () => {
+    const { parsePayload } = await import('../../lib/events/index.js');
+    const [record] = parsePayload({
+      'rotation-watcher': 'follow-up',
+      pk: 'rot#ssm|x',
+      sk: 'change#2026',
+      chain: 'link-7',
+    });
+    expect(record?.followUp).toEqual({ pk: 'rot#ssm|x', sk: 'change#2026', chain: 'link-7' });
   });
 });
