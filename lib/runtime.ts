@@ -129,7 +129,10 @@ export function record(run: PipelineRun, extra: Record<string, unknown> = {}): v
   metrics.addMetric('ChangesReceived', MetricUnit.Count, report.changes.length);
   metrics.addMetric('ConsumersFound', MetricUnit.Count, report.consumers.length);
   metrics.addMetric('ConsumersStale', MetricUnit.Count, stale);
-  metrics.addMetric('Gaps', MetricUnit.Count, report.gaps.length);
+  // Only a run that read the account says how much of it it could not read: a run of follow-ups
+  // or ignored events alone would put a 0 in the minimum the GapsPersist alarm takes.
+  if (extra.trigger === 'sweep' || report.changes.length > 0)
+    metrics.addMetric('Gaps', MetricUnit.Count, report.gaps.length);
   metrics.addMetric('RecordsFailed', MetricUnit.Count, run.failedRecords.length);
   metrics.addMetric('HandedOver', MetricUnit.Count, run.handedOver ? 1 : 0);
   // The stack alarms on a sweep that could not read part of the account.
