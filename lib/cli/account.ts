@@ -4,6 +4,7 @@ import { readSettings, type Settings, SettingsError } from '../config.js';
 import {
   type DiscoveryResult,
   discover,
+  type Gap,
   latestChanges,
   type Progress,
   type Query,
@@ -121,8 +122,10 @@ export async function scanValue(
 ): Promise<ValueRun> {
   const clients = new AwsClients({ apiShare: settings.apiShare, ...context.clientOptions });
   try {
-    // Its gaps are not kept: where this read fails, the scan's own read fails and says so.
-    const [value = null] = await latestChanges([target], clients, [], new Date());
+    // Its gaps are the answer's too: without the value's record, a rotation under way, the
+    // version asked for and the replicas to follow are unknown, and nothing can be complete.
+    const valueGaps: Gap[] = [];
+    const [value = null] = await latestChanges([target], clients, valueGaps, new Date());
     const replicas = value?.replicas ?? [];
     const scanned = [...new Set([...regions, ...replicas.map((replica) => replica.region)])];
     const query: Query =
@@ -130,7 +133,16 @@ export async function scanValue(
         ? { changes: [value, ...replicas.map((replica) => replicaChange(value, replica))] }
         : { target };
     const run = await discoverAndPlan(query, scanned, settings, io, clients);
-    return { ...run, value, replicas, regions: scanned };
+    if (valueGaps.length === 0) return { ...run, value, replicas, regions: scanned };
+    const gaps = [...valueGaps, ...run.report.gaps];
+    return {
+      ...run,
+      result: { ...run.result, gaps, complete: false },
+      report: { ...run.report, gaps, complete: false },
+      value,
+      replicas,
+      regions: scanned,
+    };
   } finally {
     clients.destroy();
   }

@@ -69,6 +69,16 @@ export async function describeTasks(
             }),
           ),
         );
+        // MISSING: ECS no longer knows the task (it stopped long ago). Any other failure leaves
+        // a task unread, which is not the same as gone.
+        for (const failure of reply.failures ?? [])
+          if (failure.reason !== 'MISSING')
+            gaps.push({
+              region,
+              scope: cluster,
+              api: 'ecs:DescribeTasks',
+              error: `${failure.arn ?? 'a task'}: ${failure.reason ?? 'failed'}${failure.detail ? ` (${failure.detail})` : ''}`,
+            });
         return reply.tasks ?? [];
       }),
     ),

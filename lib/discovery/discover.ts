@@ -50,6 +50,7 @@ export async function discover(query: Query, options: DiscoverOptions): Promise<
     now,
     options.watch ?? (() => true),
     options.moves,
+    options.now ?? (() => new Date()),
   );
   const found = await Promise.all(
     Object.values(CONSUMER_STRATEGIES).map((strategy) =>
@@ -69,22 +70,23 @@ async function changesFor(
   now: Date,
   watch: (name: string) => boolean,
   moves: MoveMemory | undefined,
+  clock: () => Date,
 ): Promise<Change[]> {
   if ('changes' in query) {
     const recorded = await withRecordedTimes(
       query.changes.filter((change) => watch(change.name)),
       clients,
       gaps,
-      { memory: moves, now },
+      { memory: moves, clock },
     );
     // Several events of one rotation (PutSecretValue, UpdateSecretVersionStage, RotationSucceeded)
     // name the same recorded change once their times are AWS's.
     return dedupeChanges(recorded);
   }
-  if ('target' in query) return latestChanges([query.target], clients, gaps, now, moves);
+  if ('target' in query) return latestChanges([query.target], clients, gaps, now, moves, clock);
   // Unwatched values are left out before their metadata is read, not after.
   const targets = scannedReferences(scanned)
     .map((ref) => ref.target)
     .filter((target) => watch(target.name));
-  return latestChanges(targets, clients, gaps, now, moves);
+  return latestChanges(targets, clients, gaps, now, moves, clock);
 }

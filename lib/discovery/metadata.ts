@@ -25,12 +25,13 @@ export async function latestChanges(
   gaps: Gap[],
   now: Date,
   memory?: MoveMemory,
+  clock: () => Date = () => now,
 ): Promise<Change[]> {
   const unique = new Map<string, Named>();
   for (const target of targets) if (target.region) unique.set(identity(target), target);
   const records = await readRecords([...unique.values()], clients, gaps, {
     memory,
-    lookedAt: now.toISOString(),
+    clock,
   });
   return [...unique].flatMap(([key, target]): Change[] => {
     const record = records.get(key);
@@ -75,7 +76,7 @@ export async function withRecordedTimes(
   changes: Change[],
   clients: AwsClients,
   gaps: Gap[],
-  judging: { memory?: MoveMemory; now: Date } = { now: new Date() },
+  judging: { memory?: MoveMemory; clock?: () => Date } = {},
 ): Promise<Change[]> {
   // Labels and notices alter nothing a container reads: their times do not matter.
   const timed = changes.filter(
@@ -85,7 +86,7 @@ export async function withRecordedTimes(
   for (const change of timed) unique.set(identity(change), change);
   const records = await readRecords([...unique.values()], clients, gaps, {
     memory: judging.memory,
-    lookedAt: judging.now.toISOString(),
+    clock: judging.clock ?? (() => new Date()),
     eventMove: (key, version) => moveInHand(timed, key, version),
   });
   return changes.map((change): Change => {
@@ -106,6 +107,20 @@ export async function withRecordedTimes(
         changedAt: record.changedAt ?? change.changedAt,
         timeSource: record.changedAt ? 'aws' : change.timeSource,
       };
+    // A custom label's move is its own: the event of the move dates it and names its version
+    // (AWSCURRENT's record says nothing about it).
+    if (!followsCurrent(change))
+      return change.eventTime && change.versionId
+        ? {
+            ...change,
+            effect: 'value',
+            arn: change.arn ?? record.arn,
+            changedAt: change.eventTime,
+            timeSource: 'aws',
+            timeBasis: 'event',
+            version: change.versionId,
+          }
+        : change;
     return {
       ...change,
       // A value deleted and created again is a new value, not a deletion.
@@ -118,6 +133,12 @@ export async function withRecordedTimes(
       ...facts(record),
     };
   });
+}
+
+/** A change AWSCURRENT's record dates: a parameter's, or a secret's AWSCURRENT or AWSPREVIOUS. */
+function followsCurrent(change: Change): boolean {
+  const stage = change.versionStage ?? 'AWSCURRENT';
+  return change.service === 'ssm' || stage === 'AWSCURRENT' || stage === 'AWSPREVIOUS';
 }
 
 /** The record's optional facts, set only where they say something (events' changes lack them). */

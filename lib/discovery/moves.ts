@@ -34,15 +34,24 @@ export interface MoveMemory {
   keep(key: string, time: MoveTime): Promise<MoveTime>;
 }
 
-/** The key of one version of one secret (its ARN names the region and account). */
-export function moveKey(secretArn: string, version: string): string {
-  return `${secretArn}|${version}`;
+/** How far LastChangedDate must be past the version's creation to say something changed after. */
+const WRITE_STAMP_MS = 1_000;
+
+/**
+ * The key of one move of one secret (its ARN names the region and account): to `version`, from
+ * `previous` (AWSPREVIOUS). Moving back to an earlier version (V, then U, then V again) is a new
+ * move, not the first one again: containers started while U was current hold U.
+ */
+export function moveKey(secretArn: string, version: string, previous: string | null): string {
+  return `${secretArn}|${version}|${previous ?? '-'}`;
 }
 
 /**
- * The tightest time provably not earlier than the move: the move's record in hand, else
- * LastChangedDate when it is later than the version's creation (something changed the secret
- * after the version was written: the move, at the latest), else the look's own time.
+ * The tightest time not earlier than the move that AWS's records give: the move's record in hand
+ * (exact; the caller asks nothing else then); else LastChangedDate when it is at least a second later than the version's creation (something
+ * changed the secret after the version was written: the move, when a move updates it, as real
+ * captures suggest; a metadata change inside that window would date the move early, a Known
+ * limit); else the look's own time, taken after the reply that showed the version current.
  */
 export function moveTime(facts: {
   eventMove: string | null;
@@ -52,7 +61,13 @@ export function moveTime(facts: {
 }): MoveTime {
   const candidates: MoveTime[] = [{ at: facts.lookedAt, basis: 'look' }];
   if (facts.eventMove) candidates.push({ at: facts.eventMove, basis: 'event' });
-  if (facts.lastChanged && facts.created && facts.lastChanged > facts.created)
+  // A second later at least: the AWSPENDING write itself may stamp LastChangedDate a few
+  // milliseconds after the version's CreatedDate, which proves nothing about the move.
+  if (
+    facts.lastChanged &&
+    facts.created &&
+    Date.parse(facts.lastChanged) >= Date.parse(facts.created) + WRITE_STAMP_MS
+  )
     candidates.push({ at: facts.lastChanged, basis: 'last-changed' });
   return candidates.reduce((best, next) => (next.at < best.at ? next : best));
 }

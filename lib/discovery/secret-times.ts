@@ -7,7 +7,8 @@ import type { Gap } from './types.js';
 /** What judging a secret's move needs besides AWS: the memory, the look's time, events in hand. */
 export interface Judging {
   memory?: MoveMemory;
-  lookedAt: string;
+  /** The look's clock: read once each secret's record has come back. */
+  clock: () => Date;
   /** The time of an event in hand that moved AWSCURRENT of this value to `version`, if any. */
   eventMove?: (identity: string, version: string) => string | null;
 }
@@ -19,6 +20,8 @@ export interface SecretFacts {
   deleted: boolean;
   /** DescribeSecret's LastChangedDate. */
   lastChanged: string | null;
+  /** The version holding AWSPREVIOUS: which move this is. */
+  previousVersion: string | null;
   changedAt: string | null;
   basis?: TimeBasis;
 }
@@ -38,7 +41,8 @@ export async function judgeMoves(
 ): Promise<void> {
   const live = secrets.filter(({ facts }) => !facts.deleted && facts.arn && facts.version);
   if (live.length === 0) return;
-  const keyOf = (facts: SecretFacts) => moveKey(facts.arn as string, facts.version as string);
+  const keyOf = (facts: SecretFacts) =>
+    moveKey(facts.arn as string, facts.version as string, facts.previousVersion);
   // A memory that cannot be read costs only a later time (a restart), never an earlier one.
   const kept: Map<string, MoveTime> = judging.memory
     ? await judging.memory.recall(live.map(({ facts }) => keyOf(facts))).catch(() => new Map())
@@ -49,13 +53,19 @@ export async function judgeMoves(
       const known = kept.get(key);
       if (known) return set(facts, known);
       const version = facts.version as string;
+      // The move's own record is exact: with it in hand, LastChangedDate (which AWS need not
+      // update on a move, and which an older write may have set) is not asked.
       const eventMove = judging.eventMove?.(identity, version) ?? null;
-      const created = await versionCreated(region, facts.arn as string, version, clients, gaps);
+      const created = eventMove
+        ? null
+        : await versionCreated(region, facts.arn as string, version, clients, gaps);
+      // The look is after the reply that showed this version current, so after the move (by
+      // the function's clock, which Lambda keeps in step with AWS's).
       const time = moveTime({
         eventMove,
         lastChanged: facts.lastChanged,
         created,
-        lookedAt: judging.lookedAt,
+        lookedAt: judging.clock().toISOString(),
       });
       set(facts, judging.memory ? await judging.memory.keep(key, time).catch(() => time) : time);
     }),

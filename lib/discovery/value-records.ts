@@ -34,6 +34,8 @@ export interface ValueRecord {
   replicas: ReplicaValue[];
   /** Secrets: DescribeSecret's LastChangedDate (its `changedAt` is the judged time of the move). */
   lastChanged: string | null;
+  /** Secrets: the version holding AWSPREVIOUS. */
+  previousVersion: string | null;
   /** Which fact decided `changedAt`. */
   basis?: TimeBasis;
 }
@@ -100,6 +102,7 @@ export async function parameterRecords(
       account,
       changedAt: meta?.modified ?? null,
       ...(meta?.modified ? { basis: 'last-modified' as const } : {}),
+      previousVersion: null,
       lastChanged: meta?.modified ?? null,
       version: meta?.version || null,
       deleted: !meta,
@@ -159,6 +162,7 @@ export async function secretRecord(
     changedAt: isoTime(reply?.DeletedDate ?? reply?.LastChangedDate),
     lastChanged: isoTime(reply?.LastChangedDate),
     version: current ?? null,
+    previousVersion: stages.find(([, labels]) => labels.includes('AWSPREVIOUS'))?.[0] ?? null,
     deleted,
     missing,
     pendingVersion: pending ?? null,

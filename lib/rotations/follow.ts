@@ -64,9 +64,10 @@ export async function recordRun(
   for (const change of result.changes.filter(
     (c) => c.effect === 'value' && c.timeSource === 'aws' && movesWhatIsRead(c, result.consumers),
   )) {
-    const chain = deps.queueUrl ? randomUUID() : null;
     const wanted = valueKey(change);
-    const observations = observationsOf(result.consumers, change, doneTo);
+    // Judged by the record's own time of the change once it has one (a look may date it apart).
+    const observing = (record: RotationRecord | null) =>
+      observationsOf(result.consumers, record ? changeOf(record) : change, doneTo, now);
     const pk = recordPk(change);
     const sk = recordSk(change);
     recorded.looked.add(`${pk} ${sk}`);
@@ -78,6 +79,7 @@ export async function recordRun(
           // Only events open records: the sweep sees every value's last change, however old, and
           // only follows up what an event began.
           if (!options.open) return null;
+          const observations = observing(null);
           const record = newRecord(
             change,
             observations,
@@ -90,17 +92,11 @@ export async function recordRun(
             accounts: change.account ? [change.account] : [],
           };
           const first = observeOrKeep({ ...record, covered }, observations, now, result.complete);
-          // One chain of follow-ups per record, begun when it opens: a redelivery, another
-          // event of the same rotation or the sweep only updates it (and signals, if it closes).
-          return {
-            record:
-              first.record.status === 'open' ? chained(first.record, chain, now) : first.record,
-            result: { signal: first.signal, opened: true },
-          };
+          return { record: first.record, result: { signal: first.signal, opened: true } };
         }
         // Discovery read the whole account for the value: it may add consumers an earlier,
         // partial look missed.
-        const next = observe(current, observations, now, result.complete, true);
+        const next = observe(current, observing(current), now, result.complete, true);
         return next.record === current
           ? null
           : { record: next.record, result: { signal: next.signal, opened: false } };
@@ -126,14 +122,12 @@ export async function recordRun(
           );
         });
       }
-      outcomes.push(
-        ...(await after(
-          written.record,
-          written.result.signal,
-          deps,
-          written.result.opened ? chain : null,
-        )),
-      );
+      if (written.result.signal)
+        outcomes.push(...(await tell(written.record, written.result.signal, deps)));
+      // One chain of follow-ups per record, begun when it opens: a redelivery, another event of
+      // the same rotation or the sweep only updates it (and signals, if it closes).
+      else if (written.result.opened)
+        outcomes.push(...(await startChain(written.record, deps, now)));
     } catch (error) {
       if (options.open) recorded.failed.add(wanted);
       outcomes.push(recordFailure(change.name, 'could not be written', error));
@@ -178,7 +172,11 @@ export async function followUp(
     whole && deps.lookWhole
       ? await deps.lookWhole(current)
       : await reread(current, changeOf(current), deps.clients, now);
-  const next = schedule && deps.queueUrl ? randomUUID() : null;
+  // The next link goes out before the record names it: if the send fails, this link's message
+  // comes back (the error reaches the caller) and the chain lives on; if the record then cannot
+  // name it (another copy of this link won), the sent link finds it does not own the record.
+  const stays = observe(current, observations, now, complete, whole).record.status === 'open';
+  const next = schedule && stays ? await sendLink(current, deps) : null;
   const written = await deps.store.update(pk, sk, (latest) => {
     // Closed, or another copy of this link took the chain meanwhile: nothing more to do here.
     if (!latest || (schedule && !owns(latest, link))) return null;
@@ -187,13 +185,36 @@ export async function followUp(
       next && seen.record.status === 'open' ? chained(seen.record, next, now) : seen.record;
     return record === latest ? null : { record, result: seen.signal };
   });
-  if (!written) return [];
-  return after(
-    written.record,
-    written.result,
-    deps,
-    next && written.record.nextLook === next ? next : null,
-  );
+  if (!written?.result) return [];
+  return tell(written.record, written.result, deps);
+}
+
+/**
+ * Begins the chain of a record that has none: its first link sent, then named by the record
+ * (conditionally: only if it still names no other). A failed send is an outcome: the sweep takes
+ * the chain over once it has lapsed.
+ */
+async function startChain(record: RotationRecord, deps: FollowDeps, now: Date): Promise<Outcome[]> {
+  if (record.status !== 'open' || !deps.queueUrl || record.nextLook) return [];
+  try {
+    const link = await sendLink(record, deps);
+    if (link)
+      await deps.store.update(record.pk, record.sk, (latest) =>
+        latest?.status === 'open' && !latest.nextLook
+          ? { record: chained(latest, link, now), result: null }
+          : null,
+      );
+    return [];
+  } catch (error) {
+    return [
+      {
+        kind: 'follow-up',
+        target: record.value.name,
+        status: 'failed',
+        detail: `the first look could not be scheduled (the sweep takes the chain over): ${describeError(error)}`,
+      },
+    ];
+  }
 }
 
 /** Whether a follow-up of link `chain` may look: the record names it, or names no chain yet. */
@@ -274,38 +295,22 @@ async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): P
   }
 }
 
-/** Tells of a closed record, or sends the chain's next link for an open one. */
-async function after(
-  record: RotationRecord,
-  signal: Signal,
-  deps: FollowDeps,
-  chain: string | null,
-): Promise<Outcome[]> {
-  if (signal) return tell(record, signal, deps);
-  if (!chain || record.status !== 'open' || !deps.queueUrl) return [];
+/** Sends a new link of the record's chain, delayed one look; its id, or null with no queue. */
+async function sendLink(record: RotationRecord, deps: FollowDeps): Promise<string | null> {
+  if (!deps.queueUrl) return null;
+  const chain = randomUUID();
   const message: FollowUpMessage = {
     'rotation-watcher': 'follow-up',
     pk: record.pk,
     sk: record.sk,
     chain,
   };
-  try {
-    await deps.clients.get('sqs', deps.home).send(
-      new SendMessageCommand({
-        QueueUrl: deps.queueUrl,
-        MessageBody: JSON.stringify(message),
-        DelaySeconds: FOLLOW_UP_DELAY_S,
-      }),
-    );
-    return [];
-  } catch (error) {
-    return [
-      {
-        kind: 'follow-up',
-        target: record.value.name,
-        status: 'failed',
-        detail: `the next look could not be scheduled (the sweep takes the chain over): ${describeError(error)}`,
-      },
-    ];
-  }
+  await deps.clients.get('sqs', deps.home).send(
+    new SendMessageCommand({
+      QueueUrl: deps.queueUrl,
+      MessageBody: JSON.stringify(message),
+      DelaySeconds: FOLLOW_UP_DELAY_S,
+    }),
+  );
+  return chain;
 }

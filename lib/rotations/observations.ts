@@ -1,26 +1,23 @@
+import { strategyFor } from '../consumers/index.js';
 import type { Consumer } from '../discovery/index.js';
-import { type Change, valueKey } from '../events/index.js';
+import type { Change } from '../events/index.js';
 import { partitionOf, refersTo } from '../refs/index.js';
 import type { Observation, RotationRecord } from './record.js';
 
-/** What a look at the whole account (discovery) saw of each consumer of one changed value. */
+/**
+ * What a look at the whole account (discovery) saw of each consumer of one changed value, each
+ * judged against `change` (the record's own time of it, once there is a record) by its kind's
+ * one rule: a consumer stale for another value, or judged by another time, is judged again here.
+ */
 export function observationsOf(
   consumers: Consumer[],
   change: Change,
   doneTo: (consumer: Consumer) => string | null = () => null,
+  now: Date = new Date(),
 ): Observation[] {
-  const wanted = valueKey(change);
   return consumers
     .filter((consumer) => consumer.references.some((ref) => refersTo(ref.target, change)))
-    .map((consumer) =>
-      observation(
-        consumer,
-        doneTo(consumer),
-        // Its old runs count for this value only when this change is why they are old (or a
-        // rollout is replacing them): a consumer stale for another value holds this one's new.
-        consumer.cause === 'replaced' || consumer.changes.some((c) => valueKey(c) === wanted),
-      ),
-    );
+    .map((consumer) => observation(consumer, change, doneTo(consumer), now));
 }
 
 /** The change a record follows, as discovery takes it (its time is read again from AWS). */
@@ -46,7 +43,13 @@ export function changeOf(record: RotationRecord): Change {
   };
 }
 
-function observation(consumer: Consumer, action: string | null, holds: boolean): Observation {
+function observation(
+  consumer: Consumer,
+  change: Change,
+  action: string | null,
+  now: Date,
+): Observation {
+  const verdict = strategyFor(consumer.kind).judge(consumer.runs, [change], now, consumer.service);
   // A parent whose children could not be listed may have any of them on the old value.
   const unknown = Boolean(consumer.job?.childrenUnknown);
   return {
@@ -55,9 +58,9 @@ function observation(consumer: Consumer, action: string | null, holds: boolean):
     name: consumer.name,
     region: consumer.region,
     parent: consumer.parent,
-    staleRuns: unknown ? Math.max(1, consumer.staleRuns) : holds ? consumer.staleRuns : 0,
+    staleRuns: unknown ? Math.max(1, verdict.staleRuns) : verdict.staleRuns,
     running: unknown || consumer.runs.length > 0,
-    replacing: consumer.cause === 'replaced',
+    replacing: verdict.cause === 'replaced',
     action,
   };
 }

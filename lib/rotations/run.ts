@@ -61,7 +61,10 @@ export async function followRun(
           moves: deps.moves,
         },
       );
-      return { observations: observationsOf(found.consumers, change), complete: found.complete };
+      return {
+        observations: observationsOf(found.consumers, change, undefined, deps.now?.()),
+        complete: found.complete,
+      };
     },
   };
   const recorded = await recordRun(result, actions, followDeps, {

@@ -11,7 +11,7 @@ import {
 } from '../notify/index.js';
 import { regionOf } from '../refs/index.js';
 import type { Outcome } from '../report.js';
-import { CLEARED, type RotationRecord, type Signal } from './record.js';
+import { CLEARED, type RecordedConsumer, type RotationRecord, type Signal } from './record.js';
 import { type FollowDeps, recordFailure } from './types.js';
 
 export const SIGNAL_SOURCE = 'rotation-watcher';
@@ -25,7 +25,17 @@ export function signalDetail(record: RotationRecord) {
     ...record.consumers.filter((consumer) => !CLEARED.has(consumer.state)),
     ...record.consumers.filter((consumer) => CLEARED.has(consumer.state)),
   ];
-  const listed = ordered.slice(0, DETAIL_CONSUMERS);
+  // By count, then by size: names run to 255 characters, and the event must stay under 256 KB.
+  const listed: Array<
+    Pick<RecordedConsumer, 'kind' | 'arn' | 'name' | 'region' | 'state' | 'action'>
+  > = [];
+  let bytes = 0;
+  for (const { kind, arn, name, region, state, action } of ordered.slice(0, DETAIL_CONSUMERS)) {
+    const entry = { kind, arn, name, region, state, action };
+    bytes += Buffer.byteLength(JSON.stringify(entry)) + 1;
+    if (bytes > DETAIL_CONSUMER_BYTES) break;
+    listed.push(entry);
+  }
   return {
     value: record.value,
     status: record.status,
@@ -36,22 +46,17 @@ export function signalDetail(record: RotationRecord) {
     // What "complete" covered: the regions scanned and the account; nothing else was looked at.
     covered: record.covered ?? null,
     consumerCount: record.consumers.length,
-    consumers: listed.map(({ kind, arn, name, region, state, action }) => ({
-      kind,
-      arn,
-      name,
-      region,
-      state,
-      action,
-    })),
+    consumers: listed,
     ...(ordered.length > listed.length
       ? { consumersNotListed: ordered.length - listed.length }
       : {}),
   };
 }
 
-/** At most this many consumers in a signal's detail (about 300 bytes each). */
+/** At most this many consumers in a signal's detail (about 300 bytes each)... */
 export const DETAIL_CONSUMERS = 400;
+/** ...and at most this much of it. */
+const DETAIL_CONSUMER_BYTES = 200_000;
 
 /** One short line for SNS and Slack. */
 export function signalText(record: RotationRecord, signal: Exclude<Signal, null>): string {

@@ -34,6 +34,7 @@ export async function batchGet(
   { table, region, clients }: TableRef,
   keys: Item[],
   projection: string,
+  options: { consistent?: boolean } = {},
 ): Promise<Item[]> {
   const found: Item[] = [];
   for (const group of chunks(keys, READS_PER_CALL)) {
@@ -43,7 +44,13 @@ export async function batchGet(
       const reply: BatchGetItemCommandOutput = await clients.limited('dynamodb', region, () =>
         clients.get('dynamodb', region).send(
           new BatchGetItemCommand({
-            RequestItems: { [table]: { Keys: pending, ProjectionExpression: projection } },
+            RequestItems: {
+              [table]: {
+                Keys: pending,
+                ProjectionExpression: projection,
+                ...(options.consistent ? { ConsistentRead: true } : {}),
+              },
+            },
           }),
         ),
       );

@@ -16,7 +16,11 @@ export function tableMoves(ref: TableRef & { now?: () => number }): MoveMemory {
   const memory: MoveMemory = {
     async recall(keys) {
       const found = new Map<string, MoveTime>();
-      for (const item of await batchGet(ref, [...new Set(keys)].map(key), 'pk, kept, basis')) {
+      // Consistent: a time another look kept a moment ago must be the one this look uses.
+      const items = await batchGet(ref, [...new Set(keys)].map(key), 'pk, kept, basis', {
+        consistent: true,
+      });
+      for (const item of items) {
         const id = item.pk?.S?.slice('move#'.length);
         const at = item.kept?.S;
         if (id && at) found.set(id, { at, basis: recalled(item.basis?.S) });

@@ -100,12 +100,26 @@ describe('one chain of follow-ups per record', () => {
     expect(await env.seed.delayed(REGION, world.queue)).toBe(2);
     expect((await world.store.get(pk, sk))?.nextLook).toBe(second);
 
-    // Two copies of the live link at once: one takes the chain on, the other stops.
+    // Two copies of the live link at once: each sends a successor before naming it, one names
+    // its own; the other's successor finds the record naming another link and stops.
     await Promise.all([
       followUp(pk, sk, world.deps, { schedule: true, chain: second }),
       followUp(pk, sk, world.deps, { schedule: true, chain: second }),
     ]);
-    expect(await env.seed.delayed(REGION, world.queue)).toBe(3);
+    expect(await env.seed.delayed(REGION, world.queue)).toBe(4);
+    const named = (await world.store.get(pk, sk))?.nextLook;
+    expect(named).not.toBe(second);
+    // The one not named: whichever it is, it does nothing.
+    await followUp(pk, sk, world.deps, { schedule: true, chain: 'not-the-named-link' });
+    expect(await env.seed.delayed(REGION, world.queue)).toBe(4);
+    expect((await world.store.get(pk, sk))?.nextLook).toBe(named);
+
+    // A send that fails leaves the chain with the link that tried: its message comes back.
+    const failing = { ...world.deps, queueUrl: `${world.queue}-gone` };
+    await expect(
+      followUp(pk, sk, failing, { schedule: true, chain: named ?? undefined }),
+    ).rejects.toThrow();
+    expect((await world.store.get(pk, sk))?.nextLook).toBe(named);
 
     // A follow-up that reaches a run past its time limit comes back, and looks at nothing.
     const third = (await world.store.get(pk, sk))?.nextLook;
@@ -124,7 +138,7 @@ describe('one chain of follow-ups per record', () => {
     );
     expect(late.failedRecords).toEqual(['5d1b8a3e-2c4f-4e6a-9b7d-000000000001']);
     expect((await world.store.get(pk, sk))?.nextLook).toBe(third);
-    expect(await env.seed.delayed(REGION, world.queue)).toBe(3);
+    expect(await env.seed.delayed(REGION, world.queue)).toBe(4);
   }, 60_000);
 });
 

@@ -152,6 +152,24 @@ describe("a label's move that LastChangedDate does not date", () => {
     expect(swept.consumers[0]).toMatchObject({ stale: true });
   });
 
+  it('dates a move back to an earlier version anew: containers started meanwhile hold the other', async () => {
+    const kept = memory();
+    await look({ changes: [labelEvent(MOVE)] }, kept);
+    // v2 turned out bad: AWSCURRENT moves back to v1 at 60; a task started at 30 read v2.
+    const [secret] = account.secrets;
+    if (secret) Object.assign(secret, { currentVersion: 'v1', previousVersion: 'v2' });
+    account.tasks = [task('on-v2', at(30))];
+    const back = { ...labelEvent(at(60)), versionId: 'v1' };
+    const result = await look({ changes: [back] }, kept, at(61));
+    expect(result.changes[0]).toMatchObject({
+      version: 'v1',
+      changedAt: new Date(at(60)).toISOString(),
+      timeBasis: 'event',
+    });
+    expect(result.consumers[0]).toMatchObject({ stale: true });
+    expect(kept.kept.size).toBe(2);
+  });
+
   it('is dated by LastChangedDate when it is later than the version was written', async () => {
     // AWS updated LastChangedDate at the move (what real captures suggest).
     const [secret] = account.secrets;

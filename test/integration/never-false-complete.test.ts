@@ -23,6 +23,7 @@
 // was answered, wait exits 0, and after a last phase that replaced everything the record is
 // complete; minimum counts of both are asserted, so the property cannot pass by never saying
 // complete. FALSE_COMPLETE_RUNS sets the number of cases (40; the second describe runs half).
+
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
@@ -40,6 +41,7 @@ import {
   RotationStore,
   recordPk,
 } from '../../lib/rotations/index.js';
+import { tableMoves } from '../../lib/state/moves.js';
 import { type Moto, startMoto } from '../../scripts/moto.js';
 import {
   emptyAccount,
@@ -818,6 +820,8 @@ function startCase(truth: Truth, stats: Stats): Case {
   const cache = new DefinitionCache();
   const now = () => new Date(account.now);
   const store = new RotationStore({ table, region: REGION, clients, now });
+  // As the stack keeps it: the first time established for each secret version's move.
+  const moves = tableMoves({ table, region: REGION, clients });
   const deps: PipelineDeps = {
     clients,
     cache,
@@ -825,6 +829,7 @@ function startCase(truth: Truth, stats: Stats): Case {
     regions: [REGION],
     home: REGION,
     now,
+    moves,
     rotations: { store, queueUrl: null },
   };
   // As the pipeline follows up: a record not yet read whole is read by discovery for its value.
@@ -839,9 +844,12 @@ function startCase(truth: Truth, stats: Stats): Case {
       const change = changeOf(record);
       const found = await discover(
         { changes: [change] },
-        { regions: [REGION], clients, cache, now },
+        { regions: [REGION], clients, cache, now, moves },
       );
-      return { observations: observationsOf(found.consumers, change), complete: found.complete };
+      return {
+        observations: observationsOf(found.consumers, change, undefined, now()),
+        complete: found.complete,
+      };
     },
   };
   const pk = recordPk({

@@ -77,7 +77,7 @@ async function run(changes: Change[]) {
 }
 
 describe("a secret's change, judged by AWS's record", () => {
-  it('reads LastChangedDate and the AWSCURRENT version, whatever time the event carries', async () => {
+  it('dates the move by its event, and reads the AWSCURRENT version, once for every copy', async () => {
     account.tasks = [
       {
         cluster: 'prod',
@@ -91,8 +91,9 @@ describe("a secret's change, judged by AWS's record", () => {
         desiredStatus: 'RUNNING',
       },
     ];
-    // Three events of one rotation, each told late: one change, at AWS's record.
-    const result = await run([...labelEvent(at(20)), ...labelEvent(at(21)), ...labelEvent(at(25))]);
+    // Three events of one rotation (the label's move, and copies delivered again later, each
+    // keeping the time AWS gave it): one change, dated by the earliest record of the move.
+    const result = await run([...labelEvent(at(0)), ...labelEvent(at(0)), ...labelEvent(at(0))]);
     expect(result.changes).toEqual([
       expect.objectContaining({
         timeSource: 'aws',
@@ -266,7 +267,7 @@ describe('a task started by hand into a service group', () => {
         desiredStatus: 'RUNNING',
       },
     ];
-    const result = await run(labelEvent(at(10)));
+    const result = await run(labelEvent(at(0)));
     const byKind = Object.fromEntries(result.consumers.map((c) => [c.kind, c]));
     expect(byKind['ecs-service']).toMatchObject({
       name: 'api',

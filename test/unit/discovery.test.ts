@@ -624,6 +624,29 @@ describe('discovery with recorded AWS replies', () => {
       });
     });
 
+    it('counts a task DescribeTasks failed for as unread, not gone (only MISSING is gone)', async () => {
+      const recorded = recordedAccount({
+        clusters: { c: [{ id: 't', family: 'web', startedAt: BEFORE }] },
+        fault: (request) =>
+          request.operation === 'DescribeTasks'
+            ? {
+                body: {
+                  tasks: [],
+                  failures: [{ arn: taskArn('c', 't'), reason: 'ACCESS_DENIED' }],
+                },
+              }
+            : undefined,
+      });
+      const { result } = await run(recorded);
+      expect(result.complete).toBe(false);
+      expect(result.gaps).toContainEqual(
+        expect.objectContaining({
+          api: 'ecs:DescribeTasks',
+          error: expect.stringMatching(/ACCESS_DENIED/),
+        }),
+      );
+    });
+
     it('isolates an AccessDenied cluster: the others are answered and the gap is named', async () => {
       const recorded = recordedAccount({
         clusters: {
