@@ -1,14 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { AwsClients } from './aws/index.js';
+import { buildDeps } from './compose.js';
 import { readSettings } from './config.js';
 import type { PipelineDeps, PipelineRun } from './pipeline.js';
-import { RotationStore } from './rotations/index.js';
-import { definitionCache } from './state/definitions.js';
-import { tableLeases } from './state/lease.js';
-import { tableMoves } from './state/moves.js';
-import { ReminderStore } from './state/reminders.js';
 
 /**
  * What a Lambda container keeps between invocations: settings (read once, at the boundary),
@@ -19,36 +13,7 @@ export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
   const settings = readSettings(env);
   const home = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!home) throw new Error('AWS_REGION is not set: the Lambda runtime always sets it');
-  const clients = new AwsClients({ apiShare: settings.apiShare });
-  return {
-    settings,
-    regions: settings.regions ?? [home],
-    home,
-    clients,
-    // The reference index: a cold container reads the references of revisions it has never
-    // described from the state table instead of describing them again.
-    cache: definitionCache(settings.stateTable, home, clients),
-    // Runs overlap (several on-change batches at once, the sweep): a consumer is claimed in the
-    // state table before it is restarted, so it is restarted once.
-    leases: settings.stateTable
-      ? tableLeases({ table: settings.stateTable, region: home, clients, owner: randomUUID() })
-      : undefined,
-    // A record per rotation, followed up through the changes queue until it is complete.
-    rotations: settings.stateTable
-      ? {
-          store: new RotationStore({ table: settings.stateTable, region: home, clients }),
-          queueUrl: env.WATCHER_QUEUE_URL?.trim() || null,
-        }
-      : undefined,
-    // When each secret version's AWSCURRENT moved, as first established: every look alike.
-    moves: settings.stateTable
-      ? tableMoves({ table: settings.stateTable, region: home, clients })
-      : undefined,
-    // When each stale consumer was last told of: reminders once per WATCHER_REMIND_EVERY.
-    reminders: settings.stateTable
-      ? new ReminderStore({ table: settings.stateTable, region: home, clients })
-      : undefined,
-  };
+  return buildDeps(settings, { home, queueUrl: env.WATCHER_QUEUE_URL?.trim() || null });
 }
 
 /** What a run keeps for acting, telling and saving after it stops reading: at least this... */

@@ -1,7 +1,6 @@
-import { AwsClients } from '../aws/index.js';
+import { buildDeps } from '../compose.js';
 import { parsePayload } from '../events/index.js';
 import { runPipeline } from '../pipeline.js';
-import { definitionCache } from '../state/definitions.js';
 import { printRun, regionsFor, settingsOrFail } from './account.js';
 import type { Command } from './command.js';
 import { CliError } from './errors.js';
@@ -20,6 +19,9 @@ Without --apply it only plans: nothing is changed and nobody is notified. With -
 redeploys, resubmits and notifies per policy (tags, WATCHER_DEFAULT_ACTION); with
 WATCHER_DRY_RUN=true it notifies but changes nothing. Notifications go where the WATCHER_*
 settings say (WATCHER_SNS_TOPIC_ARN, WATCHER_SLACK_WEBHOOK_URL or _PARAM, WATCHER_EVENT_BUS).
+With WATCHER_STATE_TABLE (the stack's table) --apply does what the Lambda does with it: claims
+each consumer with a lease before restarting it (a Lambda run at the same moment does not restart
+it too), keeps the rotation records and reminders, and uses the reference index.
 
 Options:
   --apply       act and notify instead of only planning
@@ -43,19 +45,16 @@ not be read), 4 an action or notification failed.`,
     for (const record of records.filter((r) => r.ignored))
       io.err(`note: ${printable(file)}: ${printable(record.ignored ?? '')}\n`);
     const regions = await regionsFor(values, settings);
-    const clients = new AwsClients({ apiShare: settings.apiShare, ...context.clientOptions });
+    // The functions' own composition: with the state table, --apply takes the same leases and
+    // keeps the same records as the Lambda (the sweep follows its records up: no queue here).
+    const deps = buildDeps(settings, {
+      home: regions[0] as string,
+      regions,
+      clientOptions: context.clientOptions,
+    });
+    const { clients } = deps;
     try {
-      const run = await runPipeline(
-        { records },
-        {
-          clients,
-          cache: definitionCache(settings.stateTable, regions[0] as string, clients),
-          settings,
-          regions,
-          home: regions[0] as string,
-        },
-        { apply: Boolean(values.apply) },
-      );
+      const run = await runPipeline({ records }, deps, { apply: Boolean(values.apply) });
       const code = printRun(
         run.report,
         values,

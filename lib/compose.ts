@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { AwsClients, type ClientOptions } from './aws/index.js';
+import type { Settings } from './config.js';
+import type { PipelineDeps } from './pipeline.js';
+import { RotationStore } from './rotations/index.js';
+import { definitionCache } from './state/definitions.js';
+import { tableLeases } from './state/lease.js';
+import { tableMoves } from './state/moves.js';
+import { ReminderStore } from './state/reminders.js';
+
+/**
+ * The one composition root: everything a run needs, for the functions and for the CLI's
+ * `simulate` alike, so that with the state table both claim consumers with leases, keep rotation
+ * records, reminders and move times, and never restart a consumer the other is restarting.
+ */
+export function buildDeps(
+  settings: Settings,
+  where: {
+    /** The watcher's own region: its table, topic, bus and queue. */
+    home: string;
+    /** Where consumers are scanned: WATCHER_REGIONS, else `home`. */
+    regions?: string[];
+    /** The changes queue, for delayed follow-ups (the functions); none: the sweep follows up. */
+    queueUrl?: string | null;
+    clientOptions?: ClientOptions;
+  },
+): PipelineDeps {
+  const { home } = where;
+  const clients = new AwsClients({ apiShare: settings.apiShare, ...where.clientOptions });
+  const table = settings.stateTable;
+  return {
+    settings,
+    regions: where.regions ?? settings.regions ?? [home],
+    home,
+    clients,
+    // The reference index: a cold container reads the references of revisions it has never
+    // described from the state table instead of describing them again.
+    cache: definitionCache(table, home, clients),
+    // Runs overlap (several on-change batches at once, the sweep, simulate --apply): a consumer
+    // is claimed in the state table before it is restarted, so it is restarted once.
+    leases: table ? tableLeases({ table, region: home, clients, owner: randomUUID() }) : undefined,
+    // A record per rotation, followed up through the changes queue until it is complete.
+    rotations: table
+      ? {
+          store: new RotationStore({ table, region: home, clients }),
+          queueUrl: where.queueUrl ?? null,
+        }
+      : undefined,
+    // When each secret version's AWSCURRENT moved, as first established: every look alike.
+    moves: table ? tableMoves({ table, region: home, clients }) : undefined,
+    // When each stale consumer was last told of: reminders once per WATCHER_REMIND_EVERY.
+    reminders: table ? new ReminderStore({ table, region: home, clients }) : undefined,
+  };
+}
