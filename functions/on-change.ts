@@ -5,18 +5,28 @@ import { parsePayload } from '../lib/events/index.js';
 import { type PipelineDeps, runPipeline } from '../lib/pipeline.js';
 import { actByOf, lambdaDeps, logger, readByOf, record } from '../lib/runtime.js';
 
-let deps: PipelineDeps | undefined;
-
 /**
  * Receives Parameter Store and Secrets Manager change events, directly from EventBridge or in
  * an SQS batch, coalesces every change of the batch into one plan, acts, and tells. With SQS it
  * returns the records to retry (only those touched by a failure).
  */
-export const handler = async (
+export function createHandler(build: () => PipelineDeps = lambdaDeps) {
+  // What a Lambda container keeps between invocations, built on the first one.
+  let kept: PipelineDeps | undefined;
+  return (payload: unknown, context?: Partial<Context>) => {
+    kept ??= build();
+    return onChange(payload, kept, context);
+  };
+}
+
+/** The Lambda's entry point: one handler per container. */
+export const handler = createHandler();
+
+async function onChange(
   payload: unknown,
+  deps: PipelineDeps,
   context?: Partial<Context>,
-): Promise<SQSBatchResponse | { changes: number; stale: number }> => {
-  deps ??= lambdaDeps();
+): Promise<SQSBatchResponse | { changes: number; stale: number }> {
   if (context?.awsRequestId) logger.appendKeys({ requestId: context.awsRequestId });
   const records = parsePayload(payload);
   for (const item of records) {
@@ -54,7 +64,7 @@ export const handler = async (
     changes: run.report.changes.length,
     stale: run.report.consumers.filter((consumer) => consumer.stale).length,
   };
-};
+}
 
 function summarizeFailures(
   actions: Array<{ kind: string; status: string; detail: string }>,
@@ -107,9 +117,4 @@ async function soonAgain(records: SQSRecord[], { clients, home }: PipelineDeps):
       }
     }
   }
-}
-
-/** Forgets the container's state (tests start each case as a cold start). */
-export function resetForTests(): void {
-  deps = undefined;
 }

@@ -4,8 +4,6 @@ import { describeError } from '../lib/aws/index.js';
 import { type PipelineDeps, runPipeline } from '../lib/pipeline.js';
 import { actByOf, lambdaDeps, logger, readByOf, record } from '../lib/runtime.js';
 
-let deps: PipelineDeps | undefined;
-
 /**
  * A sweep that reaches its time limit hands over to a new invocation of itself, at most this many
  * times in a row; each one starts with the reference index the ones before it filled.
@@ -23,11 +21,23 @@ export interface SweepHandover {
  * it references (the `drift` command) and applies the same plan as on-change. This is the safety
  * net for the events AWS delivers only on a best-effort basis.
  */
-export const handler = async (
-  event?: unknown,
+export function createHandler(build: () => PipelineDeps = lambdaDeps) {
+  // What a Lambda container keeps between invocations, built on the first one.
+  let kept: PipelineDeps | undefined;
+  return (event?: unknown, context?: Partial<Context>) => {
+    kept ??= build();
+    return sweep(event, kept, context);
+  };
+}
+
+/** The Lambda's entry point: one handler per container. */
+export const handler = createHandler();
+
+async function sweep(
+  event: unknown,
+  deps: PipelineDeps,
   context?: Partial<Context>,
-): Promise<{ consumers: number; stale: number; complete: boolean; handedOver: boolean }> => {
-  deps ??= lambdaDeps();
+): Promise<{ consumers: number; stale: number; complete: boolean; handedOver: boolean }> {
   const hop = handoverOf(event);
   const run = await runPipeline({ sweep: true }, deps, {
     apply: true,
@@ -42,7 +52,7 @@ export const handler = async (
     complete: run.report.complete,
     handedOver: continued,
   };
-};
+}
 
 /** Starts the next sweep (asynchronously) with the index this one filled; false when it cannot. */
 async function handOver(
@@ -85,8 +95,4 @@ function handoverOf(event: unknown): number {
     (hop as number) > 0
     ? (hop as number)
     : 0;
-}
-
-export function resetForTests(): void {
-  deps = undefined;
 }

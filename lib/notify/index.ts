@@ -125,7 +125,11 @@ async function sendSlack(summary: Summary, options: NotifyOptions): Promise<stri
   return postToSlack(url, message, options.slack);
 }
 
-const webhooks = new Map<string, Promise<string>>();
+/**
+ * Decrypted webhooks, by the clients that read them: a Lambda container keeps its clients, so it
+ * decrypts once per cold start; a new set of clients (a new container, a CLI run) reads again.
+ */
+const webhooks = new WeakMap<AwsClients, Map<string, Promise<string>>>();
 
 /**
  * The webhook URL: given directly, or decrypted once per cold start from the SecureString that
@@ -138,7 +142,9 @@ export async function slackWebhook({
 }: Pick<NotifyOptions, 'clients' | 'settings' | 'region'>): Promise<string> {
   if (settings.slackWebhookUrl) return settings.slackWebhookUrl;
   const name = settings.slackWebhookParam as string;
-  let url = webhooks.get(name);
+  const known = webhooks.get(clients) ?? new Map<string, Promise<string>>();
+  webhooks.set(clients, known);
+  let url = known.get(name);
   if (!url) {
     const ssm = clients.get('ssm', region);
     url = ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })).then((reply) => {
@@ -148,15 +154,10 @@ export async function slackWebhook({
       }
       return value;
     });
-    webhooks.set(name, url);
-    url.catch(() => webhooks.delete(name));
+    known.set(name, url);
+    url.catch(() => known.delete(name));
   }
   return url;
-}
-
-/** Forgets decrypted webhooks (tests; a new cold start does the same). */
-export function forgetWebhooks(): void {
-  webhooks.clear();
 }
 
 async function putRunEvent(

@@ -1,10 +1,16 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { handler, resetForTests } from '../../functions/on-change.js';
+import { createHandler as createOnChange } from '../../functions/on-change.js';
 import { logger } from '../../lib/runtime.js';
 import { ACCOUNT } from '../../scripts/seed.js';
 import { sqsBatch } from '../helpers/events.js';
 import { useFaultyMoto } from '../helpers/faulty-moto.js';
+
+let handler = createOnChange();
+/** A cold start: the handler of a new Lambda container. */
+const coldStart = () => {
+  handler = createOnChange();
+};
 
 const env = useFaultyMoto(11);
 const REGION = 'us-east-1';
@@ -62,7 +68,7 @@ describe('a burst of 500 change events for 50 parameters', () => {
     process.env.AWS_REGION = REGION;
     process.env.WATCHER_DEFAULT_ACTION = 'redeploy';
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    resetForTests();
+    coldStart();
     logger.setLogLevel('INFO');
 
     // Every parameter rotated once, after every service started and before delivery.

@@ -8,14 +8,25 @@ vi.mock('../../lib/aws/index.js', async (importOriginal) =>
   (await import('../helpers/iam-recorder.js')).recording(await importOriginal()),
 );
 
-import { handler as onChange, resetForTests as resetOnChange } from '../../functions/on-change.js';
-import { resetForTests as resetSweep, handler as sweep } from '../../functions/sweep.js';
+import { createHandler as createOnChange } from '../../functions/on-change.js';
+import { createHandler as createSweep } from '../../functions/sweep.js';
 import { parsePayload } from '../../lib/events/index.js';
 import { runPipeline } from '../../lib/pipeline.js';
 import { actByOf, lambdaDeps, readByOf } from '../../lib/runtime.js';
 import { parameterChange, sqsBatch } from '../helpers/events.js';
 import { takeCalls } from '../helpers/iam-recorder.js';
 import { useMoto } from '../helpers/moto.js';
+
+let onChange = createOnChange();
+/** A cold start: the handler of a new Lambda container. */
+const resetOnChange = () => {
+  onChange = createOnChange();
+};
+let sweep = createSweep();
+/** A cold start: the handler of a new Lambda container. */
+const resetSweep = () => {
+  sweep = createSweep();
+};
 
 const env = useMoto();
 const REGION = 'us-east-1';

@@ -2,15 +2,25 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { handler as onChange, resetForTests as resetOnChange } from '../../functions/on-change.js';
-import { resetForTests as resetSweep, handler as sweep } from '../../functions/sweep.js';
-import { forgetWebhooks } from '../../lib/notify/index.js';
+import { createHandler as createOnChange } from '../../functions/on-change.js';
+import { createHandler as createSweep } from '../../functions/sweep.js';
 import { logger } from '../../lib/runtime.js';
 import { ACCOUNT } from '../../scripts/seed.js';
 import { type SlackStub, startSlackStub } from '../../scripts/slack-stub.js';
 import { cli } from '../helpers/cli.js';
 import { sqsBatch } from '../helpers/events.js';
 import { useFaultyMoto } from '../helpers/faulty-moto.js';
+
+let onChange = createOnChange();
+/** A cold start: the handler of a new Lambda container. */
+const resetOnChange = () => {
+  onChange = createOnChange();
+};
+let sweep = createSweep();
+/** A cold start: the handler of a new Lambda container. */
+const resetSweep = () => {
+  sweep = createSweep();
+};
 
 const env = useFaultyMoto();
 const REGION = 'us-east-1';
@@ -122,7 +132,6 @@ describe('secret hygiene: no watched value is read, printed, logged, sent or emi
     resetOnChange();
     logger.setLogLevel('INFO');
     resetSweep();
-    forgetWebhooks();
     const write = (chunk: string | Uint8Array) => {
       seen.push(String(chunk));
       return true;

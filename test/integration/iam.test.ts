@@ -12,9 +12,8 @@ vi.mock('../../lib/aws/index.js', async (importOriginal) => {
   return recording(await importOriginal<typeof import('../../lib/aws/index.js')>());
 });
 
-import { handler as onChange, resetForTests as resetOnChange } from '../../functions/on-change.js';
-import { resetForTests as resetSweep, handler as sweep } from '../../functions/sweep.js';
-import { forgetWebhooks } from '../../lib/notify/index.js';
+import { createHandler as createOnChange } from '../../functions/on-change.js';
+import { createHandler as createSweep } from '../../functions/sweep.js';
 import { startFaultProxy } from '../../scripts/fault-proxy.js';
 import { ACCOUNT } from '../../scripts/seed.js';
 import { type SlackStub, startSlackStub } from '../../scripts/slack-stub.js';
@@ -46,6 +45,17 @@ import {
   type World,
 } from '../helpers/iam-world.js';
 import { useMoto } from '../helpers/moto.js';
+
+let onChange = createOnChange();
+/** A cold start: the handler of a new Lambda container. */
+const resetOnChange = () => {
+  onChange = createOnChange();
+};
+let sweep = createSweep();
+/** A cold start: the handler of a new Lambda container. */
+const resetSweep = () => {
+  sweep = createSweep();
+};
 
 const env = useMoto();
 const CONFIGURATIONS = configurations();
@@ -159,7 +169,6 @@ async function runConfiguration(config: Configuration, run: number, options = { 
   await rotate(env, run);
   resetOnChange();
   resetSweep();
-  forgetWebhooks();
   slack.received.length = 0;
   takeCalls();
 

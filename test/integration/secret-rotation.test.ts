@@ -11,11 +11,17 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { handler as onChange, resetForTests } from '../../functions/on-change.js';
+import { createHandler as createOnChange } from '../../functions/on-change.js';
 import { AwsClients } from '../../lib/aws/index.js';
 import { RotationStore } from '../../lib/rotations/index.js';
 import { sqsBatch } from '../helpers/events.js';
 import { useMoto } from '../helpers/moto.js';
+
+let onChange = createOnChange();
+/** A cold start: the handler of a new Lambda container. */
+const coldStart = () => {
+  onChange = createOnChange();
+};
 
 const env = useMoto();
 const REGION = 'us-east-1';
@@ -78,7 +84,7 @@ beforeAll(async () => {
   const table = await seed.stateTable(REGION, 'rotation-state');
   const followUps = (await seed.queue(REGION, 'rotation-follow-ups')).url;
   const { bus, queueUrl } = await seed.busWithQueue(REGION, 'rotation-bus', 'rotation-watcher');
-  resetForTests();
+  coldStart();
   vi.stubEnv('AWS_REGION', REGION);
   vi.stubEnv('WATCHER_STATE_TABLE', table);
   vi.stubEnv('WATCHER_QUEUE_URL', followUps);
@@ -94,7 +100,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   vi.unstubAllEnvs();
-  resetForTests();
+  coldStart();
 });
 
 describe('a Secrets Manager rotation, step by step', () => {

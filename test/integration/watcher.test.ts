@@ -1,13 +1,23 @@
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { handler, resetForTests } from '../../functions/on-change.js';
-import { resetForTests as resetSweep, handler as sweep } from '../../functions/sweep.js';
-import { forgetWebhooks } from '../../lib/notify/index.js';
+import { createHandler as createOnChange } from '../../functions/on-change.js';
+import { createHandler as createSweep } from '../../functions/sweep.js';
 import { ACCOUNT } from '../../scripts/seed.js';
 import { type SlackStub, startSlackStub } from '../../scripts/slack-stub.js';
 import { cli } from '../helpers/cli.js';
 import { sqsBatch } from '../helpers/events.js';
 import { useMoto } from '../helpers/moto.js';
+
+let sweep = createSweep();
+/** A cold start: the handler of a new Lambda container. */
+const resetSweep = () => {
+  sweep = createSweep();
+};
+let handler = createOnChange();
+/** A cold start: the handler of a new Lambda container. */
+const coldStart = () => {
+  handler = createOnChange();
+};
 
 const env = useMoto();
 const REGION = 'us-east-1';
@@ -267,8 +277,7 @@ describe('functions/on-change with SQS batches against moto', () => {
   beforeEach(() => {
     slack.received.length = 0;
     slack.replies.length = 0;
-    resetForTests();
-    forgetWebhooks();
+    coldStart();
   });
 
   function useSettings(extra: Record<string, string> = {}) {
@@ -331,7 +340,6 @@ describe('functions/sweep against moto: the safety net for missed events', () =>
     slack.received.length = 0;
     resetSweep();
     const billing = await deploymentOf(world, 'billing');
-    forgetWebhooks();
     const before = await deploymentOf(world, 'checkout');
     await new Promise((resolve) => setTimeout(resolve, 20));
     // The rotation whose event never arrived.

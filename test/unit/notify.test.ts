@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { readSettings, type Settings } from '../../lib/config.js';
 import {
-  forgetWebhooks,
   notify,
   postToSlack,
   renderText,
@@ -400,7 +399,6 @@ describe('notify', () => {
     sns.reset();
     events.reset();
     ssm.reset();
-    forgetWebhooks();
     sns.on(PublishCommand).resolves({ MessageId: 'msg-1' });
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'ev-1' }] });
   });
@@ -409,9 +407,14 @@ describe('notify', () => {
     ...readSettings({}),
     ...overrides,
   });
-  const send = (report: RunReport, overrides: Partial<Settings>) =>
+  /** One run; runs of one Lambda container share `clients`. */
+  const send = (
+    report: RunReport,
+    overrides: Partial<Settings>,
+    clients = new AwsClients({ credentials, maxAttempts: 1 }),
+  ) =>
     notify(report, {
-      clients: new AwsClients({ credentials, maxAttempts: 1 }),
+      clients,
       settings: settings(overrides),
       region: REGION,
       slack: { sleep: async () => {} },
@@ -511,8 +514,9 @@ describe('notify', () => {
       const slack = await slackStub([{ status: 200, body: 'ok' }]);
       ssm.on(GetParameterCommand).resolves({ Parameter: { Name: PARAM, Value: slack.url } });
 
-      const first = await send(aReport(), { slackWebhookParam: PARAM });
-      const second = await send(aReport(), { slackWebhookParam: PARAM });
+      const container = new AwsClients({ credentials, maxAttempts: 1 });
+      const first = await send(aReport(), { slackWebhookParam: PARAM }, container);
+      const second = await send(aReport(), { slackWebhookParam: PARAM }, container);
 
       expect(ssm.commandCalls(GetParameterCommand).map((call) => call.args[0].input)).toEqual([
         { Name: PARAM, WithDecryption: true },
@@ -524,6 +528,9 @@ describe('notify', () => {
         ]);
         expect(JSON.stringify(outcomes)).not.toContain(SECRET);
       }
+      // A new container (new clients) decrypts it again.
+      await send(aReport(), { slackWebhookParam: PARAM });
+      expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
     });
 
     it('asks again on the next run when the parameter could not be read', async () => {
@@ -533,8 +540,10 @@ describe('notify', () => {
         .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
         .resolves({ Parameter: { Name: PARAM, Value: slack.url } });
 
-      const [first] = await send(aReport(), { slackWebhookParam: PARAM });
-      const [second] = await send(aReport(), { slackWebhookParam: PARAM });
+      // One container: a failed read is not kept.
+      const container = new AwsClients({ credentials, maxAttempts: 1 });
+      const [first] = await send(aReport(), { slackWebhookParam: PARAM }, container);
+      const [second] = await send(aReport(), { slackWebhookParam: PARAM }, container);
 
       expect(first).toMatchObject({ status: 'failed', target: PARAM });
       expect(first?.detail).toContain('ThrottlingException');
