@@ -28,6 +28,8 @@ export function buildDeps(
   const { home } = where;
   const clients = new AwsClients({ apiShare: settings.apiShare, ...where.clientOptions });
   const table = settings.stateTable;
+  // The table's own region when its ARN says it; else the watcher's.
+  const at = settings.stateTableRegion ?? home;
   return {
     settings,
     regions: where.regions ?? settings.regions ?? [home],
@@ -35,20 +37,20 @@ export function buildDeps(
     clients,
     // The reference index: a cold container reads the references of revisions it has never
     // described from the state table instead of describing them again.
-    cache: definitionCache(table, home, clients),
+    cache: definitionCache(table, at, clients),
     // Runs overlap (several on-change batches at once, the sweep, simulate --apply): a consumer
     // is claimed in the state table before it is restarted, so it is restarted once.
-    leases: table ? tableLeases({ table, region: home, clients, owner: randomUUID() }) : undefined,
+    leases: table ? tableLeases({ table, region: at, clients, owner: randomUUID() }) : undefined,
     // A record per rotation, followed up through the changes queue until it is complete.
     rotations: table
       ? {
-          store: new RotationStore({ table, region: home, clients }),
+          store: new RotationStore({ table, region: at, clients }),
           queueUrl: where.queueUrl ?? null,
         }
       : undefined,
     // When each secret version's AWSCURRENT moved, as first established: every look alike.
-    moves: table ? tableMoves({ table, region: home, clients }) : undefined,
+    moves: table ? tableMoves({ table, region: at, clients }) : undefined,
     // When each stale consumer was last told of: reminders once per WATCHER_REMIND_EVERY.
-    reminders: table ? new ReminderStore({ table, region: home, clients }) : undefined,
+    reminders: table ? new ReminderStore({ table, region: at, clients }) : undefined,
   };
 }

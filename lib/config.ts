@@ -24,6 +24,8 @@ export interface Settings {
   mutableImages: 'redeploy' | 'notify';
   /** The stack's DynamoDB table (leases on consumers); `null`: none (the CLI's default). */
   stateTable: string | null;
+  /** The state table's region when WATCHER_STATE_TABLE is its ARN; else the home region's. */
+  stateTableRegion: string | null;
   /** The share of each ECS and Batch throttle bucket a run may take (0 < share ≤ 1). */
   apiShare: number;
   /** How long a rotation is followed before it is overdue (WATCHER_COMPLETE_DEADLINE), ms. */
@@ -63,7 +65,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     eventBus: value('WATCHER_EVENT_BUS'),
     namePrefix: value('WATCHER_NAME_PREFIX'),
     mutableImages: mutable(value('WATCHER_MUTABLE_IMAGES')),
-    stateTable: value('WATCHER_STATE_TABLE'),
+    ...stateTable(value('WATCHER_STATE_TABLE')),
     apiShare: share(value('WATCHER_API_SHARE')),
     completeDeadlineMs: durationSetting(
       'WATCHER_COMPLETE_DEADLINE',
@@ -160,6 +162,26 @@ function arn(name: string, raw: string | null, service: string): string | null {
     );
   }
   return raw;
+}
+
+/**
+ * The state table: a name (in the home region), or its ARN, which also says its region (the CLI
+ * then reads the stack's table wherever it scans).
+ */
+function stateTable(raw: string | null): {
+  stateTable: string | null;
+  stateTableRegion: string | null;
+} {
+  if (raw === null || !raw.startsWith('arn:')) return { stateTable: raw, stateTableRegion: null };
+  const match =
+    /^arn:aws(?:-cn|-us-gov)?:dynamodb:([a-z0-9-]+):\d{12}:table\/([A-Za-z0-9_.-]{3,255})$/.exec(
+      raw,
+    );
+  if (!match || !isRegion(match[1] as string))
+    throw new SettingsError(
+      `WATCHER_STATE_TABLE must be a table name or a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME), got ${JSON.stringify(raw.slice(0, 120))}`,
+    );
+  return { stateTable: match[2] as string, stateTableRegion: match[1] as string };
 }
 
 function url(raw: string | null): string | null {

@@ -203,13 +203,17 @@ async function discoverAndPlan(
   const result = await discover(query, {
     regions,
     clients,
-    cache: definitionCache(settings.stateTable, regions[0] as string, clients),
+    cache: definitionCache(settings.stateTable, tableRegion(settings, regions), clients),
     onProgress: progressLine(io),
     // The stack's memory of when each secret version moved, read but never written by the CLI.
     ...(settings.stateTable
       ? {
           moves: readOnlyMoves(
-            tableMoves({ table: settings.stateTable, region: regions[0] as string, clients }),
+            tableMoves({
+              table: settings.stateTable,
+              region: tableRegion(settings, regions),
+              clients,
+            }),
           ),
         }
       : {}),
@@ -309,4 +313,9 @@ export function renderRun(report: RunReport, empty: string): string {
       );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Where the state table is: its ARN's region (WATCHER_STATE_TABLE), else the first region. */
+export function tableRegion(settings: Settings, regions: string[]): string {
+  return settings.stateTableRegion ?? (regions[0] as string);
 }

@@ -8,6 +8,7 @@ import {
   regionsFor,
   scanAccount,
   settingsOrFail,
+  tableRegion,
   targetOf,
 } from './account.js';
 import type { Command } from './command.js';
@@ -74,6 +75,7 @@ Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could 
       return report.complete ? EXIT.ok : EXIT.incomplete;
     }
     const clients = new AwsClients(context.clientOptions);
+    const tableAt = tableRegion(settings, regions);
     try {
       const account = target.account ?? (await accountOf(clients, home));
       const pk = recordPk({
@@ -87,12 +89,12 @@ Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could 
       try {
         records = await new RotationStore({
           table: settings.stateTable,
-          region: home,
+          region: tableAt,
           clients,
         }).list(pk);
       } catch (error) {
         throw new CliError(
-          `the state table ${settings.stateTable} could not be read in ${home}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+          `the state table ${settings.stateTable} could not be read in ${tableAt}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
           EXIT.incomplete,
         );
       }

@@ -325,6 +325,22 @@ describe('rotation-watcher status', () => {
     expect(text.stdout).toContain('complete');
   }, 60_000);
 
+  it("reads the stack's table in its own region when WATCHER_STATE_TABLE is its ARN", async () => {
+    // Asked about the value by ARN while scanning another region: the table is in us-east-1.
+    const arn = `arn:aws:ssm:${REGION}:123456789012:parameter${PARAM}`;
+    const json = await cli(
+      ['status', arn, '--region', 'us-west-2', '--json'],
+      undefined,
+      undefined,
+      {
+        WATCHER_STATE_TABLE: `arn:aws:dynamodb:${REGION}:123456789012:table/follow-state`,
+      },
+    );
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).records).toHaveLength(4);
+  }, 60_000);
+
   it('answers live without a state table', async () => {
     const live = await cli(['status', PARAM, '--region', REGION]);
     expect(live.code).toBe(0);

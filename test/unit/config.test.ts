@@ -26,10 +26,32 @@ describe('readSettings', () => {
       namePrefix: null,
       mutableImages: 'redeploy',
       stateTable: null,
+      stateTableRegion: null,
       apiShare: 0.5,
       completeDeadlineMs: 86_400_000,
       remindEveryMs: 86_400_000,
     });
+  });
+
+  it('takes the state table as a name, or as an ARN that also names its region', () => {
+    expect(readSettings({ WATCHER_STATE_TABLE: 'watcher-state' })).toMatchObject({
+      stateTable: 'watcher-state',
+      stateTableRegion: null,
+    });
+    expect(
+      readSettings({
+        WATCHER_STATE_TABLE:
+          'arn:aws:dynamodb:eu-west-1:123456789012:table/rotation-watcher-prod-StateTable-1A2B',
+      }),
+    ).toMatchObject({
+      stateTable: 'rotation-watcher-prod-StateTable-1A2B',
+      stateTableRegion: 'eu-west-1',
+    });
+    expect(() =>
+      readSettings({ WATCHER_STATE_TABLE: 'arn:aws:dynamodb:eu-west-1:123456789012:stream/x' }),
+    ).toThrow(
+      /^WATCHER_STATE_TABLE must be a table name or a DynamoDB table ARN \(arn:aws:dynamodb:REGION:ACCOUNT:table\/NAME\), got "arn:aws:dynamodb:eu-west-1:123456789012:stream\/x"$/,
+    );
   });
 
   it('treats a variable set to blanks as not set', () => {
