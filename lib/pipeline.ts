@@ -1,39 +1,27 @@
 import { type ActionOutcome, execute } from './actions/index.js';
 import type { AwsClients } from './aws/index.js';
 import { type Settings, withinPrefix } from './config.js';
-import { type DefinitionCache, type DiscoveryResult, discover } from './discovery/index.js';
-import type { MoveMemory } from './discovery/moves.js';
+import { type DiscoveryResult, discover } from './discovery/index.js';
 import { type Change, dedupeChanges, type RecordResult, valueKey } from './events/index.js';
 import { concerns } from './gaps.js';
 import { notify } from './notify/index.js';
-import type { PostOptions } from './notify/slack.js';
 import { worthTelling } from './notify/summary.js';
 import { type Plan, plan } from './plan.js';
 import { remember, sortOut } from './remind.js';
 import { buildReport, type Outcome, plannedOutcomes, type RunReport } from './report.js';
-import { followRun, type RotationStore, withRestarts } from './rotations/index.js';
+import { followRun, type RunDeps, withRestarts } from './rotations/index.js';
 
 import type { Leases } from './state/lease.js';
 import type { ReminderStore } from './state/reminders.js';
 
-export interface PipelineDeps {
-  clients: AwsClients;
-  cache: DefinitionCache;
-  settings: Settings;
-  /** Regions whose consumers are scanned. */
-  regions: string[];
-  /** The watcher's own region (its topic, bus and webhook parameter). */
-  home: string;
-  now?: () => Date;
-  slack?: PostOptions;
+/** What a run needs: what keeping records needs (lib/rotations), the state table's parts optional. */
+export interface PipelineDeps extends Omit<RunDeps, 'rotations'> {
   /** Claims on consumers, when runs may overlap (the functions, with the state table). */
   leases?: Leases;
   /** Rotation records (the functions, with the state table), and the queue for follow-ups. */
-  rotations?: { store: RotationStore; queueUrl: string | null };
+  rotations?: RunDeps['rotations'];
   /** When each stale consumer was last told of (the functions, with the state table). */
   reminders?: ReminderStore;
-  /** When each secret version's move was first established (the functions, with the table). */
-  moves?: MoveMemory;
 }
 
 /** Changes read from events (the Lambda, `simulate`), or a sweep of every referenced value. */

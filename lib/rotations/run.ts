@@ -21,11 +21,15 @@ export interface RunDeps {
   clients: AwsClients;
   cache: DefinitionCache;
   settings: Settings;
+  /** Regions whose consumers are scanned. */
   regions: string[];
+  /** The watcher's own region (its topic, bus and webhook parameter). */
   home: string;
   now?: () => Date;
   slack?: PostOptions;
+  /** When each secret version's move was first established (the functions, with the table). */
   moves?: MoveMemory;
+  /** Rotation records, and the queue for follow-ups. */
   rotations: { store: RotationStore; queueUrl: string | null };
 }
 

@@ -64,23 +64,31 @@ function describeParameters(a: ScriptedAccount, input: Input): AwsReply {
 }
 
 /**
- * DescribeSecret in `region`: the primary in the account's region, a replica in the replica's
- * (with its own ARN, and the primary's version and time unless the replica lags behind).
+ * The secret a request names in `region` (a name, a full ARN with AWS's six-character suffix,
+ * or a partial ARN): the primary in the account's region, a replica in a replica's region.
  */
-function describeSecret(account: ScriptedAccount, region: string, input: Input): AwsReply {
+function secretIn(account: ScriptedAccount, region: string, input: Input) {
   const id = String(input.SecretId ?? '');
   const a = { ...account, region: region === 'unknown' ? account.region : region };
   const arn = arns(a);
   const primary = a.region === account.region;
-  // A name, a full ARN (name and AWS's six-character suffix) or a partial ARN (no suffix).
   const secret = account.secrets.find(
     (s) =>
       (primary || s.replicas?.some((replica) => replica.region === a.region)) &&
       (s.name === id || arn.secret(`${s.name}-${s.suffix}`) === id || arn.secret(s.name) === id),
   );
   if (!secret)
-    return reject('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    reject('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
   const replica = primary ? undefined : secret.replicas?.find((r) => r.region === a.region);
+  return { secret, replica, primary, arn };
+}
+
+/**
+ * DescribeSecret in `region`: the primary in the account's region, a replica in the replica's
+ * (with its own ARN, and the primary's version and time unless the replica lags behind).
+ */
+function describeSecret(account: ScriptedAccount, region: string, input: Input): AwsReply {
+  const { secret, replica, primary, arn } = secretIn(account, region, input);
   const current = replica?.currentVersion ?? secret.currentVersion;
   const lastChanged = replica?.lastChanged ?? secret.lastChanged;
   return {
@@ -112,18 +120,7 @@ function describeSecret(account: ScriptedAccount, region: string, input: Input):
  * without a label are not listed, as AWS does without IncludeDeprecated.
  */
 function listSecretVersionIds(account: ScriptedAccount, region: string, input: Input): AwsReply {
-  const id = String(input.SecretId ?? '');
-  const a = { ...account, region: region === 'unknown' ? account.region : region };
-  const arn = arns(a);
-  const primary = a.region === account.region;
-  const secret = account.secrets.find(
-    (s) =>
-      (primary || s.replicas?.some((replica) => replica.region === a.region)) &&
-      (s.name === id || arn.secret(`${s.name}-${s.suffix}`) === id || arn.secret(s.name) === id),
-  );
-  if (!secret)
-    return reject('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-  const replica = primary ? undefined : secret.replicas?.find((r) => r.region === a.region);
+  const { secret, replica, arn } = secretIn(account, region, input);
   const stages = replica?.currentVersion
     ? { [replica.currentVersion]: ['AWSCURRENT'] }
     : stagesOf(secret);
