@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { AwsClients, type ClientOptions } from './aws/index.js';
 import type { Settings } from './config.js';
+import { DefinitionCache } from './consumers/definitions.js';
 import type { PipelineDeps } from './pipeline.js';
 import { RotationStore } from './rotations/index.js';
-import { definitionCache } from './state/definitions.js';
+import { tableDefinitions } from './state/definitions.js';
 import { tableLeases } from './state/lease.js';
 import { tableMoves } from './state/moves.js';
 import { ReminderStore } from './state/reminders.js';
@@ -53,4 +54,13 @@ export function buildDeps(
     // When each stale consumer was last told of: reminders once per WATCHER_REMIND_EVERY.
     reminders: table ? new ReminderStore({ table, region: at, clients }) : undefined,
   };
+}
+
+/** A definition cache backed by the state table when `table` is set, else by the process alone. */
+export function definitionCache(
+  table: string | null,
+  region: string,
+  clients: AwsClients,
+): DefinitionCache {
+  return new DefinitionCache(table ? tableDefinitions({ table, region, clients }) : undefined);
 }

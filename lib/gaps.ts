@@ -1,5 +1,5 @@
-import type { Consumer, Gap } from './discovery/index.js';
-import { type Change, valueKey } from './events/index.js';
+import type { Change, Consumer, Gap, GapScope } from './domain/index.js';
+import { valueKey } from './events/index.js';
 
 /**
  * After this many receives of one SQS record, a gap that could concern any change (a cluster
@@ -9,15 +9,6 @@ import { type Change, valueKey } from './events/index.js';
  * for 12 hours).
  */
 export const RETRY_GAPS_FOR_RECEIVES = 3;
-
-/** Which changes a gap could concern, as far as what was read tells. */
-export type GapScope =
-  /** Only changes of values in this service and region (their metadata could not be read). */
-  | { kind: 'values'; service: 'ssm' | 'secretsmanager'; region: string }
-  /** Only the changes of consumers in this cluster, queue or job (their details are unknown). */
-  | { kind: 'consumers'; region: string; parent: string }
-  /** Any change: a consumer of it may be among what could not be listed. */
-  | { kind: 'any' };
 
 /** What a gap could hide, from the API that failed and what it was reading. */
 export function scopeOf(gap: Gap): GapScope {

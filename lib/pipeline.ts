@@ -1,14 +1,15 @@
 import { type ActionOutcome, execute } from './actions/index.js';
 import type { AwsClients } from './aws/index.js';
 import { type Settings, withinPrefix } from './config.js';
-import { type DiscoveryResult, discover } from './discovery/index.js';
-import { type Change, dedupeChanges, type RecordResult, valueKey } from './events/index.js';
+import { discover } from './discovery/index.js';
+import type { Change, DiscoveryResult, Outcome } from './domain/index.js';
+import { dedupeChanges, type RecordResult, valueKey } from './events/index.js';
 import { concerns } from './gaps.js';
 import { notify } from './notify/index.js';
 import { worthTelling } from './notify/summary.js';
 import { type Plan, plan } from './plan.js';
 import { remember, sortOut } from './remind.js';
-import { buildReport, type Outcome, plannedOutcomes, type RunReport } from './report.js';
+import { buildReport, plannedOutcomes, type RunReport } from './report.js';
 import { followRun, type RunDeps, withRestarts } from './rotations/index.js';
 
 import type { Leases } from './state/lease.js';

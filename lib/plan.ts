@@ -1,5 +1,5 @@
 import { ACTIONS, type PolicyAction } from './config.js';
-import type { Consumer } from './discovery/index.js';
+import type { Consumer } from './domain/index.js';
 
 export const ACTION_TAG = 'rotation-watcher:action';
 

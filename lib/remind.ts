@@ -1,8 +1,8 @@
 import { describeError } from './aws/index.js';
 import type { Settings } from './config.js';
-import type { DiscoveryResult } from './discovery/index.js';
+import type { DiscoveryResult, Outcome } from './domain/index.js';
 import type { Plan } from './plan.js';
-import type { Outcome, RunReport } from './report.js';
+import type { RunReport } from './report.js';
 import {
   type Facts,
   factsOf,

@@ -1,16 +1,8 @@
 import type { ApiCount } from './aws/index.js';
-import type { Consumer, DiscoveryResult, Gap } from './discovery/index.js';
-import { type Change, dedupeChanges } from './events/index.js';
+import type { Change, Consumer, DiscoveryResult, Gap, Outcome } from './domain/index.js';
+import { dedupeChanges } from './events/index.js';
 
 import type { Decision, Plan } from './plan.js';
-
-/** What became of one action: the closed set of outcomes the CLI contract names. */
-export interface Outcome {
-  kind: string;
-  target: string;
-  status: 'planned' | 'done' | 'failed' | 'skipped';
-  detail: string;
-}
 
 /** The JSON the CLI prints and the notifications carry (the CLI's contract, plus `complete`, `gaps`, `calls`). */
 export interface RunReport {

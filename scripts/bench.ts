@@ -290,7 +290,7 @@ type Counted = { consumers: number; counter: import('../lib/aws/index.js').CallC
 let shared: Awaited<ReturnType<typeof sharedState>> | undefined;
 async function sharedState(indexed: boolean, apiShare: number | undefined) {
   const { AwsClients } = await import('../lib/aws/index.js');
-  const { definitionCache } = await import('../lib/state/definitions.js');
+  const { definitionCache } = await import('../lib/compose.js');
   const { readSettings } = await import('../lib/config.js');
   const clients = new AwsClients(apiShare === undefined ? {} : { apiShare });
   const table = indexed ? (process.env.WATCHER_STATE_TABLE ?? null) : null;

@@ -1,8 +1,7 @@
 import { type AwsClients, describeError, isAmbiguous, isThrottling } from '../aws/index.js';
 import { ConsumerGoneError, MayHaveChanged, strategyFor } from '../consumers/index.js';
-import type { Consumer } from '../discovery/index.js';
+import type { Consumer, Outcome } from '../domain/index.js';
 import type { PlannedAction } from '../plan.js';
-import type { Outcome } from '../report.js';
 import type { Leases } from '../state/lease.js';
 
 export interface ExecuteOptions {

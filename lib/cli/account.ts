@@ -1,20 +1,19 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { AwsClients } from '../aws/index.js';
+import { definitionCache } from '../compose.js';
 import { readSettings, type Settings, SettingsError } from '../config.js';
-import {
-  type DiscoveryResult,
-  discover,
-  type Gap,
-  latestChanges,
-  type Progress,
-  type Query,
-} from '../discovery/index.js';
-import type { Change } from '../events/index.js';
-import type { ReplicaValue } from '../events/types.js';
+import { discover, latestChanges, type Progress, type Query } from '../discovery/index.js';
+import type {
+  Change,
+  DiscoveryResult,
+  Gap,
+  Outcome,
+  ReplicaValue,
+  Target,
+} from '../domain/index.js';
 import { type Plan, plan } from '../plan.js';
-import { InvalidReferenceError, isRegion, resolveReference, type Target } from '../refs/index.js';
-import { buildReport, type Outcome, plannedOutcomes, type RunReport } from '../report.js';
-import { definitionCache } from '../state/definitions.js';
+import { InvalidReferenceError, isRegion, resolveReference } from '../refs/index.js';
+import { buildReport, plannedOutcomes, type RunReport } from '../report.js';
 import { readOnlyMoves, tableMoves } from '../state/moves.js';
 import type { Context, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';

@@ -1,12 +1,5 @@
-import {
-  isAccount,
-  isRegion,
-  lastPart,
-  type Reference,
-  RefsError,
-  readDefinitions,
-  type Target,
-} from '../refs/index.js';
+import type { Reference, Target } from '../domain/index.js';
+import { isAccount, isRegion, lastPart, RefsError, readDefinitions } from '../refs/index.js';
 import type { Command, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import { type Io, readJson } from './io.js';

@@ -1,8 +1,7 @@
 // What `wait` judges beyond its consumers, from the value's own metadata: whether the value
 // exists, whether a rotation is still under way, whether the version waited for is current, and
 // whether every replica caught up. Pure, so each rule is tested on its own.
-import type { Change } from '../events/index.js';
-import type { Target } from '../refs/index.js';
+import type { Change, Target } from '../domain/index.js';
 import { printable } from './table.js';
 
 /** The one version `--version` waits for, and whether it was ever seen current. */

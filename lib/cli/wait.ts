@@ -1,6 +1,5 @@
 import { parseDuration } from '../config.js';
-import type { Change } from '../events/index.js';
-import type { Target } from '../refs/index.js';
+import type { Change, Target } from '../domain/index.js';
 import type { RunReport } from '../report.js';
 import {
   notFoundError,

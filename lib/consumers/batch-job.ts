@@ -1,15 +1,15 @@
 // Batch jobs, plain, array and multi-node: found among the scanned live jobs, judged from the job
 // or from its running children or nodes, looked at again by DescribeJobs, restarted by resubmit.
+
 import type { JobDetail } from '@aws-sdk/client-batch';
 import type { AwsClients } from '../aws/index.js';
-import { isoTime, tagRecord } from '../discovery/shared.js';
-import type { Consumer, Gap, JobDetails, Run } from '../discovery/types.js';
-import type { Change } from '../events/index.js';
+import { isoTime } from '../aws/reads.js';
+import type { Change, Consumer, Gap, JobDetails, Run } from '../domain/index.js';
 import { consoleUrl, lastPart } from '../refs/index.js';
 import { childrenOf, describeJobs, type ScannedChild } from './batch-reads.js';
 import { REPLACES_TAG, resubmit, submitSettings } from './batch-resubmit.js';
 import type { ScannedJob } from './batch-scan.js';
-import { GONE, groupBy, narrow, sightingOf, verdictFields } from './shared.js';
+import { GONE, groupBy, narrow, sightingOf, tagRecord, verdictFields } from './shared.js';
 import { assessConsumer, touching, type Verdict } from './staleness.js';
 import type { ConsumerStrategy, KnownConsumer, Look, Reread, Sighting } from './types.js';
 

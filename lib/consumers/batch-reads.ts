@@ -1,5 +1,6 @@
 // The Batch job reads: the one call site of each of ListJobs and DescribeJobs, and the children
 // (array jobs) or nodes (multi-node jobs) of a parent job.
+
 import {
   DescribeJobsCommand,
   type JobDetail,
@@ -10,8 +11,8 @@ import {
   type ListJobsCommandOutput,
 } from '@aws-sdk/client-batch';
 import { type AwsClients, allPages, chunks } from '../aws/index.js';
-import { guarded, isoTime } from '../discovery/shared.js';
-import type { Gap } from '../discovery/types.js';
+import { guarded, isoTime } from '../aws/reads.js';
+import type { Gap } from '../domain/index.js';
 import { siblingArn } from '../refs/index.js';
 
 const DESCRIBE_JOBS_MAX = 100;

@@ -1,5 +1,6 @@
 // A Batch job's restart: the same job submitted again, tagged with the job it replaces, and the
 // old one terminated; and what of a job's description a resubmit takes back.
+
 import {
   type JobDetail,
   type KeyValuePair,
@@ -8,7 +9,7 @@ import {
   TerminateJobCommand,
 } from '@aws-sdk/client-batch';
 import { type AwsClients, describeError } from '../aws/index.js';
-import type { Consumer } from '../discovery/types.js';
+import type { Consumer } from '../domain/index.js';
 import { jobsDescribed, jobsPage } from './batch-reads.js';
 import { type ChangeOnce, CLOCK_SKEW_MS, MayHaveChanged } from './restart.js';
 

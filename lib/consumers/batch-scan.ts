@@ -1,15 +1,17 @@
 // The scan of every Batch queue's live jobs, each with its job definition's references and tags.
+
 import {
   DescribeJobDefinitionsCommand,
   DescribeJobQueuesCommand,
   type JobStatus,
 } from '@aws-sdk/client-batch';
 import { type AwsClients, chunks } from '../aws/index.js';
-import { type CachedDefinition, TAGS_MAX_AGE_MS, type TagsLoaded } from '../discovery/cache.js';
-import { guarded, isoTime, listAll, tagRecord, usable } from '../discovery/shared.js';
-import type { ConsumerReference, Gap } from '../discovery/types.js';
+import { guarded, isoTime, listAll } from '../aws/reads.js';
+import { TAGS_MAX_AGE_MS } from '../consumers/definitions.js';
+import type { CachedDefinition, ConsumerReference, Gap, TagsLoaded } from '../domain/index.js';
 import { accountOf, contextOfArn, jobDefinitionReferences, siblingArn } from '../refs/index.js';
 import { describeJobs, listJobs } from './batch-reads.js';
+import { tagRecord, usable } from './shared.js';
 import type { ScanDeps } from './types.js';
 
 /** The statuses of a job that is running or will run: the ones that hold or will read a value. */

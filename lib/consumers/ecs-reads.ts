@@ -1,5 +1,6 @@
 // The ECS reads both ECS kinds use: the one call site of each of ListTasks, DescribeTasks and
 // DescribeServices, and what a described task is as a run.
+
 import {
   DescribeServicesCommand,
   type DescribeServicesCommandInput,
@@ -10,14 +11,14 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { type AwsClients, allPages, chunks } from '../aws/index.js';
-import { guarded, isoTime } from '../discovery/shared.js';
+import { guarded, isoTime } from '../aws/reads.js';
 import type {
   ConsumerReference,
   DeploymentState,
   Gap,
   Run,
   ServiceDetails,
-} from '../discovery/types.js';
+} from '../domain/index.js';
 
 const DESCRIBE_TASKS_MAX = 100;
 const DESCRIBE_SERVICES_MAX = 10;

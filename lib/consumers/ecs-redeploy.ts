@@ -1,8 +1,9 @@
 // An ECS service's restart: UpdateService with forceNewDeployment, sent once, read back after an
 // answer that was lost.
+
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { type AwsClients, describeError } from '../aws/index.js';
-import type { Consumer } from '../discovery/types.js';
+import type { Consumer } from '../domain/index.js';
 import { readService, serviceDetails } from './ecs-reads.js';
 import { type ChangeOnce, CLOCK_SKEW_MS, ConsumerGoneError } from './restart.js';
 

@@ -1,11 +1,12 @@
 // The scan of every ECS cluster's running tasks, each with its task definition's references and
 // images; which of them a service started, and what a scanned task is as a run.
+
 import { DescribeTaskDefinitionCommand, ListClustersCommand } from '@aws-sdk/client-ecs';
-import type { CachedDefinition } from '../discovery/cache.js';
-import { guarded, isoTime, listAll, tagRecord, usable } from '../discovery/shared.js';
-import type { ConsumerReference, Gap, Run } from '../discovery/types.js';
+import { guarded, isoTime, listAll } from '../aws/reads.js';
+import type { CachedDefinition, ConsumerReference, Gap, Run } from '../domain/index.js';
 import { accountOf, contextOfArn, taskDefinitionReferences } from '../refs/index.js';
 import { describeTasks, isRunningTask, listTaskArns } from './ecs-reads.js';
+import { tagRecord, usable } from './shared.js';
 import type { ScanDeps } from './types.js';
 
 /** A task ECS reports as meant to be running, with the references of its task definition. */

@@ -1,9 +1,9 @@
 // ECS services: found from the scanned tasks a deployment started, judged from their tasks and
 // deployments, looked at again by service, restarted by a forced new deployment.
+
 import type { Service, Task } from '@aws-sdk/client-ecs';
 import type { AwsClients } from '../aws/index.js';
-import { tagRecord } from '../discovery/shared.js';
-import type { Consumer, Gap } from '../discovery/types.js';
+import type { Consumer, Gap } from '../domain/index.js';
 import { clusterLink, lastPart, resourcePath, siblingArn } from '../refs/index.js';
 import {
   describedRun,
@@ -15,7 +15,14 @@ import {
 } from './ecs-reads.js';
 import { redeploy } from './ecs-redeploy.js';
 import { mutableImages, type ScannedTask, scannedRun, serviceName } from './ecs-scan.js';
-import { byPlace, mergeReferences, narrow, sightingOf, verdictFields } from './shared.js';
+import {
+  byPlace,
+  mergeReferences,
+  narrow,
+  sightingOf,
+  tagRecord,
+  verdictFields,
+} from './shared.js';
 import { assessConsumer } from './staleness.js';
 import type { ConsumerStrategy, KnownConsumer, Look, Reread } from './types.js';
 

@@ -1,6 +1,6 @@
 // Standalone ECS tasks (RunTask, or started by anything but a service's deployment): each task is
 // its own consumer, judged as its one run; never restarted, only told about.
-import type { Consumer } from '../discovery/types.js';
+import type { Consumer } from '../domain/index.js';
 import { clusterLink, lastPart, resourcePath } from '../refs/index.js';
 import { describedRun, describeTasks, isRunningTask } from './ecs-reads.js';
 import { mutableImages, type ScannedTask, scannedRun, serviceName } from './ecs-scan.js';

@@ -1,7 +1,7 @@
 // One strategy per consumer kind (ECS service, standalone ECS task, Batch job): how each is
 // found among the scanned tasks and jobs, judged, looked at again, restarted and linked to.
 // Discovery, the follow-up's re-read, the actions and the links loop over them.
-import type { ConsumerKind, Gap } from '../discovery/types.js';
+import type { ConsumerKind, Gap } from '../domain/index.js';
 import { batchJob } from './batch-job.js';
 import { scanBatch } from './batch-scan.js';
 import { scanEcs } from './ecs-scan.js';

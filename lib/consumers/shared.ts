@@ -1,7 +1,6 @@
 // Helpers every kind's strategy uses: narrowing scanned items to the changes, a verdict's fields
 // on a consumer, what a look saw.
-import type { ConsumerReference, Run } from '../discovery/types.js';
-import type { Change } from '../events/index.js';
+import type { Change, ConsumerReference, Reference, Run } from '../domain/index.js';
 import { refersTo } from '../refs/index.js';
 import type { Verdict } from './staleness.js';
 import type { KnownConsumer, Sighting } from './types.js';
@@ -62,4 +61,26 @@ export function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[
   const out = new Map<string, T[]>();
   for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
   return out;
+}
+
+/** The references that name something; an invalid one cannot match any change. */
+export function usable(references: Reference[]): ConsumerReference[] {
+  return references.flatMap(({ container, field, name, valueFrom, target }) =>
+    target ? [{ container, field, name, valueFrom, target }] : [],
+  );
+}
+
+/** `[{key, value}]` (ECS) or `{key: value}` (Batch) as one record. */
+export function tagRecord(
+  tags: Array<{ key?: string; value?: string }> | Record<string, string> | undefined,
+): Record<string, string> {
+  if (!tags) return {};
+  if (Array.isArray(tags)) {
+    return Object.fromEntries(
+      tags
+        .filter((tag) => tag.key !== undefined)
+        .map((tag) => [tag.key as string, tag.value ?? '']),
+    );
+  }
+  return { ...tags };
 }

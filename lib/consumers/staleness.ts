@@ -1,12 +1,12 @@
-import { describeBasis } from '../discovery/moves.js';
 import type {
+  Change,
   ConsumerKind,
   DeploymentState,
   Run,
   ServiceDetails,
+  TimeBasis,
   VerdictCause,
-} from '../discovery/types.js';
-import type { Change } from '../events/index.js';
+} from '../domain/index.js';
 import { refersTo, relevance } from '../refs/index.js';
 
 /**
@@ -250,4 +250,20 @@ function nothingRuns(kind: ConsumerKind): string {
 
 function unique(changes: Change[]): Change[] {
   return [...new Set(changes)];
+}
+
+/** How the reason names the basis of a change's time. */
+export function describeBasis(basis: TimeBasis | undefined): string {
+  switch (basis) {
+    case 'event':
+      return 'as the event of the move records it';
+    case 'last-changed':
+      return "by the secret's LastChangedDate, later than the version's creation";
+    case 'first-sight':
+      return 'when the watcher first saw this version current: AWS records no earlier proof of the move';
+    case 'look':
+      return 'when the watcher looked: AWS records no proof of when the label moved';
+    default:
+      return '';
+  }
 }

@@ -1,6 +1,7 @@
 import type { AwsClients } from '../aws/index.js';
-import type { DefinitionCache } from '../discovery/cache.js';
+import type { DefinitionCache } from '../consumers/definitions.js';
 import type {
+  Change,
   Consumer,
   ConsumerKind,
   ConsumerReference,
@@ -8,8 +9,7 @@ import type {
   Progress,
   Run,
   ServiceDetails,
-} from '../discovery/types.js';
-import type { Change } from '../events/index.js';
+} from '../domain/index.js';
 import type { ScannedJob } from './batch-scan.js';
 import type { ScannedTask } from './ecs-scan.js';
 import type { ChangeOnce } from './restart.js';

@@ -1,4 +1,5 @@
 import type { AwsClients } from '../aws/index.js';
+import type { DefinitionCache } from '../consumers/definitions.js';
 import {
   CONSUMER_STRATEGIES,
   joinScans,
@@ -6,12 +7,16 @@ import {
   scannedReferences,
   scanRegion,
 } from '../consumers/index.js';
-import { type Change, dedupeChanges } from '../events/index.js';
-import type { Target } from '../refs/index.js';
-import type { DefinitionCache } from './cache.js';
+import type {
+  Change,
+  DiscoveryResult,
+  Gap,
+  MoveMemory,
+  Progress,
+  Target,
+} from '../domain/index.js';
+import { dedupeChanges } from '../events/index.js';
 import { latestChanges, withRecordedTimes } from './metadata.js';
-import type { MoveMemory } from './moves.js';
-import type { DiscoveryResult, Gap, Progress } from './types.js';
 
 /** What to look for: consumers of given changes, of one target, or every stale consumer. */
 export type Query = { changes: Change[] } | { target: Target } | { drift: true };

@@ -1,3 +1,4 @@
+export { DefinitionCache } from '../consumers/definitions.js';
 export {
   assessConsumer,
   assessRun,
@@ -6,21 +7,6 @@ export {
   serviceDetails,
   type Verdict,
 } from '../consumers/index.js';
-export { type CachedDefinition, DefinitionCache, type DefinitionStore } from './cache.js';
+export type { Progress } from '../domain/index.js';
 export { type DiscoverOptions, discover, type Query } from './discover.js';
 export { latestChanges } from './metadata.js';
-export type {
-  Consumer,
-  ConsumerKind,
-  ConsumerReference,
-  DeploymentState,
-  DiscoveryResult,
-  Gap,
-  JobDetails,
-  Progress,
-  Run,
-  ServiceDetails,
-  ServiceStatus,
-  TagLevel,
-  VerdictCause,
-} from './types.js';

@@ -1,9 +1,7 @@
 import type { AwsClients } from '../aws/index.js';
-import type { Change } from '../events/index.js';
-import { partitionOf, type Target } from '../refs/index.js';
-import type { MoveMemory } from './moves.js';
+import type { Change, Gap, MoveMemory, Target } from '../domain/index.js';
+import { partitionOf } from '../refs/index.js';
 import { type Judging, judgeMoves } from './secret-times.js';
-import type { Gap } from './types.js';
 import {
   identity,
   type Named,

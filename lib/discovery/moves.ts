@@ -8,31 +8,7 @@
  * restart; erring early, an outage.
  */
 
-/**
- * Which fact decided the time of a change, for the reason a consumer is judged by:
- * - `event`: the move's own record in hand (the event of the move to this version);
- * - `last-changed`: the secret's LastChangedDate, later than the version's creation;
- * - `first-sight`: the first time the watcher saw this version current, kept in its state table;
- * - `look`: nothing proves an earlier time: the time of this look;
- * - `last-modified`: a parameter's LastModifiedDate (exact: a new version is the change).
- */
-export type TimeBasis = 'event' | 'last-changed' | 'first-sight' | 'look' | 'last-modified';
-
-export interface MoveTime {
-  at: string;
-  basis: TimeBasis;
-}
-
-/**
- * Where the first time established for each secret version's move is kept (the state table), so
- * that every later look, event, follow-up and sweep judges that version by the same time.
- */
-export interface MoveMemory {
-  /** The kept times of these keys (`moveKey`); keys with none are absent. */
-  recall(keys: string[]): Promise<Map<string, MoveTime>>;
-  /** Keeps `time` for `key` unless a time is kept already; returns the time kept. */
-  keep(key: string, time: MoveTime): Promise<MoveTime>;
-}
+import type { MoveTime } from '../domain/index.js';
 
 /** How far LastChangedDate must be past the version's creation to say something changed after. */
 const WRITE_STAMP_MS = 1_000;
@@ -70,20 +46,4 @@ export function moveTime(facts: {
   )
     candidates.push({ at: facts.lastChanged, basis: 'last-changed' });
   return candidates.reduce((best, next) => (next.at < best.at ? next : best));
-}
-
-/** How the reason names the basis of a change's time. */
-export function describeBasis(basis: TimeBasis | undefined): string {
-  switch (basis) {
-    case 'event':
-      return 'as the event of the move records it';
-    case 'last-changed':
-      return "by the secret's LastChangedDate, later than the version's creation";
-    case 'first-sight':
-      return 'when the watcher first saw this version current: AWS records no earlier proof of the move';
-    case 'look':
-      return 'when the watcher looked: AWS records no proof of when the label moved';
-    default:
-      return '';
-  }
 }

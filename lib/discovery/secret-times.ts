@@ -1,8 +1,8 @@
 import { ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { type AwsClients, allPages } from '../aws/index.js';
-import { type MoveMemory, type MoveTime, moveKey, moveTime, type TimeBasis } from './moves.js';
-import { guarded, isoTime } from './shared.js';
-import type { Gap } from './types.js';
+import { guarded, isoTime } from '../aws/reads.js';
+import type { Gap, MoveMemory, MoveTime, TimeBasis } from '../domain/index.js';
+import { moveKey, moveTime } from './moves.js';
 
 /** What judging a secret's move needs besides AWS: the memory, the look's time, events in hand. */
 export interface Judging {

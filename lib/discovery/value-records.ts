@@ -2,18 +2,9 @@ import type { DescribeSecretResponse } from '@aws-sdk/client-secrets-manager';
 import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
 import { type AwsClients, allPages, chunks } from '../aws/index.js';
-import type { ReplicaValue } from '../events/types.js';
-import {
-  accountOf,
-  parameterArn,
-  parameterKey,
-  partitionOf,
-  splitArn,
-  type Target,
-} from '../refs/index.js';
-import type { TimeBasis } from './moves.js';
-import { guarded, isoTime } from './shared.js';
-import type { Gap } from './types.js';
+import { guarded, isoTime } from '../aws/reads.js';
+import type { Gap, ReplicaValue, Target, TimeBasis } from '../domain/index.js';
+import { accountOf, parameterArn, parameterKey, partitionOf, splitArn } from '../refs/index.js';
 
 const NAMES_PER_FILTER = 50;
 

@@ -1,5 +1,5 @@
+import type { Change } from '../domain/index.js';
 import { parameterKey } from '../refs/index.js';
-import type { Change } from './types.js';
 
 /** The same change delivered twice (at-least-once delivery) is reported once. */
 export function dedupeChanges(changes: Change[]): Change[] {

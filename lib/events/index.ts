@@ -1,4 +1,4 @@
 export { EventError, MalformedEventError } from './errors.js';
 export { changeKey, dedupeChanges, valueKey } from './identity.js';
 export { type EventResult, HANDLED_EVENTS, parseEvent, parsePayload } from './parse.js';
-export type { Change, RecordResult } from './types.js';
+export type { RecordResult } from './types.js';

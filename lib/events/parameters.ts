@@ -1,3 +1,4 @@
+import type { Change } from '../domain/index.js';
 import { clip } from '../refs/errors.js';
 import { parameterArn } from '../refs/index.js';
 import {
@@ -6,7 +7,6 @@ import {
   ParameterPolicyDetailSchema,
 } from './schemas.js';
 import { type Base, type EventResult, own, validate } from './shared.js';
-import type { Change } from './types.js';
 
 // Parameter Store's own events: a parameter created, updated, deleted or labelled, and the
 // actions of its policies (Expiration, ExpirationNotification, NoChangeNotification).

@@ -1,3 +1,4 @@
+import type { Change } from '../domain/index.js';
 import { clip } from '../refs/errors.js';
 import { isAccount, isRegion, secretNamesOfArn, splitArn } from '../refs/index.js';
 import { MalformedEventError } from './errors.js';
@@ -8,7 +9,6 @@ import {
   SecretLabelDetailSchema,
 } from './schemas.js';
 import { type Base, type EventResult, own, validate } from './shared.js';
-import type { Change } from './types.js';
 
 // Secrets Manager's events: its one native event (Secret Label Updated) and the CloudTrail
 // records of the calls and rotation outcomes that move a staging label.

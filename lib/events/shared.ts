@@ -1,8 +1,8 @@
 import type { z } from 'zod';
+import type { Change } from '../domain/index.js';
 import { clip } from '../refs/errors.js';
 import { MalformedEventError } from './errors.js';
 import type { Envelope } from './schemas.js';
-import type { Change } from './types.js';
 
 /** What one EventBridge event means to the watcher. */
 export interface EventResult {

@@ -1,7 +1,7 @@
-import type { Gap } from '../discovery/index.js';
+import type { Gap, Outcome, Target } from '../domain/index.js';
 import { isRestart } from '../plan.js';
-import { parameterKey, refersTo, secretNamesOfArn, type Target } from '../refs/index.js';
-import type { Outcome, RunReport } from '../report.js';
+import { parameterKey, refersTo, secretNamesOfArn } from '../refs/index.js';
+import type { RunReport } from '../report.js';
 
 import { oneLine } from './fit.js';
 

@@ -1,7 +1,7 @@
+import type { Definition, DefinitionKind, RefContext, Reference } from '../domain/index.js';
 import { contextOfArn } from './arn.js';
 import { clip, RefsError, UnrecognizedDefinitionError } from './errors.js';
 import { resolveReference } from './target.js';
-import type { Definition, DefinitionKind, RefContext, Reference } from './types.js';
 
 type Json = Record<string, unknown>;
 

@@ -17,13 +17,7 @@ export {
   taskDefinitionReferences,
 } from './definitions.js';
 export { InvalidReferenceError, RefsError, UnrecognizedDefinitionError } from './errors.js';
-export {
-  type ChangedValue,
-  type ChangeEffect,
-  type Relevance,
-  refersTo,
-  relevance,
-} from './match.js';
+export { type Relevance, refersTo, relevance } from './match.js';
 export {
   parameterArn,
   parameterKey,
@@ -31,11 +25,3 @@ export {
   SECRETS_MANAGER_REFERENCE_PREFIX,
   secretNamesOfArn,
 } from './target.js';
-export type {
-  Definition,
-  DefinitionKind,
-  RefContext,
-  Reference,
-  Target,
-  TargetService,
-} from './types.js';

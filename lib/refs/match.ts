@@ -1,21 +1,6 @@
+import type { ChangedValue, Target } from '../domain/index.js';
 import { partitionOf } from './arn.js';
 import { parameterKey, secretNamesOfArn } from './target.js';
-import type { Target, TargetService } from './types.js';
-
-/** What a change says about the value it changed, as far as ECS and Batch can see it. */
-export type ChangeEffect = 'value' | 'deleted' | 'label' | 'notice';
-
-/** The part of a change that matching needs (a `Change` from `lib/events` is one). */
-export interface ChangedValue {
-  service: TargetService;
-  name: string;
-  arn: string | null;
-  region: string | null;
-  account: string | null;
-  effect: ChangeEffect;
-  /** Secrets Manager: the staging label that moved (`null` means AWSCURRENT). */
-  versionStage: string | null;
-}
 
 export interface Relevance {
   affected: boolean;

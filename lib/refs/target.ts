@@ -1,6 +1,6 @@
+import type { RefContext, Target } from '../domain/index.js';
 import { isAccount, isPartition, isRegion, partitionOf, splitArn } from './arn.js';
 import { clip, InvalidReferenceError } from './errors.js';
-import type { RefContext, Target } from './types.js';
 
 /** The Parameter Store path that reads a Secrets Manager secret instead of a parameter. */
 export const SECRETS_MANAGER_REFERENCE_PREFIX = '/aws/reference/secretsmanager/';

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { ActionOutcome } from '../actions/index.js';
 import { describeError } from '../aws/index.js';
-import type { Consumer, DiscoveryResult } from '../discovery/index.js';
+import type { Consumer, DiscoveryResult, Outcome } from '../domain/index.js';
 import { valueKey } from '../events/index.js';
-import type { Outcome } from '../report.js';
 import { changeOf, movesWhatIsRead, observationsOf } from './observations.js';
 import {
   newRecord,

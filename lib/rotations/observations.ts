@@ -1,6 +1,5 @@
 import { strategyFor } from '../consumers/index.js';
-import type { Consumer } from '../discovery/index.js';
-import type { Change } from '../events/index.js';
+import type { Change, Consumer } from '../domain/index.js';
 import { partitionOf, refersTo } from '../refs/index.js';
 import type { Observation, RotationRecord } from './record.js';
 

@@ -1,4 +1,5 @@
-import { type Change, valueKey } from '../events/index.js';
+import type { Change } from '../domain/index.js';
+import { valueKey } from '../events/index.js';
 import { isRestart } from '../plan.js';
 
 /**

@@ -1,7 +1,6 @@
 import type { AwsClients } from '../aws/index.js';
 import { CONSUMER_STRATEGIES, type Sighting } from '../consumers/index.js';
-import type { ConsumerReference, Gap } from '../discovery/index.js';
-import type { Change } from '../events/index.js';
+import type { Change, ConsumerReference, Gap } from '../domain/index.js';
 import { resolveReference } from '../refs/index.js';
 import { CLEARED, type Observation, type RecordedConsumer, type RotationRecord } from './record.js';
 

@@ -1,5 +1,4 @@
-import type { Consumer } from '../discovery/index.js';
-import type { Change } from '../events/index.js';
+import type { Change, Consumer } from '../domain/index.js';
 import { refersTo } from '../refs/index.js';
 import { CLEARED, recordPk, recordSk } from './record.js';
 import type { RotationStore } from './store.js';

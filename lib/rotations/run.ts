@@ -1,16 +1,10 @@
 import type { ActionOutcome } from '../actions/index.js';
 import { type AwsClients, describeError } from '../aws/index.js';
 import type { Settings } from '../config.js';
-import {
-  type Consumer,
-  type DefinitionCache,
-  type DiscoveryResult,
-  discover,
-} from '../discovery/index.js';
-import type { MoveMemory } from '../discovery/moves.js';
+import { type DefinitionCache, discover } from '../discovery/index.js';
+import type { Consumer, DiscoveryResult, MoveMemory, Outcome } from '../domain/index.js';
 import { type RecordResult, valueKey } from '../events/index.js';
 import type { PostOptions } from '../notify/slack.js';
-import type { Outcome } from '../report.js';
 import { followUp, recordRun } from './follow.js';
 import { changeOf, observationsOf } from './observations.js';
 import type { RotationStore } from './store.js';

@@ -1,5 +1,6 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { describeError } from '../aws/index.js';
+import type { Outcome } from '../domain/index.js';
 import {
   asciiSubject,
   escapeMrkdwn,
@@ -10,7 +11,6 @@ import {
   slackWebhook,
 } from '../notify/index.js';
 import { regionOf } from '../refs/index.js';
-import type { Outcome } from '../report.js';
 import { CLEARED, type RecordedConsumer, type RotationRecord, type Signal } from './record.js';
 import { type FollowDeps, recordFailure } from './types.js';
 

@@ -1,8 +1,8 @@
 import type { AwsClients } from '../aws/index.js';
 import { describeError } from '../aws/index.js';
 import type { Settings } from '../config.js';
+import type { Outcome } from '../domain/index.js';
 import type { PostOptions } from '../notify/slack.js';
-import type { Outcome } from '../report.js';
 import type { Observation, RotationRecord } from './record.js';
 import type { RotationStore } from './store.js';
 

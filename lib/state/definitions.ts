@@ -1,9 +1,5 @@
 import type { AwsClients } from '../aws/index.js';
-import {
-  type CachedDefinition,
-  DefinitionCache,
-  type DefinitionStore,
-} from '../discovery/cache.js';
+import type { CachedDefinition, DefinitionStore } from '../domain/index.js';
 import { batchGet, batchPut } from './batch.js';
 import { parseBody } from './body.js';
 
@@ -67,13 +63,4 @@ function parse(body: string | undefined): CachedDefinition | null {
   return typeof tagsReadAt === 'number' && Number.isFinite(tagsReadAt)
     ? { ...rest, tagsReadAt }
     : rest;
-}
-
-/** A definition cache backed by the state table when `table` is set, else by the process alone. */
-export function definitionCache(
-  table: string | null,
-  region: string,
-  clients: AwsClients,
-): DefinitionCache {
-  return new DefinitionCache(table ? tableDefinitions({ table, region, clients }) : undefined);
 }

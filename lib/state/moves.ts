@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { MoveMemory, MoveTime, TimeBasis } from '../discovery/moves.js';
+import type { MoveMemory, MoveTime, TimeBasis } from '../domain/index.js';
 import { batchGet, type TableRef } from './batch.js';
 
 /** A version's move matters while containers from before it may run: kept a year. */

@@ -1,4 +1,4 @@
-import type { Consumer } from '../discovery/index.js';
+import type { Consumer } from '../domain/index.js';
 import { valueKey } from '../events/index.js';
 import type { Decision } from '../plan.js';
 import { batchGet, batchPut, type TableRef } from './batch.js';

@@ -1,5 +1,4 @@
-import type { Consumer, ConsumerKind, TagLevel } from '../../lib/discovery/index.js';
-import type { Change } from '../../lib/events/index.js';
+import type { Change, Consumer, ConsumerKind, TagLevel } from '../../lib/domain/index.js';
 import { ACTION_TAG, type ActionKind } from '../../lib/plan.js';
 import { changeJson, consumerJson, type RunReport } from '../../lib/report.js';
 

@@ -3,17 +3,13 @@
 // warm process (one DefinitionCache) and a warm index (one store) must not resubmit a job whose
 // definition was tagged ignore or notify after it was cached, once TAGS_MAX_AGE_MS has passed;
 // and tags younger than that cost no call.
+
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { scanBatch } from '../../lib/consumers/batch-scan.js';
-import {
-  type CachedDefinition,
-  DefinitionCache,
-  type DefinitionStore,
-  TAGS_MAX_AGE_MS,
-} from '../../lib/discovery/cache.js';
+import { DefinitionCache, TAGS_MAX_AGE_MS } from '../../lib/consumers/definitions.js';
 import { discover } from '../../lib/discovery/index.js';
-import type { Gap } from '../../lib/discovery/types.js';
+import type { CachedDefinition, DefinitionStore, Gap } from '../../lib/domain/index.js';
 import { ACTION_TAG, decide, plan } from '../../lib/plan.js';
 import { emptyAccount, scriptedRoute } from '../../scripts/scripted-account/index.js';
 import { type AwsRequest, awsError, RecordedAws } from '../helpers/recorded-aws.js';

@@ -2,12 +2,14 @@
 // its time limit and redelivered leaves exactly one chain of follow-ups per record; follow-ups
 // past the run's time limit come back untouched; a record of 5,000 consumers is stored, followed
 // up and closed, and its signal fits in an EventBridge event.
+
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { readSettings } from '../../lib/config.js';
 import { DefinitionCache } from '../../lib/discovery/index.js';
-import { type Change, parsePayload } from '../../lib/events/index.js';
+import type { Change } from '../../lib/domain/index.js';
+import { parsePayload } from '../../lib/events/index.js';
 import { runPipeline } from '../../lib/pipeline.js';
 import {
   type FollowDeps,

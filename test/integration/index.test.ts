@@ -3,9 +3,10 @@
 import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
+import { definitionCache } from '../../lib/compose.js';
 import { discover } from '../../lib/discovery/index.js';
 import { resolveReference } from '../../lib/refs/index.js';
-import { definitionCache, tableDefinitions } from '../../lib/state/definitions.js';
+import { tableDefinitions } from '../../lib/state/definitions.js';
 import { useMoto } from '../helpers/moto.js';
 
 const env = useMoto();

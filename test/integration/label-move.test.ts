@@ -3,11 +3,11 @@
 // the scripted account, a rotation whose move left LastChangedDate at the AWSPENDING write: a task
 // created between the write and the move may hold the old value, and nothing may call it fresh.
 // The watcher judges by the tightest time provably not earlier than the move, and says which.
+
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { DefinitionCache, discover } from '../../lib/discovery/index.js';
-import type { MoveMemory, MoveTime } from '../../lib/discovery/moves.js';
-import type { Change } from '../../lib/events/index.js';
+import type { Change, MoveMemory, MoveTime } from '../../lib/domain/index.js';
 import { emptyAccount, type ScriptedTask } from '../../scripts/scripted-account/index.js';
 import { cli } from '../helpers/cli.js';
 import { useScriptedAccount } from '../helpers/scripted.js';

@@ -29,9 +29,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { readSettings } from '../../lib/config.js';
 import { DefinitionCache, discover } from '../../lib/discovery/index.js';
+import type { Outcome } from '../../lib/domain/index.js';
 import { parsePayload } from '../../lib/events/index.js';
 import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
-import type { Outcome } from '../../lib/report.js';
 import {
   changeOf,
   type FollowDeps,

@@ -1,8 +1,9 @@
 // Rotation records in moto's DynamoDB: conditional writes on the revision read, so concurrent
 // and repeated updates never lose one and a rotation is declared complete exactly once.
+
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
-import type { Change } from '../../lib/events/index.js';
+import type { Change } from '../../lib/domain/index.js';
 import {
   newRecord,
   type Observation,

@@ -1,9 +1,11 @@
 // Discovery against the scripted account over HTTP: what moto cannot hold (creation times,
 // secrets' change records, array children, deleted services), with the real SDK clients.
+
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { DefinitionCache, discover } from '../../lib/discovery/index.js';
-import { type Change, parseEvent } from '../../lib/events/index.js';
+import type { Change } from '../../lib/domain/index.js';
+import { parseEvent } from '../../lib/events/index.js';
 import { emptyAccount } from '../../scripts/scripted-account/index.js';
 import { useScriptedAccount } from '../helpers/scripted.js';
 

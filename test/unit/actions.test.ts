@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { execute } from '../../lib/actions/index.js';
 import { AwsClients } from '../../lib/aws/index.js';
-import type { Consumer } from '../../lib/discovery/index.js';
+import type { Consumer } from '../../lib/domain/index.js';
 import type { PlannedAction } from '../../lib/plan.js';
 import { ACCOUNT, aChange, aConsumer } from '../helpers/factories.js';
 

@@ -1,12 +1,9 @@
 // DefinitionCache keeps references forever and tags for at most TAGS_MAX_AGE_MS: what it stamps,
 // what counts as old, what a re-read changes (memory and store) and what a failed one leaves.
+
 import { describe, expect, it } from 'vitest';
-import {
-  type CachedDefinition,
-  DefinitionCache,
-  type DefinitionStore,
-  TAGS_MAX_AGE_MS,
-} from '../../lib/discovery/cache.js';
+import { DefinitionCache, TAGS_MAX_AGE_MS } from '../../lib/consumers/definitions.js';
+import type { CachedDefinition, DefinitionStore } from '../../lib/domain/index.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-20T12:00:00Z');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { DefinitionCache, discover } from '../../lib/discovery/index.js';
-import type { Change } from '../../lib/events/index.js';
+import type { Change } from '../../lib/domain/index.js';
 import { cli } from '../helpers/cli.js';
 import { type AwsReply, type AwsRequest, awsError, RecordedAws } from '../helpers/recorded-aws.js';
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { Change, RefContext } from '../../lib/domain/index.js';
 import {
-  type Change,
   EventError,
   HANDLED_EVENTS,
   MalformedEventError,
   parseEvent,
   parsePayload,
 } from '../../lib/events/index.js';
-import { type RefContext, refersTo, relevance, resolveReference } from '../../lib/refs/index.js';
+import { refersTo, relevance, resolveReference } from '../../lib/refs/index.js';
 import { type JsonObject, loadEvent, sqsBatch } from '../helpers/events.js';
 
 const ACCOUNT = '123456789012';

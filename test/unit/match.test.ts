@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ChangedValue, refersTo, relevance, resolveReference } from '../../lib/refs/index.js';
+import type { ChangedValue } from '../../lib/domain/index.js';
+import { refersTo, relevance, resolveReference } from '../../lib/refs/index.js';
 
 const here = { region: 'us-east-1', account: '123456789012' };
 const target = (valueFrom: string, context = here) => resolveReference(valueFrom, context);

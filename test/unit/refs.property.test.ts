@@ -1,19 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Change, parseEvent } from '../../lib/events/index.js';
+import type { Change, Definition, RefContext, Target } from '../../lib/domain/index.js';
+import { parseEvent } from '../../lib/events/index.js';
 import {
-  type Definition,
   InvalidReferenceError,
   parameterArn,
   partitionOf,
-  type RefContext,
   RefsError,
   readDefinitions,
   refersTo,
   relevance,
   resolveReference,
-  type Target,
   UnrecognizedDefinitionError,
 } from '../../lib/refs/index.js';
 import { loadEvent } from '../helpers/events.js';

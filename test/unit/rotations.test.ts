@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Change } from '../../lib/events/index.js';
+import type { Change } from '../../lib/domain/index.js';
 import {
   newRecord,
   type Observation,

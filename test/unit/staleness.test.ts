@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  DeploymentState,
-  JobDetails,
-  Run,
-  ServiceDetails,
-} from '../../lib/discovery/index.js';
 import { assessConsumer, assessRun } from '../../lib/discovery/index.js';
+import type { DeploymentState, JobDetails, Run, ServiceDetails } from '../../lib/domain/index.js';
 import { decide } from '../../lib/plan.js';
 import { aChange, aConsumer, actionTags, CHANGED_AT } from '../helpers/factories.js';
 

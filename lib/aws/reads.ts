@@ -1,28 +1,6 @@
-import { allPages, describeError, TimeLimitError } from '../aws/index.js';
-import type { Reference } from '../refs/index.js';
-import type { ConsumerReference, Gap } from './types.js';
-
-/** The references that name something; an invalid one cannot match any change. */
-export function usable(references: Reference[]): ConsumerReference[] {
-  return references.flatMap(({ container, field, name, valueFrom, target }) =>
-    target ? [{ container, field, name, valueFrom, target }] : [],
-  );
-}
-
-/** `[{key, value}]` (ECS) or `{key: value}` (Batch) as one record. */
-export function tagRecord(
-  tags: Array<{ key?: string; value?: string }> | Record<string, string> | undefined,
-): Record<string, string> {
-  if (!tags) return {};
-  if (Array.isArray(tags)) {
-    return Object.fromEntries(
-      tags
-        .filter((tag) => tag.key !== undefined)
-        .map((tag) => [tag.key as string, tag.value ?? '']),
-    );
-  }
-  return { ...tags };
-}
+import type { Gap } from '../domain/index.js';
+import { TimeLimitError } from './budget.js';
+import { allPages, describeError } from './pages.js';
 
 /** Runs one read, recording a gap instead of failing when AWS refuses or fails it. */
 export async function guarded<T>(

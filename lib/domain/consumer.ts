@@ -1,5 +1,6 @@
-import type { Change } from '../events/index.js';
-import type { Target } from '../refs/index.js';
+import type { Change } from './change.js';
+import type { Gap } from './gap.js';
+import type { Target } from './reference.js';
 
 export type ConsumerKind = 'ecs-service' | 'ecs-task' | 'batch-job';
 
@@ -144,17 +145,6 @@ export interface Consumer {
   restarted?: 'redeploy' | 'resubmit';
 }
 
-/** A part of the account that could not be read: the answer is incomplete without it. */
-export interface Gap {
-  region: string;
-  /** What was being read: a cluster or queue ARN, or a service name for account-wide calls. */
-  scope: string;
-  api: string;
-  error: string;
-  /** `time-limit`: the read was not sent because the run's time was up (see runPipeline). */
-  cause?: 'time-limit';
-}
-
 export interface DiscoveryResult {
   changes: Change[];
   consumers: Consumer[];
@@ -162,6 +152,7 @@ export interface DiscoveryResult {
   complete: boolean;
 }
 
+/** How far a scan of one region has got, for the CLI's progress line. */
 export interface Progress {
   region: string;
   phase: string;

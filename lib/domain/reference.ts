@@ -55,3 +55,18 @@ export interface Definition {
   account: string | null;
   references: Reference[];
 }
+
+/** What a change says about the value it changed, as far as ECS and Batch can see it. */
+export type ChangeEffect = 'value' | 'deleted' | 'label' | 'notice';
+
+/** The part of a change that matching needs (a `Change` from `lib/events` is one). */
+export interface ChangedValue {
+  service: TargetService;
+  name: string;
+  arn: string | null;
+  region: string | null;
+  account: string | null;
+  effect: ChangeEffect;
+  /** Secrets Manager: the staging label that moved (`null` means AWSCURRENT). */
+  versionStage: string | null;
+}
