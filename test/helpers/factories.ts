@@ -1,5 +1,11 @@
-import type { Change, Consumer, ConsumerKind, TagLevel } from '../../lib/domain/index.js';
-import { ACTION_TAG, type ActionKind } from '../../lib/plan.js';
+import type {
+  ActionKind,
+  Change,
+  Consumer,
+  ConsumerKind,
+  TagLevel,
+} from '../../lib/domain/index.js';
+import { ACTION_TAG } from '../../lib/plan.js';
 import { changeJson, consumerJson, type RunReport } from '../../lib/report.js';
 
 export const REGION = 'us-east-1';

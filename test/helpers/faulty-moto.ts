@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
-import { type FaultProxy, startFaultProxy } from '../../scripts/fault-proxy.js';
 import { type Moto, startMoto } from '../../scripts/moto.js';
 import { Seeder, useEndpoint } from '../../scripts/seed.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 
 export interface FaultyMoto {
   moto: Moto;

@@ -1,12 +1,7 @@
 import { Readable } from 'node:stream';
-import {
-  type AwsReply,
-  type AwsRequest,
-  encodeReply,
-  parseRequest,
-} from '../../scripts/aws-wire.js';
+import { type AwsReply, type AwsRequest, encodeReply, parseRequest } from '../support/wire.js';
 
-export { type AwsReply, type AwsRequest, awsError } from '../../scripts/aws-wire.js';
+export { type AwsReply, type AwsRequest, awsError } from '../support/wire.js';
 
 export type Route = (request: AwsRequest) => AwsReply | Promise<AwsReply>;
 

@@ -4,7 +4,7 @@ import {
   type ScriptedAccount,
   type ScriptedServer,
   serveScripted,
-} from '../../scripts/scripted-account/index.js';
+} from '../support/account/index.js';
 
 export interface ScriptedHandle {
   /** The account the server answers from; tests replace its contents (`Object.assign`). */

@@ -2,10 +2,10 @@
 // one service's value: the lease in the state table lets exactly one of them redeploy it, and
 // the other keeps its record for a retry. Against moto (ECS, SSM, DynamoDB).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AwsClients } from '../../lib/aws/index.js';
+import { buildDeps } from '../../lib/compose.js';
+import { readSettings } from '../../lib/config.js';
 import { parsePayload } from '../../lib/events/index.js';
 import { runPipeline } from '../../lib/pipeline.js';
-import { lambdaDeps } from '../../lib/runtime.js';
 import { parameterChange } from '../helpers/events.js';
 import { useMoto } from '../helpers/moto.js';
 
@@ -52,16 +52,16 @@ describe('two batches processed at once, both touching one service', () => {
     // Two Lambda containers: each its own clients, cache and lease owner; their UpdateService
     // calls are counted (moto rewrites one deployment in place, so its list cannot tell).
     const updates: string[] = [];
-    const container = () => {
-      const deps = lambdaDeps(settings);
-      const counted = new AwsClients({
-        onCall: ({ api, input }) => {
-          if (api === 'UpdateService') updates.push(String((input as { service: string }).service));
+    const container = () =>
+      buildDeps(readSettings(settings), {
+        home: REGION,
+        clientOptions: {
+          onCall: ({ api, input }) => {
+            if (api === 'UpdateService')
+              updates.push(String((input as { service: string }).service));
+          },
         },
       });
-      deps.clients.destroy();
-      return { ...deps, clients: counted };
-    };
     const [first, second] = [container(), container()];
     const runs = await Promise.all([
       runPipeline({ records: parsePayload(batch('a')) }, first, { apply: true }),

@@ -11,8 +11,8 @@ import { DefinitionCache, TAGS_MAX_AGE_MS } from '../../lib/consumers/definition
 import { discover } from '../../lib/discovery/index.js';
 import type { CachedDefinition, DefinitionStore, Gap } from '../../lib/domain/index.js';
 import { ACTION_TAG, decide, plan } from '../../lib/plan.js';
-import { emptyAccount, scriptedRoute } from '../../scripts/scripted-account/index.js';
 import { type AwsRequest, awsError, RecordedAws } from '../helpers/recorded-aws.js';
+import { emptyAccount, scriptedRoute } from '../support/account/index.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;

@@ -4,16 +4,15 @@
 // cluster for the tasks (100 a call), never a scan of the account.
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AwsClients } from '../../lib/aws/index.js';
+import { buildDeps } from '../../lib/compose.js';
 import { readSettings } from '../../lib/config.js';
-import { DefinitionCache } from '../../lib/discovery/index.js';
 import { parsePayload } from '../../lib/events/index.js';
 import { runPipeline } from '../../lib/pipeline.js';
 import {
   type FollowDeps,
   followUp,
   type RotationRecord,
-  RotationStore,
+  type RotationStore,
 } from '../../lib/rotations/index.js';
 import { parameterChange } from '../helpers/events.js';
 import { useMoto } from '../helpers/moto.js';
@@ -49,19 +48,13 @@ beforeAll(async () => {
   const queue = await seed.queue(REGION, 'cost-follow-ups');
   await new Promise((resolve) => setTimeout(resolve, 1_100));
   await seed.parameter(REGION, PARAM, 'v1');
-  const clients = new AwsClients();
-  const store = new RotationStore({ table, region: REGION, clients });
-  const settings = readSettings({});
+  const settings = readSettings({ WATCHER_STATE_TABLE: table });
+  const pipeline = buildDeps(settings, { home: REGION, queueUrl: queue.url });
+  const { clients } = pipeline;
+  const store = pipeline.rotations?.store as RotationStore;
   await runPipeline(
     { records: parsePayload(parameterChange(PARAM, { id: 'evt-cost' })) },
-    {
-      clients,
-      cache: new DefinitionCache(),
-      settings,
-      regions: [REGION],
-      home: REGION,
-      rotations: { store, queueUrl: queue.url },
-    },
+    pipeline,
     { apply: true },
   );
   const [opened] = await store.list(`rot#ssm|${REGION}|123456789012|cost/db|AWSCURRENT`);

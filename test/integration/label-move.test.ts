@@ -8,9 +8,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { DefinitionCache, discover } from '../../lib/discovery/index.js';
 import type { Change, MoveMemory, MoveTime } from '../../lib/domain/index.js';
-import { emptyAccount, type ScriptedTask } from '../../scripts/scripted-account/index.js';
 import { cli } from '../helpers/cli.js';
 import { useScriptedAccount } from '../helpers/scripted.js';
+import { emptyAccount, type ScriptedTask } from '../support/account/index.js';
 
 const MINUTE = 60_000;
 const WRITE = Date.parse('2026-11-20T12:00:00Z');

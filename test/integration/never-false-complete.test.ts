@@ -43,6 +43,10 @@ import {
 } from '../../lib/rotations/index.js';
 import { tableMoves } from '../../lib/state/moves.js';
 import { type Moto, startMoto } from '../../scripts/moto.js';
+import { Seeder } from '../../scripts/seed.js';
+import { cli } from '../helpers/cli.js';
+import { parameterChange, sqsBatch } from '../helpers/events.js';
+import { useScriptedAccount } from '../helpers/scripted.js';
 import {
   emptyAccount,
   type ScriptedAccount,
@@ -51,11 +55,7 @@ import {
   type ScriptedJob,
   type ScriptedService,
   type ScriptedTask,
-} from '../../scripts/scripted-account/index.js';
-import { Seeder } from '../../scripts/seed.js';
-import { cli } from '../helpers/cli.js';
-import { parameterChange, sqsBatch } from '../helpers/events.js';
-import { useScriptedAccount } from '../helpers/scripted.js';
+} from '../support/account/index.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;

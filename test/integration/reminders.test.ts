@@ -3,9 +3,8 @@
 // WATCHER_REMIND_EVERY, not on every sweep; a telling that fails is not remembered.
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AwsClients } from '../../lib/aws/index.js';
+import { buildDeps } from '../../lib/compose.js';
 import { readSettings } from '../../lib/config.js';
-import { DefinitionCache } from '../../lib/discovery/index.js';
 import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
 import { ReminderStore } from '../../lib/state/reminders.js';
 import { useMoto } from '../helpers/moto.js';
@@ -57,20 +56,19 @@ beforeAll(async () => {
   table = await seed.stateTable(REGION, 'remind-state');
   const topic = await seed.topicWithSubscriber(REGION, 'remind-reports');
   reports = topic.queueUrl;
-  const clients = new AwsClients();
   start = Date.now();
-  deps = {
-    clients,
-    cache: new DefinitionCache(),
-    settings: readSettings({
-      WATCHER_SNS_TOPIC_ARN: topic.topicArn,
-      WATCHER_REMIND_EVERY: '1h',
-      WATCHER_STATE_TABLE: table,
-    }),
-    regions: [REGION],
-    home: REGION,
-    reminders: new ReminderStore({ table, region: REGION, clients }, () => new Date(clock)),
-  };
+  const settings = readSettings({
+    WATCHER_SNS_TOPIC_ARN: topic.topicArn,
+    WATCHER_REMIND_EVERY: '1h',
+    WATCHER_STATE_TABLE: table,
+  });
+  const built = buildDeps(settings, { home: REGION });
+  // The composition root's reminder store, on the test's clock instead of the wall's.
+  const reminders = new ReminderStore(
+    { table, region: REGION, clients: built.clients },
+    () => new Date(clock),
+  );
+  deps = { ...built, reminders };
 }, 60_000);
 
 describe('reminders across sweeps (WATCHER_REMIND_EVERY=1h)', () => {

@@ -4,17 +4,15 @@
 // reason instead of forcing a deployment that would be rolled back the same way. ECS and SSM come
 // from the scripted account (moto cannot roll back); the state table is moto's DynamoDB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsClients } from '../../lib/aws/index.js';
+import { buildDeps } from '../../lib/compose.js';
 import { readSettings } from '../../lib/config.js';
-import { DefinitionCache } from '../../lib/discovery/index.js';
 import { parsePayload } from '../../lib/events/index.js';
 import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
-import { RotationStore } from '../../lib/rotations/index.js';
 import { type Moto, startMoto } from '../../scripts/moto.js';
-import { emptyAccount, type ScriptedDeployment } from '../../scripts/scripted-account/index.js';
 import { Seeder } from '../../scripts/seed.js';
 import { parameterChange } from '../helpers/events.js';
 import { useScriptedAccount } from '../helpers/scripted.js';
+import { emptyAccount, type ScriptedDeployment } from '../support/account/index.js';
 
 const scripted = useScriptedAccount();
 const REGION = 'us-east-1';
@@ -66,15 +64,9 @@ beforeAll(async () => {
     },
   ];
   Object.assign(scripted.account, a);
-  const clients = new AwsClients();
   deps = {
-    clients,
-    cache: new DefinitionCache(),
-    settings: readSettings({}),
-    regions: [REGION],
-    home: REGION,
+    ...buildDeps(readSettings({ WATCHER_STATE_TABLE: table }), { home: REGION }),
     now: () => new Date(scripted.account.now),
-    rotations: { store: new RotationStore({ table, region: REGION, clients }), queueUrl: null },
   };
 }, 60_000);
 

@@ -6,8 +6,8 @@ import { AwsClients } from '../../lib/aws/index.js';
 import { DefinitionCache, discover } from '../../lib/discovery/index.js';
 import type { Change } from '../../lib/domain/index.js';
 import { parseEvent } from '../../lib/events/index.js';
-import { emptyAccount } from '../../scripts/scripted-account/index.js';
 import { useScriptedAccount } from '../helpers/scripted.js';
+import { emptyAccount } from '../support/account/index.js';
 
 const MINUTE = 60_000;
 const CHANGE = Date.parse('2026-11-20T12:00:00Z');

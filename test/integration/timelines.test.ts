@@ -9,6 +9,8 @@ import { readSettings } from '../../lib/config.js';
 import { DefinitionCache } from '../../lib/discovery/index.js';
 import { parsePayload } from '../../lib/events/index.js';
 import { type PipelineRun, runPipeline } from '../../lib/pipeline.js';
+import { parameterChange } from '../helpers/events.js';
+import { useScriptedAccount } from '../helpers/scripted.js';
 import {
   emptyAccount,
   type ScriptedAccount,
@@ -16,9 +18,7 @@ import {
   type ScriptedJob,
   type ScriptedService,
   type ScriptedTask,
-} from '../../scripts/scripted-account/index.js';
-import { parameterChange } from '../helpers/events.js';
-import { useScriptedAccount } from '../helpers/scripted.js';
+} from '../support/account/index.js';
 
 const MINUTE = 60_000;
 /** AWS's record of the change: the parameter's LastModifiedDate. */

@@ -3,10 +3,10 @@
 // clock that does not sleep but lets each test move the account on between checks.
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ClientOptions } from '../../lib/aws/index.js';
-import { emptyAccount, type ScriptedTask } from '../../scripts/scripted-account/index.js';
 import { cli } from '../helpers/cli.js';
 import { awsError, RecordedAws } from '../helpers/recorded-aws.js';
 import { useScriptedAccount } from '../helpers/scripted.js';
+import { emptyAccount, type ScriptedTask } from '../support/account/index.js';
 
 const MINUTE = 60_000;
 const CHANGE = Date.parse('2026-11-20T12:00:00Z');

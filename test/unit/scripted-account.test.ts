@@ -20,7 +20,7 @@ import {
   type ScriptedAccount,
   type ScriptedServer,
   serveScripted,
-} from '../../scripts/scripted-account/index.js';
+} from '../support/account/index.js';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
 const MINUTE = 60_000;

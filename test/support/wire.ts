@@ -1,5 +1,6 @@
-// The few facts of the AWS wire protocols that the test doubles need: which service and
-// operation a request is, and how to write a reply or an error the SDK will parse.
+// The few facts of the AWS wire protocols that the test doubles (the scripted account's server,
+// the fault proxy, recorded replies) need: which service and operation a request is, and how to
+// write a reply or an error the SDK will parse.
 
 export type ServiceId =
   | 'ecs'

@@ -3,7 +3,7 @@
 // slowly for the SDK's timeout, or drops the connection. A faulted request never reaches moto,
 // so a retried UpdateService cannot deploy twice. It also records every call it sees.
 import { createServer, request as forward, type Server } from 'node:http';
-import { type AwsRequest, awsError, encodeReply, parseRequest } from './aws-wire.js';
+import { type AwsRequest, awsError, encodeReply, parseRequest } from './wire.js';
 
 export type Fault = 'throttle' | 'error500' | 'error503' | 'slow' | 'drop' | 'denied';
 

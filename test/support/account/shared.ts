@@ -1,5 +1,5 @@
 // What the ECS, Batch and metadata handlers share: ARNs, times, pages and AWS-style rejections.
-import { type AwsReply, awsError } from '../aws-wire.js';
+import { type AwsReply, awsError } from '../wire.js';
 import type { ScriptedAccount } from './model.js';
 
 export type Input = Record<string, unknown>;
@@ -26,6 +26,13 @@ export const lastPart = (value: unknown) =>
 
 export const list = (value: unknown): string[] =>
   Array.isArray(value) ? value.map((item) => String(item)) : [];
+
+/** Items by id, the first of each id winning (as `find` would). */
+export function firstById<T extends { id: string }>(items: T[]): Map<string, T> {
+  const byId = new Map<string, T>();
+  for (const item of items) if (!byId.has(item.id)) byId.set(item.id, item);
+  return byId;
+}
 
 export const tagList = (tags: Record<string, string> | undefined) =>
   Object.entries(tags ?? {}).map(([key, value]) => ({ key, value }));

@@ -2,7 +2,8 @@
 // each task was created and started, which deployments exist and how their rollouts went, array
 // jobs and their children, when each value last changed). `serveScripted` answers the real SDK
 // clients from it over HTTP, with AWS's shapes, page limits and errors, and applies the mutating
-// calls (UpdateService, SubmitJob, TerminateJob) to it at the account's clock.
+// calls (UpdateService, SubmitJob, TerminateJob) to it at the account's clock. The bench builds
+// its large accounts as this model too (synthetic.ts), and serves them with latency and throttles.
 // Every time is epoch milliseconds.
 
 export interface ScriptedSecretRef {

@@ -1,10 +1,10 @@
 // The route that answers the real SDK clients from a scripted account. It reads the model afresh
 // on every request, so a test can move the clock or rewrite a timeline between two calls.
-import { type AwsReply, type AwsRequest, awsError } from '../aws-wire.js';
+import { type AwsReply, type AwsRequest, awsError } from '../wire.js';
 import { batchRoute } from './batch.js';
 import { ecsRoute } from './ecs.js';
 import { emptyAccount, type ScriptedAccount } from './model.js';
-import { arns, type Input, lastPart, list, page, Rejection, reject, seconds } from './wire.js';
+import { arns, type Input, lastPart, list, page, Rejection, reject, seconds } from './shared.js';
 
 /** The calls that change the account; `serveScripted` logs each of them. */
 export const MUTATING_APIS = new Set([

@@ -1,13 +1,23 @@
 // ECS as the scripted account answers it: clusters, tasks, task definitions and services, and
 // UpdateService's forced deployments applied to the model at the account's clock.
-import type { AwsReply } from '../aws-wire.js';
+import type { AwsReply } from '../wire.js';
 import type {
   ScriptedAccount,
   ScriptedDeployment,
   ScriptedService,
   ScriptedTask,
 } from './model.js';
-import { arns, type Input, lastPart, list, page, reject, seconds, tagList } from './wire.js';
+import {
+  arns,
+  firstById,
+  type Input,
+  lastPart,
+  list,
+  page,
+  reject,
+  seconds,
+  tagList,
+} from './shared.js';
 
 const INVALID = 'InvalidParameterException';
 
@@ -201,8 +211,10 @@ export function ecsRoute(a: ScriptedAccount, operation: string, input: Input): A
       const cluster = clusterOf(a, input);
       const tasks = [];
       const failures = [];
+      // One pass over the account, not one a task: the bench's accounts hold 20,000 tasks.
+      const byId = firstById(a.tasks.filter((t) => t.cluster === cluster));
       for (const ref of wanted) {
-        const task = a.tasks.find((t) => t.cluster === cluster && t.id === lastPart(ref));
+        const task = byId.get(lastPart(ref));
         if (task) tasks.push(taskView(a, task, includesTags(input)));
         else failures.push({ arn: ref, reason: 'MISSING' });
       }

@@ -2,9 +2,9 @@
 // parents and nodes), job definitions, and SubmitJob/TerminateJob applied to the model.
 // Batch's REST-JSON protocol sends times as epoch milliseconds, as the model keeps them.
 import { randomUUID } from 'node:crypto';
-import type { AwsReply } from '../aws-wire.js';
+import type { AwsReply } from '../wire.js';
 import type { ScriptedAccount, ScriptedJob, ScriptedJobDefinition } from './model.js';
-import { arns, type Input, lastPart, list, page, reject } from './wire.js';
+import { arns, firstById, type Input, lastPart, list, page, reject } from './shared.js';
 
 const CLIENT = 'ClientException';
 const STATUSES = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'];
@@ -194,9 +194,10 @@ export function batchRoute(a: ScriptedAccount, operation: string, input: Input):
       if (ids.length === 0 || ids.length > 100)
         return reject(CLIENT, 'jobs must contain between 1 and 100 job ids.');
       // Unknown ids are left out, not reported: DescribeJobs has no failures list.
+      const byId = firstById(a.jobs);
       const jobs = ids.flatMap((id) => {
-        const job = a.jobs.find((j) => j.id === id || arn.job(j.id) === id);
-        return job ? [detail(a, job)] : [];
+        const job = byId.get(lastPart(id));
+        return job && (job.id === id || arn.job(job.id) === id) ? [detail(a, job)] : [];
       });
       return { body: { jobs } };
     }
@@ -204,10 +205,11 @@ export function batchRoute(a: ScriptedAccount, operation: string, input: Input):
       const wanted = list(input.jobDefinitions);
       if (wanted.length > 100) return reject(CLIENT, 'At most 100 job definitions.');
       const status = input.status === undefined ? 'ACTIVE' : String(input.status);
+      const named = new Set(wanted.flatMap((ref) => definitionsNamed(a, ref)));
       const definitions = a.jobDefinitions.filter(
         (d) =>
           status === 'ACTIVE' &&
-          (wanted.length === 0 || wanted.some((ref) => definitionsNamed(a, ref).includes(d))) &&
+          (wanted.length === 0 || named.has(d)) &&
           (input.jobDefinitionName === undefined || d.name === input.jobDefinitionName),
       );
       const spec = { limit: 100, fallback: 100, error: CLIENT };
