@@ -1,4 +1,4 @@
-import type { RunReport } from '../report.js';
+import type { RotationRecord } from '../rotations/record.js';
 import {
   anyOmitted,
   bytes,
@@ -11,8 +11,10 @@ import {
   type Rendered,
   unitOrder,
 } from './fit.js';
-import { type Summary, summarize } from './summary.js';
+import { DETAIL_CONSUMERS, holdingFirst, SIGNAL_SOURCE, SIGNALS, signalDetail } from './signal.js';
+import type { Summary } from './summary.js';
 import { renderSnsText, sizesOf } from './text.js';
+import type { Message, SignalKind } from './types.js';
 
 /** SNS's limit for one Publish: 256 KiB, message attributes included. */
 export const SNS_LIMIT = 262_144;
@@ -78,13 +80,8 @@ export function renderSnsJson(summary: Summary, budget = SNS_LIMIT): Rendered<st
   }
 }
 
-/** The per-protocol SNS message of a report, within `budget` bytes (default: SNS's limit less 16 KiB for attributes). */
-export function snsMessage(report: RunReport, budget = SNS_LIMIT - 16 * 1024): string {
-  return renderSnsJson(summarize(report), budget).message;
-}
-
 /** A PutEvents entry without its bus: the bus is a setting, not part of the message. */
-export interface RunEntry {
+export interface EventEntry {
   Source: string;
   DetailType: string;
   Resources: string[];
@@ -92,16 +89,23 @@ export interface RunEntry {
 }
 
 /**
- * The `Rotation Watcher Run` event: severity, title and counts, then the report JSON, with the
- * entry's size counted as EventBridge counts it.
+ * A message as the watcher's bus carries it, within `budget` bytes as EventBridge counts an entry:
+ * a run's `Rotation Watcher Run`, a rotation's `Rotation Complete` or `Rotation Overdue`.
  */
-export function renderRunEvent(summary: Summary, budget = EVENT_LIMIT): Rendered<RunEntry> {
+export function renderEvent(message: Message, budget = EVENT_LIMIT): Rendered<EventEntry> {
+  return message.kind === 'run'
+    ? renderRunEvent(message.summary, budget)
+    : renderSignalEvent(message.record, message.signal, budget);
+}
+
+/** The `Rotation Watcher Run` event: severity, title and counts, then the report JSON. */
+function renderRunEvent(summary: Summary, budget: number): Rendered<EventEntry> {
   const sizes = sizesOf(summary);
   const order = unitOrder(sizes, summary.urgent);
   const resources = summary.items
     .flatMap((item) => (item.consumer ? [item.consumer.arn] : []))
     .slice(0, 10);
-  const entry = (k: number): RunEntry => ({
+  const entry = (k: number): EventEntry => ({
     Source: RUN_SOURCE,
     DetailType: RUN_DETAIL_TYPE,
     Resources: resources,
@@ -116,8 +120,28 @@ export function renderRunEvent(summary: Summary, budget = EVENT_LIMIT): Rendered
   return { message: fitted.message, omitted: omittedOf(sizes, keptOf(order, fitted.k)) };
 }
 
+/**
+ * The signal's event (see `signalDetail`): as many of its consumers as fit, up to
+ * DETAIL_CONSUMERS, those still holding the old value first; the rest are counted.
+ */
+function renderSignalEvent(
+  record: RotationRecord,
+  signal: SignalKind,
+  budget: number,
+): Rendered<EventEntry> {
+  const entry = (k: number): EventEntry => ({
+    Source: SIGNAL_SOURCE,
+    DetailType: SIGNALS[signal].detailType,
+    Resources: record.value.arn ? [record.value.arn] : [],
+    Detail: JSON.stringify(signalDetail(record, k)),
+  });
+  const total = holdingFirst(record).length;
+  const fitted = largestFit(Math.min(total, DETAIL_CONSUMERS), entry, entryBytes, budget);
+  return { message: fitted.message, omitted: { consumers: total - fitted.k, changes: 0, gaps: 0 } };
+}
+
 /** https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html */
-export function entryBytes(entry: RunEntry): number {
+export function entryBytes(entry: EventEntry): number {
   return (
     bytes(entry.Source) +
     bytes(entry.DetailType) +

@@ -1,4 +1,4 @@
-import type { RunReport } from '../report.js';
+import type { RecordedConsumer, RotationRecord } from '../rotations/record.js';
 import {
   keptOf,
   largestFit,
@@ -10,7 +10,12 @@ import {
   unitOrder,
 } from './fit.js';
 import { consumerLink, parameterLink, secretLink } from './links.js';
-import { type Item, quietNote, type Summary, summarize } from './summary.js';
+import { moreNote, namedOf, SIGNALS, signalNotes, signalText, signalTitle } from './signal.js';
+import { type Item, quietNote, type Summary } from './summary.js';
+import type { Message, SignalKind } from './types.js';
+
+// Where the rotations' dependencies name the Slack channel's options.
+export { type PostOptions, postToSlack } from './post.js';
 
 /** A Slack Block Kit message: https://api.slack.com/reference/block-kit/blocks */
 export interface SlackMessage {
@@ -32,17 +37,30 @@ const EMOJI = {
   info: ':warning:',
 } as const;
 
+/** How a message is laid out for Slack: `maxBlocks` (default Slack's 50), and a dry run's note. */
+export interface SlackLayout {
+  dryRun?: boolean;
+  maxBlocks?: number;
+}
+
 /**
- * One message a person on call can act on: failures first, then the consumers still on an old
- * value (deleted values, notified, restarted, ...), what could not be read and what changed,
- * with console links; as many of each as fit in Slack's 50 blocks, and a line saying how many
- * were left out. Every string from AWS or an event is escaped, so a name like `<!channel>` or
- * `*bold*` shows as itself and cannot ping or format.
+ * A message as Slack shows it, within its 50 blocks and 3,000 characters a section: a header,
+ * what needs a person first, a line saying what was left out, and the `rotation-watcher · ...`
+ * context, for a run's report and a rotation's signal alike. Every string from AWS or an event
+ * is escaped, so a name like `<!channel>` or `*bold*` shows as itself and cannot ping or format.
  */
-export function renderSlack(
-  summary: Summary,
-  options: { dryRun?: boolean; maxBlocks?: number } = {},
-): Rendered<SlackMessage> {
+export function renderSlack(message: Message, layout: SlackLayout = {}): Rendered<SlackMessage> {
+  return message.kind === 'run'
+    ? renderRun(message.summary, layout)
+    : renderSignal(message.record, message.signal, layout);
+}
+
+/**
+ * A run: failures first, then the consumers still on an old value (deleted values, notified,
+ * restarted, ...), what could not be read and what changed, with console links; as many of each
+ * as fit, and a line saying how many were left out.
+ */
+function renderRun(summary: Summary, options: SlackLayout): Rendered<SlackMessage> {
   // Slack lists only the consumers a person is told of: fresh and ignored ones are not news.
   // Failures and deleted values are always told, so they still lead the told items.
   const told = summary.items.filter((item) => item.told);
@@ -64,23 +82,51 @@ export function renderSlack(
   };
 }
 
-/** The Block Kit message of a report (see renderSlack). */
-export function slackMessage(report: RunReport, options: { dryRun?: boolean } = {}): SlackMessage {
-  return renderSlack(summarize(report), options).message;
+/**
+ * A signal: its sentence, the consumers it is about (those still holding the old value first)
+ * with console links, as many as fit, and how many more there are.
+ */
+function renderSignal(
+  record: RotationRecord,
+  signal: SignalKind,
+  options: SlackLayout,
+): Rendered<SlackMessage> {
+  const { named, all } = namedOf(record, signal);
+  const line = escapeMrkdwn(oneLine(signalText(record, signal), 1000));
+  const { emoji, heading } = SIGNALS[signal];
+  const notes = signalNotes(record);
+  const blocksFor = (k: number): Block[] => {
+    const blocks = [
+      headerBlock(signalTitle(record, signal)),
+      { type: 'section', text: { type: 'mrkdwn', text: `${emoji} ${line}` } },
+    ];
+    if (k > 0) sections(blocks, `*${heading}*`, named.slice(0, k).map(recordedLine));
+    const more = moreNote(all - k, escapeMrkdwn(oneLine(record.value.name, 300)));
+    if (more) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: more } });
+    blocks.push(
+      contextBlock([
+        notes.counts,
+        escapeMrkdwn(notes.value),
+        options.dryRun ? 'dry run: nothing was changed' : null,
+      ]),
+    );
+    return blocks;
+  };
+  const fitted = largestFit(
+    named.length,
+    blocksFor,
+    (blocks) => blocks.length,
+    options.maxBlocks ?? MAX_BLOCKS,
+  );
+  return {
+    message: { text: line, blocks: fitted.message },
+    omitted: { consumers: all - fitted.k, changes: 0, gaps: 0 },
+  };
 }
 
 function blocksOf(summary: Summary, told: Item[], omitted: Omitted, dryRun?: boolean): Block[] {
   const items = told.slice(0, told.length - omitted.consumers);
-  const blocks: Block[] = [
-    {
-      type: 'header',
-      text: {
-        type: 'plain_text',
-        text: oneLine(summary.title.replace(/^rotation-watcher: /, ''), 150),
-        emoji: true,
-      },
-    },
-  ];
+  const blocks: Block[] = [headerBlock(summary.title)];
   const failed = items.flatMap((item) =>
     item.outcomes.filter((outcome) => outcome.status === 'failed'),
   );
@@ -119,16 +165,40 @@ function blocksOf(summary: Summary, told: Item[], omitted: Omitted, dryRun?: boo
   if (changes.length) sections(blocks, '*What changed*', changes.map(changeLine));
   const note = leftOutNote(omitted, "Slack's limits");
   if (note) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: note } });
-  const notes = [
-    `${summary.stale} stale, ${summary.counts.consumers} consumers, ${summary.counts.changes} changed`,
-    quietNote(summary),
-    dryRun ? 'dry run: nothing was changed' : null,
-  ].filter(Boolean);
-  blocks.push({
-    type: 'context',
-    elements: [{ type: 'mrkdwn', text: `rotation-watcher · ${notes.join(' · ')}` }],
-  });
+  blocks.push(
+    contextBlock([
+      `${summary.stale} stale, ${summary.counts.consumers} consumers, ${summary.counts.changes} changed`,
+      quietNote(summary),
+      dryRun ? 'dry run: nothing was changed' : null,
+    ]),
+  );
   return blocks;
+}
+
+/** The header every message starts with: its title, without the `rotation-watcher: ` prefix. */
+function headerBlock(title: string): Block {
+  return {
+    type: 'header',
+    text: {
+      type: 'plain_text',
+      text: oneLine(title.replace(/^rotation-watcher: /, ''), 150),
+      emoji: true,
+    },
+  };
+}
+
+/** The context every message ends with: `rotation-watcher · ` and its notes (mrkdwn). */
+function contextBlock(notes: Array<string | null>): Block {
+  return {
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `rotation-watcher · ${notes.filter(Boolean).join(' · ')}` }],
+  };
+}
+
+/** A recorded consumer, linked, with what became of it and what the watcher did. */
+function recordedLine(consumer: RecordedConsumer): string {
+  const link = consumerLink(consumer.kind, consumer.region, consumer.arn, consumer.parent);
+  return `• ${slackLink(link, consumer.name)} (${escapeMrkdwn(consumer.kind)}, \`${consumer.region}\`): ${consumer.state}${consumer.action ? `, ${escapeMrkdwn(consumer.action)}` : ''}`;
 }
 
 function itemLine({ consumer, shown, rank }: Item): string {
@@ -185,65 +255,4 @@ export function escapeMrkdwn(text: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/([*_~`])/g, '\u200b$1');
-}
-
-export interface PostOptions {
-  /** Attempts in all, retries on 429 and 5xx included. */
-  attempts?: number;
-  /** Longest wait a Retry-After may ask for before giving up, in seconds. */
-  maxRetryAfter?: number;
-  timeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-/**
- * Posts to an incoming webhook. 429 waits as long as Retry-After says; 5xx and network errors
- * retry with a short backoff. Errors never include the URL: it is a credential.
- */
-export async function postToSlack(
-  url: string,
-  message: SlackMessage,
-  options: PostOptions = {},
-): Promise<string> {
-  const attempts = options.attempts ?? 3;
-  const sleep =
-    options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
-  let last = 'not sent';
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    let status: number;
-    let retryAfter: string | null = null;
-    try {
-      const reply = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(message),
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-      });
-      status = reply.status;
-      retryAfter = reply.headers.get('retry-after');
-      const body = (await reply.text()).trim();
-      if (reply.ok) return `posted (HTTP ${status})`;
-      // Only Slack's own error tokens (invalid_payload, no_service, ...) are repeated: a proxy's
-      // error page may echo the request path, and the path of a webhook is its secret.
-      const token = /^[a-z_]{2,60}$/.test(body) ? `: ${body}` : '';
-      last = `Slack answered HTTP ${status}${token}`;
-      if (status !== 429 && status < 500) break;
-    } catch (error) {
-      last = `Slack could not be reached: ${error instanceof Error ? error.name : 'error'}`;
-      status = 0;
-    }
-    if (attempt === attempts) break;
-    if (status === 429) {
-      const seconds = Number(retryAfter ?? '1');
-      const wait = Number.isFinite(seconds) && seconds >= 0 ? seconds : 1;
-      if (wait > (options.maxRetryAfter ?? 30)) {
-        last = `Slack rate-limited the webhook for ${wait} s, longer than the ${options.maxRetryAfter ?? 30} s the watcher waits`;
-        break;
-      }
-      await sleep(wait * 1000);
-    } else {
-      await sleep(500 * attempt);
-    }
-  }
-  throw new Error(last);
 }

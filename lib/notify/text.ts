@@ -1,4 +1,4 @@
-import type { RunReport } from '../report.js';
+import type { RecordedConsumer, RotationRecord } from '../rotations/record.js';
 import {
   bytes,
   type Kept,
@@ -10,7 +10,9 @@ import {
   type Rendered,
   unitOrder,
 } from './fit.js';
-import { type Item, quietNote, type Summary, summarize } from './summary.js';
+import { moreNote, namedOf, SIGNALS, signalText, signalTitle } from './signal.js';
+import { type Item, quietNote, type Summary } from './summary.js';
+import type { SignalKind } from './types.js';
 
 /**
  * The plain-text message for e-mail, SMS and logs, within `budget` bytes of UTF-8: the title,
@@ -27,9 +29,27 @@ export function renderSnsText(
   return { message: fitted.message, omitted: omittedOf(sizes, keptOf(order, fitted.k)) };
 }
 
-/** The whole report as text, nothing left out (the CLI and tests; notifications use renderSnsText). */
-export function renderText(report: RunReport): string {
-  return renderSnsText(summarize(report)).message;
+/**
+ * A signal as plain text for e-mail and SMS, within `budget` bytes: the title, the sentence, then
+ * one line per consumer it is about (those still holding the old value first), with a last line
+ * saying how many more there are.
+ */
+export function renderSignalText(
+  record: RotationRecord,
+  signal: SignalKind,
+  budget = Number.POSITIVE_INFINITY,
+): Rendered<string> {
+  const { named, all } = namedOf(record, signal);
+  const textOf = (k: number) => {
+    const lines = [signalTitle(record, signal), oneLine(signalText(record, signal), 4000)];
+    if (k > 0)
+      lines.push('', `${SIGNALS[signal].heading}:`, ...named.slice(0, k).map(recordedLine));
+    const more = moreNote(all - k, oneLine(record.value.name, 300));
+    if (more) lines.push('', more);
+    return `${lines.join('\n')}\n`;
+  };
+  const fitted = largestFit(named.length, textOf, bytes, budget);
+  return { message: fitted.message, omitted: { consumers: all - fitted.k, changes: 0, gaps: 0 } };
 }
 
 export function sizesOf(summary: Summary): Kept {
@@ -75,6 +95,11 @@ function itemLine({ consumer, shown }: Item): string {
   const state = consumer.stale ? 'STALE' : 'fresh';
   const what = shown ? did(shown) : `${consumer.action}: ${oneLine(consumer.reason)}`;
   return `  - [${state}] ${consumer.kind} ${oneLine(consumer.name)} (${consumer.region}) — ${what}`;
+}
+
+function recordedLine(consumer: RecordedConsumer): string {
+  const action = consumer.action ? `, ${oneLine(consumer.action, 64)}` : '';
+  return `  - [${consumer.state}] ${consumer.kind} ${oneLine(consumer.name)} (${consumer.region})${action}`;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -9,7 +9,7 @@ export {
   siblingArn,
   splitArn,
 } from './arn.js';
-export { clusterLink, consoleUrl, resourcePath } from './console.js';
+export { clusterLink, consoleUrl, consumerLink, resourcePath } from './console.js';
 export {
   jobDefinitionReferences,
   type ReadOptions,

@@ -2,6 +2,8 @@
 // running consumer may hold the value from before it. The pure rule (record), its storage (store),
 // what a look saw (observations, reread), what the watcher already did (restarted), the signal,
 // and the follow-up chain that ties them together (follow).
+
+export { NotARecordError, RecordContentionError, RotationError } from './errors.js';
 export {
   FOLLOW_UP_DELAY_S,
   followUp,
@@ -13,6 +15,7 @@ export { changeOf, movesWhatIsRead, observationsOf } from './observations.js';
 export {
   CLEARED,
   type ConsumerState,
+  isRecordKey,
   newRecord,
   type Observation,
   observe,
@@ -25,13 +28,5 @@ export {
 } from './record.js';
 export { withRestarts } from './restarted.js';
 export { followRun, type RunDeps } from './run.js';
-export {
-  COMPLETE_DETAIL_TYPE,
-  OVERDUE_DETAIL_TYPE,
-  SIGNAL_SOURCE,
-  signalDetail,
-  signalSlack,
-  signalText,
-} from './signal.js';
-export { RECORD_TTL_DAYS, RecordContentionError, RotationStore, TRACKED_PK } from './store.js';
+export { RECORD_TTL_DAYS, RotationStore, TRACKED_PK } from './store.js';
 export type { FollowDeps, FollowUpMessage } from './types.js';

@@ -5,18 +5,18 @@
 
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AwsClients } from '../../lib/aws/index.js';
+import type { AwsClients } from '../../lib/aws/index.js';
+import { buildDeps } from '../../lib/compose.js';
 import { readSettings } from '../../lib/config.js';
-import { DefinitionCache } from '../../lib/discovery/index.js';
 import type { Change } from '../../lib/domain/index.js';
 import { parsePayload } from '../../lib/events/index.js';
-import { runPipeline } from '../../lib/pipeline.js';
+import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
 import {
   type FollowDeps,
   followUp,
   newRecord,
   type Observation,
-  RotationStore,
+  type RotationStore,
 } from '../../lib/rotations/index.js';
 import { parameterChange, sqsBatch } from '../helpers/events.js';
 import { useMoto } from '../helpers/moto.js';
@@ -32,6 +32,8 @@ interface World {
   queue: string;
   signals: string;
   store: RotationStore;
+  /** The pipeline's, as the composition root builds them. */
+  pipeline: PipelineDeps;
   deps: FollowDeps;
   clients: AwsClients;
 }
@@ -50,15 +52,21 @@ beforeAll(async () => {
     'chain-bus',
     'rotation-watcher',
   );
-  const clients = new AwsClients();
-  const store = new RotationStore({ table, region: REGION, clients });
-  const settings = readSettings({ WATCHER_EVENT_BUS: bus, WATCHER_COMPLETE_DEADLINE: '2h' });
+  const settings = readSettings({
+    WATCHER_EVENT_BUS: bus,
+    WATCHER_COMPLETE_DEADLINE: '2h',
+    WATCHER_STATE_TABLE: table,
+  });
+  const pipeline = buildDeps(settings, { home: REGION, queueUrl: queue });
+  const { clients } = pipeline;
+  const store = pipeline.rotations?.store as RotationStore;
   world = {
     cluster,
     queue,
     signals,
     store,
     clients,
+    pipeline,
     deps: { clients, store, settings, home: REGION, queueUrl: queue },
   };
 }, 60_000);
@@ -69,14 +77,7 @@ describe('one chain of follow-ups per record', () => {
     await env.seed.parameter(REGION, PARAM, 'v1');
     await runPipeline(
       { records: parsePayload(parameterChange(PARAM, { id: 'chain-1' })) },
-      {
-        clients: world.clients,
-        cache: new DefinitionCache(),
-        settings: world.deps.settings,
-        regions: [REGION],
-        home: REGION,
-        rotations: { store: world.store, queueUrl: world.queue },
-      },
+      world.pipeline,
       { apply: true },
     );
     const [record] = await world.store.list(
@@ -126,18 +127,10 @@ describe('one chain of follow-ups per record', () => {
     // A follow-up that reaches a run past its time limit comes back, and looks at nothing.
     const third = (await world.store.get(pk, sk))?.nextLook;
     const message = { 'rotation-watcher': 'follow-up', pk, sk, chain: third };
-    const late = await runPipeline(
-      { records: parsePayload(sqsBatch(message)) },
-      {
-        clients: world.clients,
-        cache: new DefinitionCache(),
-        settings: world.deps.settings,
-        regions: [REGION],
-        home: REGION,
-        rotations: { store: world.store, queueUrl: world.queue },
-      },
-      { apply: true, actBy: Date.now() - 1 },
-    );
+    const late = await runPipeline({ records: parsePayload(sqsBatch(message)) }, world.pipeline, {
+      apply: true,
+      actBy: Date.now() - 1,
+    });
     expect(late.failedRecords).toEqual(['5d1b8a3e-2c4f-4e6a-9b7d-000000000001']);
     expect((await world.store.get(pk, sk))?.nextLook).toBe(third);
     expect(await env.seed.delayed(REGION, world.queue)).toBe(4);
@@ -191,7 +184,11 @@ describe('a record of 5,000 consumers', () => {
       chain: 'link-1',
     });
     expect(outcomes).toContainEqual(
-      expect.objectContaining({ kind: 'event', status: 'done', detail: 'Rotation Complete' }),
+      expect.objectContaining({
+        kind: 'eventbridge',
+        status: 'done',
+        detail: expect.stringMatching(/^Rotation Complete: event /),
+      }),
     );
     // 100 tasks a DescribeTasks call.
     expect(world.clients.counter.byApi()['ecs:DescribeTasks']?.calls).toBe(50);

@@ -3,17 +3,12 @@
 // the one `Rotation Complete` event; a deadline that passes; a newer change that supersedes.
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AwsClients } from '../../lib/aws/index.js';
+import { buildDeps } from '../../lib/compose.js';
 import { readSettings } from '../../lib/config.js';
-import { DefinitionCache } from '../../lib/discovery/index.js';
 import { parsePayload } from '../../lib/events/index.js';
+import { COMPLETE_DETAIL_TYPE, OVERDUE_DETAIL_TYPE } from '../../lib/notify/index.js';
 import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
-import {
-  COMPLETE_DETAIL_TYPE,
-  followUp,
-  OVERDUE_DETAIL_TYPE,
-  RotationStore,
-} from '../../lib/rotations/index.js';
+import { followUp, type RotationStore } from '../../lib/rotations/index.js';
 import { startSlackStub } from '../../scripts/slack-stub.js';
 import { cli } from '../helpers/cli.js';
 import { parameterChange } from '../helpers/events.js';
@@ -70,23 +65,20 @@ beforeAll(async () => {
   const table = await seed.stateTable(REGION, 'follow-state');
   const followUps = (await seed.queue(REGION, 'follow-ups')).url;
   const { bus, queueUrl: signals } = await seed.busWithQueue(REGION, 'signals', 'rotation-watcher');
-  const clients = new AwsClients();
-  const store = new RotationStore({ table, region: REGION, clients });
+  const settings = readSettings({
+    WATCHER_EVENT_BUS: bus,
+    WATCHER_COMPLETE_DEADLINE: '2h',
+    WATCHER_STATE_TABLE: table,
+  });
+  const deps = buildDeps(settings, { home: REGION, queueUrl: followUps });
   world = {
     cluster,
     service: service.tasks,
     standalone,
     followUps,
     signals,
-    store,
-    deps: {
-      clients,
-      cache: new DefinitionCache(),
-      settings: readSettings({ WATCHER_EVENT_BUS: bus, WATCHER_COMPLETE_DEADLINE: '2h' }),
-      regions: [REGION],
-      home: REGION,
-      rotations: { store, queueUrl: followUps },
-    },
+    store: deps.rotations?.store as RotationStore,
+    deps,
   };
 }, 60_000);
 
@@ -272,7 +264,7 @@ describe('the sweep and the records no follow-up brings back', () => {
       const noWait = { ...slack, slack: { sleep: async () => {} } };
       const swept = await runPipeline({ sweep: true }, noWait, { apply: true });
       const closed = await world.store.get(pk, opened?.sk as string);
-      expect(closed).toMatchObject({ status: 'complete', signalled: null, told: ['event'] });
+      expect(closed).toMatchObject({ status: 'complete', signalled: null, told: ['eventbridge'] });
       expect(swept.report.actions).toContainEqual(
         expect.objectContaining({ kind: 'slack', status: 'failed' }),
       );
@@ -296,7 +288,7 @@ describe('the sweep and the records no follow-up brings back', () => {
       expect(await signalsReceived()).toEqual([]);
       expect(await world.store.get(pk, opened?.sk as string)).toMatchObject({
         signalled: later.toISOString(),
-        told: ['event', 'slack'],
+        told: ['eventbridge', 'slack'],
       });
       expect(await world.store.tracked()).not.toContainEqual({ pk, sk: opened?.sk });
       await runPipeline({ sweep: true }, { ...noWait, now: () => later }, { apply: true });

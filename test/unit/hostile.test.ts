@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePayload } from '../../lib/events/index.js';
-import { renderText, slackMessage, snsMessage, summarize } from '../../lib/notify/index.js';
+import { renderSlack, renderSns, runMessage, summarize } from '../../lib/notify/index.js';
 import { changeJson } from '../../lib/report.js';
 import { cli } from '../helpers/cli.js';
 import { ACCOUNT, aChange, aReport, aReportedConsumer, REGION } from '../helpers/factories.js';
@@ -63,6 +63,7 @@ function hostileReport() {
         scope: hostile(0),
         api: 'ecs:ListTasks',
         error: `AccessDeniedException: ${hostile(5)}`,
+        affects: { kind: 'any' },
       },
     ],
     complete: false,
@@ -73,7 +74,7 @@ describe('notifications built from hostile strings', () => {
   const report = hostileReport();
 
   it('keep Slack to its limits, with every mention, link and markup escaped', () => {
-    const message = slackMessage(report);
+    const { message } = renderSlack(runMessage(report));
     const json = JSON.stringify(message);
     expect(() => JSON.parse(json)).not.toThrow();
     expect(message.blocks.length).toBeLessThanOrEqual(50);
@@ -97,8 +98,9 @@ describe('notifications built from hostile strings', () => {
   });
 
   it('keep the SNS message valid JSON within the size limit, and the subject one ASCII line', () => {
-    const message = snsMessage(report);
+    const { Message: message, Subject: subject } = renderSns(runMessage(report)).message;
     expect(Buffer.byteLength(message)).toBeLessThanOrEqual(240 * 1024);
+    expect(subject).toMatch(/^[\x20-\x7e]{1,100}$/);
     const parsed = JSON.parse(message);
     expect(JSON.parse(parsed.sqs).consumers).toHaveLength(HOSTILE.length);
     const title = summarize(report).title;
@@ -106,7 +108,7 @@ describe('notifications built from hostile strings', () => {
   });
 
   it('render one line per change, consumer and gap in the text report', () => {
-    const text = renderText(report);
+    const text: string = JSON.parse(renderSns(runMessage(report)).message.Message).default;
     const consumerLines = text.split('\n').filter((line) => /^ {2}- \[(STALE|fresh)\]/.test(line));
     expect(consumerLines).toHaveLength(HOSTILE.length);
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(800);

@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, expect, it, vi } from 'vitest';
 import { AwsClients } from '../../lib/aws/index.js';
 import { readSettings } from '../../lib/config.js';
-import { notify } from '../../lib/notify/index.js';
+import { notify, runMessage } from '../../lib/notify/index.js';
 import { summarize } from '../../lib/notify/summary.js';
 import { ACCOUNT, aReport, REGION } from '../helpers/factories.js';
 
@@ -30,7 +30,7 @@ it('summarises the report once a run, however many channels it sends to', async 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  const outcomes = await notify(aReport(), {
+  const outcomes = await notify(runMessage(aReport()), {
     clients: new AwsClients({ credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
     settings: {
       ...readSettings({}),

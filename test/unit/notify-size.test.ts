@@ -7,12 +7,11 @@ import { readSettings } from '../../lib/config.js';
 import {
   entryBytes,
   notify,
-  renderRunEvent,
+  renderEvent,
   renderSlack,
-  renderSnsJson,
-  renderSnsText,
+  renderSns,
+  runMessage,
   type SlackMessage,
-  summarize,
 } from '../../lib/notify/index.js';
 import { changeJson, type RunReport } from '../../lib/report.js';
 import { ACCOUNT, aChange, aReport, aReportedConsumer, REGION } from '../helpers/factories.js';
@@ -71,7 +70,7 @@ beforeEach(() => {
 
 /** Notifies SNS and EventBridge of `report`; returns what each was sent. */
 async function sent(report: RunReport) {
-  const outcomes = await notify(report, {
+  const outcomes = await notify(runMessage(report), {
     clients: new AwsClients({ credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
     settings: { ...readSettings({}), snsTopicArn: TOPIC, eventBus: 'watcher-bus' },
     region: REGION,
@@ -162,7 +161,7 @@ describe(`a sweep of ${VALUES} values and ${STALE} stale consumers`, () => {
   });
 
   it('posts to Slack within 50 blocks of at most 3,000 characters, failure first', () => {
-    const { message, omitted } = renderSlack(summarize(report));
+    const { message, omitted } = renderSlack(runMessage(report));
     expect(message.blocks.length).toBeLessThanOrEqual(50);
     const texts = sectionTexts(message);
     for (const text of texts) expect(text.length).toBeLessThanOrEqual(3000);
@@ -188,18 +187,18 @@ describe('a small report', () => {
     changes: [changeJson(aChange()), changeJson(aChange({ name: '/prod/api/key' }))],
     consumers: [aReportedConsumer(), aReportedConsumer({ stale: false, changes: [] })],
   });
-  const summary = summarize(report);
+  const message = runMessage(report);
   const none = { consumers: 0, changes: 0, gaps: 0 };
 
   it('is not trimmed by any channel', () => {
-    const text = renderSnsText(summary, LIMIT);
-    const sns = renderSnsJson(summary);
-    const slack = renderSlack(summary);
-    const event = renderRunEvent(summary);
-    for (const rendered of [text, sns, slack, event]) expect(rendered.omitted).toEqual(none);
-    expect(text.message).not.toContain('left out');
+    const sns = renderSns(message);
+    const slack = renderSlack(message);
+    const event = renderEvent(message);
+    for (const rendered of [sns, slack, event]) expect(rendered.omitted).toEqual(none);
+    const envelope = JSON.parse(sns.message.Message);
+    expect(envelope.default).not.toContain('left out');
     expect(JSON.stringify(slack.message)).not.toContain('left out');
-    const json = JSON.parse(JSON.parse(sns.message).sqs);
+    const json = JSON.parse(envelope.sqs);
     expect(json).not.toHaveProperty('omitted');
     expect(json.consumers).toHaveLength(2);
     expect(json.changes).toHaveLength(2);
@@ -221,10 +220,10 @@ describe('hostile names in a large report', () => {
     ],
     actions: [{ kind: 'redeploy', target: mention, status: 'failed', detail: huge }],
   });
-  const summary = summarize(report);
+  const hostile = runMessage(report);
 
   it('stay escaped and clipped in Slack, within its limits', () => {
-    const { message, omitted } = renderSlack(summary);
+    const { message, omitted } = renderSlack(hostile);
     const all = JSON.stringify(message);
     expect(message.blocks.length).toBeLessThanOrEqual(50);
     for (const text of sectionTexts(message)) expect(text.length).toBeLessThanOrEqual(3000);
@@ -235,12 +234,13 @@ describe('hostile names in a large report', () => {
   });
 
   it('keep every channel within its limit, with lines clipped in the text', () => {
-    const text = renderSnsText(summary, LIMIT / 6).message;
+    const sns = renderSns(hostile).message;
+    expect(Buffer.byteLength(sns.Message)).toBeLessThanOrEqual(LIMIT);
+    const text: string = JSON.parse(sns.Message).default;
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(LIMIT / 6);
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(800);
-    const sns = renderSnsJson(summary);
-    expect(Buffer.byteLength(sns.message)).toBeLessThanOrEqual(LIMIT);
-    expect(() => JSON.parse(JSON.parse(sns.message).sqs)).not.toThrow();
-    const event = renderRunEvent(summary);
+    expect(() => JSON.parse(JSON.parse(sns.Message).sqs)).not.toThrow();
+    const event = renderEvent(hostile);
     expect(entryBytes(event.message)).toBeLessThanOrEqual(LIMIT);
     expect(JSON.parse(event.message.Detail).consumers[0].name).toBe(mention);
   });

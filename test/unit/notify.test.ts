@@ -10,10 +10,17 @@ import { readSettings, type Settings } from '../../lib/config.js';
 import {
   notify,
   postToSlack,
-  renderText,
+  readWebhook,
+  renderSlack,
+  renderSns,
+  runMessage,
+  type SlackLayout,
   type SlackMessage,
-  slackMessage,
+  SlackPostError,
   summarize,
+  WebhookReadError,
+  WebhookValueError,
+  webhookProvider,
   worthTelling,
 } from '../../lib/notify/index.js';
 import { changeJson, type RunReport } from '../../lib/report.js';
@@ -36,7 +43,15 @@ const deletedAlarm = () =>
 const freshConsumer = () =>
   aReportedConsumer({ stale: false, staleReason: 'started after the change', changes: [] });
 
-describe('slackMessage', () => {
+/** A run's Slack message, as the Slack channel renders it. */
+const slackMessage = (report: RunReport, layout?: SlackLayout): SlackMessage =>
+  renderSlack(runMessage(report), layout).message;
+
+/** A run's text for e-mail, as the SNS channel renders it. */
+const textOf = (report: RunReport): string =>
+  JSON.parse(renderSns(runMessage(report)).message.Message).default;
+
+describe('the Slack rendering of a run', () => {
   it('starts with a header block', () => {
     const { blocks } = slackMessage(aReport());
     expect(blocks[0]?.type).toBe('header');
@@ -79,7 +94,15 @@ describe('slackMessage', () => {
       consumers: [aReportedConsumer({ name: nasty }, { action: 'notify', reason: nasty })],
       actions: [{ kind: 'redeploy', target: nasty, status: 'failed', detail: nasty }],
       complete: false,
-      gaps: [{ region: REGION, scope: nasty, api: 'ecs:ListTasks', error: nasty }],
+      gaps: [
+        {
+          region: REGION,
+          scope: nasty,
+          api: 'ecs:ListTasks',
+          error: nasty,
+          affects: { kind: 'any' },
+        },
+      ],
     });
     const message = slackMessage(report);
     const mrkdwn = mrkdwnTexts(message.blocks).join('\n');
@@ -287,9 +310,9 @@ describe('postToSlack', () => {
   });
 });
 
-describe('summarize, worthTelling and renderText', () => {
+describe('summarize, worthTelling and the text of a run', () => {
   const done = (target: string) => ({
-    kind: 'redeploy',
+    kind: 'redeploy' as const,
     target,
     status: 'done' as const,
     detail: 'new deployment ecs-svc/2',
@@ -366,12 +389,18 @@ describe('summarize, worthTelling and renderText', () => {
   it('renders one line per change and consumer under the title, outcome before reason', () => {
     const stale = aReportedConsumer({ name: 'api\nsecond line' });
     const fresh = freshConsumer();
-    const text = renderText(
+    const text = textOf(
       aReport({
         consumers: [stale, fresh],
         actions: [done(stale.arn)],
         gaps: [
-          { region: REGION, scope: 'cluster/prod', api: 'ecs:ListTasks', error: 'AccessDenied' },
+          {
+            region: REGION,
+            scope: 'cluster/prod',
+            api: 'ecs:ListTasks',
+            error: 'AccessDenied',
+            affects: { kind: 'any' },
+          },
         ],
       }),
     );
@@ -407,17 +436,18 @@ describe('notify', () => {
     ...readSettings({}),
     ...overrides,
   });
-  /** One run; runs of one Lambda container share `clients`. */
+  /** One run; runs of one Lambda container share `clients` and the webhook's provider. */
   const send = (
     report: RunReport,
     overrides: Partial<Settings>,
     clients = new AwsClients({ credentials, maxAttempts: 1 }),
+    webhooks = webhookProvider(clients, REGION),
   ) =>
-    notify(report, {
+    notify(runMessage(report), {
       clients,
       settings: settings(overrides),
       region: REGION,
-      slack: { sleep: async () => {} },
+      slack: { sleep: async () => {}, webhooks },
     });
 
   describe('SNS', () => {
@@ -510,17 +540,21 @@ describe('notify', () => {
   describe('Slack through a SecureString parameter', () => {
     const PARAM = '/rotation-watcher/slack-webhook';
 
-    it('decrypts the webhook once across runs and names only the parameter', async () => {
+    it('reads the webhook once per provider, through the given client, and names only the parameter', async () => {
       const slack = await slackStub([{ status: 200, body: 'ok' }]);
       ssm.on(GetParameterCommand).resolves({ Parameter: { Name: PARAM, Value: slack.url } });
 
+      // One container: one set of clients, one provider, built once.
       const container = new AwsClients({ credentials, maxAttempts: 1 });
-      const first = await send(aReport(), { slackWebhookParam: PARAM }, container);
-      const second = await send(aReport(), { slackWebhookParam: PARAM }, container);
+      const provider = webhookProvider(container, REGION);
+      const first = await send(aReport(), { slackWebhookParam: PARAM }, container, provider);
+      const second = await send(aReport(), { slackWebhookParam: PARAM }, container, provider);
 
       expect(ssm.commandCalls(GetParameterCommand).map((call) => call.args[0].input)).toEqual([
         { Name: PARAM, WithDecryption: true },
       ]);
+      // The watcher's own client (its endpoint, its counters), not one Powertools built.
+      expect(ssm.call(0).thisValue).toBe(container.get('ssm', REGION));
       expect(slack.hits).toHaveLength(2);
       for (const outcomes of [first, second]) {
         expect(outcomes).toEqual([
@@ -528,7 +562,7 @@ describe('notify', () => {
         ]);
         expect(JSON.stringify(outcomes)).not.toContain(SECRET);
       }
-      // A new container (new clients) decrypts it again.
+      // A new container (a new provider) reads it again.
       await send(aReport(), { slackWebhookParam: PARAM });
       expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
     });
@@ -540,25 +574,75 @@ describe('notify', () => {
         .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
         .resolves({ Parameter: { Name: PARAM, Value: slack.url } });
 
-      // One container: a failed read is not kept.
+      // One provider: a failed read is not kept.
       const container = new AwsClients({ credentials, maxAttempts: 1 });
-      const [first] = await send(aReport(), { slackWebhookParam: PARAM }, container);
-      const [second] = await send(aReport(), { slackWebhookParam: PARAM }, container);
+      const provider = webhookProvider(container, REGION);
+      const [first] = await send(aReport(), { slackWebhookParam: PARAM }, container, provider);
+      const [second] = await send(aReport(), { slackWebhookParam: PARAM }, container, provider);
 
       expect(first).toMatchObject({ status: 'failed', target: PARAM });
-      expect(first?.detail).toContain('ThrottlingException');
+      expect(first?.detail).toBe(
+        `could not read the Slack webhook from the parameter ${PARAM}: ThrottlingException: Rate exceeded`,
+      );
       expect(second).toMatchObject({ status: 'done', target: PARAM });
       expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
     });
 
-    it('refuses a parameter that does not hold an https URL, without showing its value', async () => {
+    it('refuses a parameter that does not hold an https URL in one line, without showing its value', async () => {
       ssm
         .on(GetParameterCommand)
         .resolves({ Parameter: { Name: PARAM, Value: `http://example.com${HOOK_PATH}` } });
-      const [outcome] = await send(aReport(), { slackWebhookParam: PARAM });
-      expect(outcome).toMatchObject({ kind: 'slack', target: PARAM, status: 'failed' });
-      expect(outcome?.detail).toContain(PARAM);
-      expect(outcome?.detail).not.toContain(SECRET);
+      const container = new AwsClients({ credentials, maxAttempts: 1 });
+      const provider = webhookProvider(container, REGION);
+      const [outcome] = await send(aReport(), { slackWebhookParam: PARAM }, container, provider);
+      expect(outcome).toEqual({
+        kind: 'slack',
+        target: PARAM,
+        status: 'failed',
+        detail: `the parameter ${PARAM} does not hold an https:// webhook URL`,
+      });
+      // Read once: the provider keeps the value, and refuses it again without asking.
+      const [again] = await send(aReport(), { slackWebhookParam: PARAM }, container, provider);
+      expect(again?.detail).toBe(outcome?.detail);
+      expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
+    });
+  });
+
+  describe('errors', () => {
+    it('are named, and a failed read keeps what AWS answered as its cause', async () => {
+      const denied = Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' });
+      ssm.on(GetParameterCommand).rejects(denied);
+      const provider = webhookProvider(new AwsClients({ credentials, maxAttempts: 1 }), REGION);
+      const error = await readWebhook('/hook', provider).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(WebhookReadError);
+      expect((error as Error).message).toContain('AccessDeniedException: not allowed');
+      expect(((error as Error).cause as Error).cause).toBe(denied);
+
+      ssm.on(GetParameterCommand).resolves({ Parameter: { Name: '/hook', Value: 'not a url' } });
+      const fresh = webhookProvider(new AwsClients({ credentials, maxAttempts: 1 }), REGION);
+      await expect(readWebhook('/hook', fresh)).rejects.toBeInstanceOf(WebhookValueError);
+    });
+
+    it('name a Slack post that failed, with its status', async () => {
+      const slack = await slackStub([{ status: 400, body: 'invalid_payload' }]);
+      const error = await postToSlack(slack.url, { text: 'x', blocks: [] }).catch(
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(SlackPostError);
+      expect(error).toMatchObject({ name: 'SlackPostError', status: 400 });
+    });
+
+    it('keep a network failure as the cause of a Slack post that could not be sent', async () => {
+      const slack = await slackStub([{ status: 200 }]);
+      await slack.close();
+      const error = await postToSlack(
+        slack.url,
+        { text: 'x', blocks: [] },
+        { attempts: 1, sleep: async () => {} },
+      ).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ name: 'SlackPostError', status: null });
+      expect((error as Error).cause).toBeInstanceOf(Error);
+      expect(String(((error as Error).cause as Error).message)).not.toContain(SECRET);
     });
   });
 
