@@ -1,8 +1,6 @@
 import { DEFAULT_API_SHARE } from './aws/index.js';
+import { POLICY_ACTIONS, type PolicyAction } from './domain/index.js';
 import { isRegion } from './refs/index.js';
-
-export const ACTIONS = ['redeploy', 'resubmit', 'notify', 'ignore'] as const;
-export type PolicyAction = (typeof ACTIONS)[number];
 
 /** The watcher's settings, read once at the boundary (handler or CLI) and passed down. */
 export interface Settings {
@@ -120,10 +118,10 @@ function regions(raw: string | null): string[] | null {
 
 function action(raw: string | null): PolicyAction {
   if (raw === null) return 'notify';
-  const found = ACTIONS.find((candidate) => candidate === raw.toLowerCase());
+  const found = POLICY_ACTIONS.find((candidate) => candidate === raw.toLowerCase());
   if (!found)
     throw new SettingsError(
-      `WATCHER_DEFAULT_ACTION must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(raw)}`,
+      `WATCHER_DEFAULT_ACTION must be one of ${POLICY_ACTIONS.join(', ')}, got ${JSON.stringify(raw)}`,
     );
   return found;
 }

@@ -1,4 +1,4 @@
-import type { Change, Consumer, Gap, GapScope } from './domain/index.js';
+import type { Change, Consumer, Gap } from './domain/index.js';
 import { valueKey } from './events/index.js';
 
 /**
@@ -9,24 +9,6 @@ import { valueKey } from './events/index.js';
  * for 12 hours).
  */
 export const RETRY_GAPS_FOR_RECEIVES = 3;
-
-/** What a gap could hide, from the API that failed and what it was reading. */
-export function scopeOf(gap: Gap): GapScope {
-  if (gap.api === 'ssm:DescribeParameters')
-    return { kind: 'values', service: 'ssm', region: gap.region };
-  if (gap.api === 'secretsmanager:DescribeSecret')
-    return { kind: 'values', service: 'secretsmanager', region: gap.region };
-  // DescribeServices reads the services of matching tasks, ListJobs by parent a matching job's
-  // children: the consumers are known, only their details are not.
-  if (
-    gap.api === 'ecs:DescribeServices' ||
-    (gap.api === 'batch:ListJobs' && gap.scope.includes(':job/'))
-  )
-    return { kind: 'consumers', region: gap.region, parent: gap.scope };
-  if (gap.api === 'batch:DescribeJobs')
-    return { kind: 'consumers', region: gap.region, parent: '' };
-  return { kind: 'any' };
-}
 
 /**
  * Whether a gap could concern a record's change, so that the record should be retried. A gap
@@ -41,7 +23,7 @@ export function concerns(
   // The run handed its work back at its time limit: every change is looked at again, with what
   // was learned saved (a retry gets further; the dead-letter queue ends a run that never fits).
   if (gap.cause === 'time-limit') return true;
-  const scope = scopeOf(gap);
+  const scope = gap.affects;
   if (scope.kind === 'values')
     return change.service === scope.service && change.region === scope.region;
   if (scope.kind === 'consumers') {
@@ -49,7 +31,7 @@ export function concerns(
     return consumers.some(
       (consumer) =>
         consumer.region === scope.region &&
-        (scope.parent === '' ||
+        (scope.parent === null ||
           consumer.parent === scope.parent ||
           consumer.arn === scope.parent) &&
         consumer.changes.some((other) => valueKey(other) === wanted),

@@ -1,14 +1,17 @@
-import { ACTIONS, type PolicyAction } from './config.js';
-import type { Consumer } from './domain/index.js';
+import type { Consumer, OutcomeKind, RestartKind } from './domain/index.js';
+import {
+  type ActionKind,
+  type DecisionBasis,
+  POLICY_ACTIONS,
+  type PolicyAction,
+} from './domain/index.js';
 
 export const ACTION_TAG = 'rotation-watcher:action';
 
 /** Whether an action (or an outcome's kind, or a recorded action) restarts a consumer. */
-export function isRestart(kind: string | null | undefined): boolean {
+export function isRestart(kind: ActionKind | OutcomeKind | null | undefined): kind is RestartKind {
   return kind === 'redeploy' || kind === 'resubmit';
 }
-
-export type ActionKind = PolicyAction | 'none';
 
 /** Where the action a consumer's policy asks for came from. */
 export type PolicySource =
@@ -16,29 +19,6 @@ export type PolicySource =
   | { kind: 'default' }
   /** A tag with a value that is not an action: the default applies. */
   | { kind: 'invalid-tag'; level: string; value: string };
-
-/**
- * Why the decision is what it is, as a fact the summaries and the CLI read (the `reason` sentence
- * is written once, for people).
- */
-export type DecisionBasis =
-  | 'value-deleted'
-  | 'service-gone'
-  | 'fresh'
-  | 'already-resubmitted'
-  | 'policy'
-  | 'standalone-task'
-  | 'service-unreadable'
-  | 'wrong-kind'
-  | 'controller'
-  | 'rollout-stuck'
-  | 'mutable-image'
-  | 'not-authorised'
-  | 'untagged-array'
-  | 'children-unknown'
-  | 'tags-outdated'
-  | 'restart-undone'
-  | 'rotation-in-progress';
 
 /** What the watcher decided for one consumer, and why. */
 export interface Decision {
@@ -54,7 +34,7 @@ export interface Decision {
 
 /** One thing to do: restart a consumer, or tell people about it. */
 export interface PlannedAction {
-  kind: 'redeploy' | 'resubmit';
+  kind: RestartKind;
   consumer: Consumer;
   /** `skipped` when the cap on actions per run held it back. */
   status: 'planned' | 'skipped';
@@ -272,7 +252,7 @@ function policyFor(consumer: Consumer): Found {
     const value = tags[ACTION_TAG];
     if (value === undefined) continue;
     // Exactly as IAM's StringEquals conditions compare it, or a restart would be planned and then denied.
-    const action = ACTIONS.find((candidate) => candidate === value);
+    const action = POLICY_ACTIONS.find((candidate) => candidate === value);
     if (action) return { kind: 'tag', level, action };
     return { kind: 'invalid-tag', level, value };
   }
@@ -282,7 +262,7 @@ function policyFor(consumer: Consumer): Found {
 function describeSource(source: Found): string {
   if (source.kind === 'tag') return `the ${source.level} tag`;
   if (source.kind === 'default') return 'the default';
-  return `the default (the ${source.level} tag's value ${JSON.stringify(source.value.slice(0, 40))} is not one of ${ACTIONS.join(', ')})`;
+  return `the default (the ${source.level} tag's value ${JSON.stringify(source.value.slice(0, 40))} is not one of ${POLICY_ACTIONS.join(', ')})`;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type ReminderStore,
   remindRule,
   toldNow,
+  withDecisions,
 } from './state/reminders.js';
 
 export interface Sorted {
@@ -72,7 +73,7 @@ export async function sortOut(
       consumer.arn,
       other
         ? {
-            decision: [other.decision, mine.decision].sort().join(','),
+            decisions: withDecisions(other, mine),
             changes: [...new Set([...other.changes, ...mine.changes])].sort(),
           }
         : mine,

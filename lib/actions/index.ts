@@ -1,6 +1,12 @@
-import { type AwsClients, describeError, isAmbiguous, isThrottling } from '../aws/index.js';
-import { ConsumerGoneError, MayHaveChanged, strategyFor } from '../consumers/index.js';
-import type { Consumer, Outcome } from '../domain/index.js';
+import { type AwsClients, classifyAwsError, describeError } from '../aws/index.js';
+import {
+  ConsumerError,
+  ConsumerGoneError,
+  MayHaveChanged,
+  NotRestartableError,
+  strategyFor,
+} from '../consumers/index.js';
+import type { Consumer, Outcome, RestartKind } from '../domain/index.js';
 import type { PlannedAction } from '../plan.js';
 import type { Leases } from '../state/lease.js';
 
@@ -14,6 +20,7 @@ export interface ExecuteOptions {
 
 /** The result of one action, with the consumer it was for (to map failures back to SQS records). */
 export interface ActionOutcome extends Outcome {
+  kind: RestartKind;
   consumer: Consumer;
   /** Not done now, but not failed either: the records of its changes are kept for a retry. */
   retry?: boolean;
@@ -67,7 +74,8 @@ export async function execute(
           await options.leases?.release(lease).catch(() => undefined);
         if (error instanceof ConsumerGoneError)
           return { ...base, status: 'skipped', detail: error.message };
-        const detail = error instanceof MayHaveChanged ? error.message : describeError(error);
+        // The consumers' own errors are written for people; AWS's are named by describeError.
+        const detail = error instanceof ConsumerError ? error.message : describeError(error);
         return { ...base, status: 'failed', detail };
       }
     }),
@@ -80,7 +88,7 @@ export async function execute(
  */
 async function restart(consumer: Consumer, clients: AwsClients): Promise<string> {
   const strategy = strategyFor(consumer.kind);
-  if (!strategy.restart) throw new Error(`a ${consumer.kind} is never restarted`);
+  if (!strategy.restart) throw new NotRestartableError(`a ${consumer.kind} is never restarted`);
   return strategy.restart(consumer, clients, changeOnce);
 }
 
@@ -103,11 +111,12 @@ async function changeOnce<T>(
     try {
       return await send();
     } catch (error) {
-      if (isThrottling(error) && attempt < SENDS) {
+      const failure = classifyAwsError(error).kind;
+      if (failure === 'throttled' && attempt < SENDS) {
         await pause(attempt);
         continue;
       }
-      if (!isAmbiguous(error)) throw error;
+      if (failure !== 'ambiguous') throw error;
       // A read-back that fails tells nothing either: AWS may still have done it.
       const made = await madeSince(sentAt, error).catch((readBack: unknown) => {
         throw new MayHaveChanged(

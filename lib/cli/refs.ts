@@ -1,4 +1,4 @@
-import type { Reference, Target } from '../domain/index.js';
+import type { Reference } from '../domain/index.js';
 import { isAccount, isRegion, lastPart, RefsError, readDefinitions } from '../refs/index.js';
 import type { Command, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
@@ -6,15 +6,9 @@ import { type Io, readJson } from './io.js';
 import { printable, table } from './table.js';
 
 /** One line of `refs --json`. `file` is an addition to the contract, which lists the other keys. */
-export interface RefRow {
+export interface RefRow extends Reference {
   source: string;
   file: string;
-  container: string | null;
-  field: string;
-  name: string | null;
-  valueFrom: string;
-  target: Target | null;
-  problem: string | null;
 }
 
 export const refsCommand: Command = {

@@ -5,7 +5,7 @@ import type { JobDetail } from '@aws-sdk/client-batch';
 import type { AwsClients } from '../aws/index.js';
 import { isoTime } from '../aws/reads.js';
 import type { Change, Consumer, Gap, JobDetails, Run } from '../domain/index.js';
-import { consoleUrl, lastPart } from '../refs/index.js';
+import { lastPart } from '../refs/index.js';
 import { childrenOf, describeJobs, type ScannedChild } from './batch-reads.js';
 import { REPLACES_TAG, resubmit, submitSettings } from './batch-resubmit.js';
 import type { ScannedJob } from './batch-scan.js';
@@ -61,12 +61,6 @@ export const batchJob: ConsumerStrategy = {
   },
 
   restart: resubmit,
-
-  link: (region, arn) =>
-    consoleUrl(
-      region,
-      `batch/home?region=${region}#jobs/detail/${encodeURIComponent(lastPart(arn))}`,
-    ),
 };
 
 /**

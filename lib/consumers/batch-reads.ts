@@ -11,7 +11,7 @@ import {
   type ListJobsCommandOutput,
 } from '@aws-sdk/client-batch';
 import { type AwsClients, allPages, chunks } from '../aws/index.js';
-import { guarded, isoTime } from '../aws/reads.js';
+import { type GapSite, guarded, isoTime } from '../aws/reads.js';
 import type { Gap } from '../domain/index.js';
 import { siblingArn } from '../refs/index.js';
 
@@ -49,7 +49,12 @@ export async function childrenOf(
   const found = await listJobs(
     by,
     FETCHING_STATUSES,
-    { region: job.region, scope: job.arn },
+    // Only this job's changes: the job is known, its children are not.
+    {
+      region: job.region,
+      scope: job.arn,
+      affects: { kind: 'consumers', region: job.region, parent: job.arn },
+    },
     clients,
     gaps,
   );
@@ -73,7 +78,7 @@ export async function childrenOf(
 export async function listJobs(
   selector: Pick<ListJobsCommandInput, 'jobQueue' | 'arrayJobId' | 'multiNodeJobId'>,
   statuses: JobStatus[],
-  where: { region: string; scope: string },
+  where: Omit<GapSite, 'api'>,
   clients: AwsClients,
   gaps: Gap[],
 ): Promise<{ jobs: JobSummary[]; complete: boolean }> {
@@ -108,11 +113,16 @@ export async function describeJobs(
   clients: AwsClients,
   gaps: Gap[],
 ): Promise<JobDetail[]> {
+  // Jobs already listed: only the changes of known consumers of the region are in doubt.
+  const where = {
+    region,
+    scope: 'jobs',
+    api: 'batch:DescribeJobs',
+    affects: { kind: 'consumers', region, parent: null },
+  } as const;
   const replies = await Promise.all(
     chunks(jobIds, DESCRIBE_JOBS_MAX).map((group) =>
-      guarded(gaps, { region, scope: 'jobs', api: 'batch:DescribeJobs' }, () =>
-        jobsDescribed(region, group, clients),
-      ),
+      guarded(gaps, where, () => jobsDescribed(region, group, clients)),
     ),
   );
   return replies.flatMap((reply) => reply ?? []);

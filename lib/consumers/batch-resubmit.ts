@@ -11,7 +11,8 @@ import {
 import { type AwsClients, describeError } from '../aws/index.js';
 import type { Consumer } from '../domain/index.js';
 import { jobsDescribed, jobsPage } from './batch-reads.js';
-import { type ChangeOnce, CLOCK_SKEW_MS, MayHaveChanged } from './restart.js';
+import { MayHaveChanged, NotRestartableError } from './errors.js';
+import { type ChangeOnce, CLOCK_SKEW_MS } from './restart.js';
 
 /** Tag a resubmitted job carries, naming the job it replaces (so a repeated event does not resubmit twice). */
 export const REPLACES_TAG = 'rotation-watcher:replaces';
@@ -27,7 +28,7 @@ export async function resubmit(
   once: ChangeOnce,
 ): Promise<string> {
   const job = consumer.job;
-  if (!job) throw new Error('the job has no details to resubmit with');
+  if (!job) throw new NotRestartableError('the job has no details to resubmit with');
   if (job.replacedBy) {
     await terminate(consumer, job.jobId, job.replacedBy, clients);
     return `job ${job.jobId} was already resubmitted as ${job.replacedBy}; it is terminated now`;
@@ -53,6 +54,7 @@ export async function resubmit(
     // The next run finds the new job tagged with this one's id and only terminates this one.
     throw new MayHaveChanged(
       `resubmitted as job ${submitted.jobId}, but job ${job.jobId} could not be terminated and still runs on the old value: ${describeError(error)}`,
+      { cause: error },
     );
   }
   return `resubmitted as job ${submitted.jobId}; job ${job.jobId} terminated`;

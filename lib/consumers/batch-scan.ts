@@ -63,7 +63,7 @@ export async function scanBatch(
   const call = <T>(task: () => Promise<T>) => clients.limited('batch', region, task);
   const queues = await listAll(
     gaps,
-    { region, scope: 'batch', api: 'batch:DescribeJobQueues' },
+    { region, scope: 'batch', api: 'batch:DescribeJobQueues', affects: { kind: 'any' } },
     call,
     async (nextToken) => {
       const page = await batch.send(new DescribeJobQueuesCommand({ nextToken, maxResults: 100 }));
@@ -78,7 +78,7 @@ export async function scanBatch(
       const lists = await listJobs(
         { jobQueue: queueArn },
         LIVE_JOB_STATUSES,
-        { region, scope: queueArn },
+        { region, scope: queueArn, affects: { kind: 'any' } },
         clients,
         gaps,
       );
@@ -234,6 +234,7 @@ async function jobDefinitionTags(
           region,
           scope: arn,
           api: 'batch:DescribeJobDefinitions',
+          affects: { kind: 'any' },
           error: `the job definition was not returned: its tags, read more than ${hours} hours ago, could not be read again`,
         });
       }
@@ -251,7 +252,13 @@ function describeDefinitions(
   gaps: Gap[],
 ) {
   const batch = clients.get('batch', region);
-  return guarded(gaps, { region, scope, api: 'batch:DescribeJobDefinitions' }, () =>
+  const where = {
+    region,
+    scope,
+    api: 'batch:DescribeJobDefinitions',
+    affects: { kind: 'any' },
+  } as const;
+  return guarded(gaps, where, () =>
     clients.limited('batch', region, () =>
       batch.send(
         new DescribeJobDefinitionsCommand({

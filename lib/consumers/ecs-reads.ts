@@ -58,9 +58,16 @@ export async function describeTasks(
   options: { tags?: boolean } = {},
 ): Promise<Task[]> {
   const ecs = clients.get('ecs', region);
+  // A task unread may be a consumer of anything.
+  const where = {
+    region,
+    scope: cluster,
+    api: 'ecs:DescribeTasks',
+    affects: { kind: 'any' },
+  } as const;
   const batches = await Promise.all(
     chunks(arns, DESCRIBE_TASKS_MAX).map((batch) =>
-      guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeTasks' }, async () => {
+      guarded(gaps, where, async () => {
         const reply = await clients.limited('ecs', region, () =>
           ecs.send(
             new DescribeTasksCommand({
@@ -75,9 +82,7 @@ export async function describeTasks(
         for (const failure of reply.failures ?? [])
           if (failure.reason !== 'MISSING')
             gaps.push({
-              region,
-              scope: cluster,
-              api: 'ecs:DescribeTasks',
+              ...where,
               error: `${failure.arn ?? 'a task'}: ${failure.reason ?? 'failed'}${failure.detail ? ` (${failure.detail})` : ''}`,
             });
         return reply.tasks ?? [];
@@ -95,9 +100,16 @@ export async function describeServices(
   clients: AwsClients,
   gaps: Gap[],
 ): Promise<Service[]> {
+  // The services of tasks already found: only their consumers' changes are in doubt.
+  const where = {
+    region,
+    scope: cluster,
+    api: 'ecs:DescribeServices',
+    affects: { kind: 'consumers', region, parent: cluster },
+  } as const;
   const batches = await Promise.all(
     chunks(names, DESCRIBE_SERVICES_MAX).map((batch) =>
-      guarded(gaps, { region, scope: cluster, api: 'ecs:DescribeServices' }, () =>
+      guarded(gaps, where, () =>
         servicesNamed(region, { cluster, services: batch, include: ['TAGS'] }, clients),
       ),
     ),

@@ -2,13 +2,11 @@
 // answer that was lost.
 
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { type AwsClients, describeError } from '../aws/index.js';
+import { type AwsClients, classifyAwsError, describeError } from '../aws/index.js';
 import type { Consumer } from '../domain/index.js';
 import { readService, serviceDetails } from './ecs-reads.js';
-import { type ChangeOnce, CLOCK_SKEW_MS, ConsumerGoneError } from './restart.js';
-
-/** ECS's answers to UpdateService for a service that was deleted (DRAINING, INACTIVE or unknown). */
-const DELETED = new Set(['ServiceNotActiveException', 'ServiceNotFoundException']);
+import { ConsumerGoneError, NotRestartableError } from './errors.js';
+import { type ChangeOnce, CLOCK_SKEW_MS } from './restart.js';
 
 /**
  * UpdateService with forceNewDeployment: ECS replaces every task, and new tasks read the new
@@ -21,7 +19,7 @@ export async function redeploy(
   once: ChangeOnce,
 ): Promise<string> {
   const cluster = consumer.service?.cluster ?? consumer.parent;
-  if (!cluster) throw new Error('the service has no cluster');
+  if (!cluster) throw new NotRestartableError('the service has no cluster');
   const ecs = clients.once('ecs', consumer.region);
   try {
     return await once(
@@ -44,13 +42,19 @@ export async function redeploy(
       },
     );
   } catch (error) {
-    if (error instanceof Error && DELETED.has(error.name))
+    // ECS's answer for a service deleted meanwhile (DRAINING, INACTIVE or unknown).
+    if (error instanceof Error && isGone(error))
       throw new ConsumerGoneError(
         `not redeployed: the service was deleted before the redeploy (${error.name})`,
         { cause: error },
       );
     throw error;
   }
+}
+
+function isGone(error: Error): boolean {
+  const failure = classifyAwsError(error, 'ecs');
+  return failure.kind === 'not-found' && failure.missing === 'service';
 }
 
 /**

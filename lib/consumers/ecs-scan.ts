@@ -39,7 +39,7 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
   const call = <T>(task: () => Promise<T>) => clients.limited('ecs', region, task);
   const clusters = await listAll(
     gaps,
-    { region, scope: 'ecs', api: 'ecs:ListClusters' },
+    { region, scope: 'ecs', api: 'ecs:ListClusters', affects: { kind: 'any' } },
     call,
     async (nextToken) => {
       const page = await ecs.send(new ListClustersCommand({ nextToken, maxResults: 100 }));
@@ -52,7 +52,7 @@ export async function scanEcs(region: string, deps: ScanDeps, gaps: Gap[]): Prom
     clusters.map(async (cluster) => {
       const tasks = await guarded(
         gaps,
-        { region, scope: cluster, api: 'ecs:ListTasks' },
+        { region, scope: cluster, api: 'ecs:ListTasks', affects: { kind: 'any' } },
         async () => {
           const arns = await listTaskArns(region, cluster, { maxResults: 100 }, clients);
           return describeTasks(region, cluster, arns, clients, gaps, { tags: true });
@@ -113,7 +113,12 @@ function taskDefinitions(
       missing.map(async (arn) => {
         const reply = await guarded(
           gaps,
-          { region, scope: arn, api: 'ecs:DescribeTaskDefinition' },
+          {
+            region,
+            scope: arn,
+            api: 'ecs:DescribeTaskDefinition',
+            affects: { kind: 'any' },
+          },
           () =>
             clients.limited('ecs', region, () =>
               ecs.send(

@@ -2,9 +2,9 @@
 // deployments, looked at again by service, restarted by a forced new deployment.
 
 import type { Service, Task } from '@aws-sdk/client-ecs';
-import type { AwsClients } from '../aws/index.js';
+import { type AwsClients, classifyAwsError } from '../aws/index.js';
 import type { Consumer, Gap } from '../domain/index.js';
-import { clusterLink, lastPart, resourcePath, siblingArn } from '../refs/index.js';
+import { lastPart, siblingArn } from '../refs/index.js';
 import {
   describedRun,
   describeServices,
@@ -16,7 +16,7 @@ import {
 import { redeploy } from './ecs-redeploy.js';
 import { mutableImages, type ScannedTask, scannedRun, serviceName } from './ecs-scan.js';
 import {
-  byPlace,
+  describedByPlace,
   mergeReferences,
   narrow,
   sightingOf,
@@ -84,45 +84,29 @@ export const ecsService: ConsumerStrategy = {
     { change, references, clients, now, gaps }: Look,
   ): Promise<Reread<K>> {
     const seen: Reread<K> = { sightings: [], unread: 0 };
-    for (const [where, members] of byPlace(known)) {
-      const [region = '', cluster = ''] = where.split('|');
-      const before = gaps.length;
-      const described = await describeServices(
-        region,
-        cluster,
-        members.map((c) => c.arn),
-        clients,
-        gaps,
-      );
-      for (const consumer of members) {
-        const service = described.find((s) => s.serviceArn === consumer.arn);
-        // Not described because the call failed: unknown, not gone.
-        if (!service && gaps.length > before) continue;
-        // A deleted service (INACTIVE, or unknown to ECS) may still have tasks being stopped,
-        // running their containers on what they read: they are looked for by the service's group.
-        const deleted = !service || service.status === 'INACTIVE';
-        const tasks = await serviceTasks(region, cluster, lastPart(consumer.arn), clients, deleted);
-        if (!tasks) {
-          seen.unread++;
-          continue;
-        }
-        const runs = tasks.map((task) => describedRun(task, references));
-        const verdict = ecsService.judge(runs, [change], now, serviceDetails(cluster, service));
-        seen.sightings.push({ consumer, sighting: sightingOf(runs, verdict) });
+    const described = await describedByPlace(
+      known,
+      gaps,
+      (region, cluster, arns) => describeServices(region, cluster, arns, clients, gaps),
+      (service) => service.serviceArn,
+    );
+    for (const { consumer, region, parent: cluster, item: service } of described) {
+      // A deleted service (INACTIVE, or unknown to ECS) may still have tasks being stopped,
+      // running their containers on what they read: they are looked for by the service's group.
+      const deleted = !service || service.status === 'INACTIVE';
+      const tasks = await serviceTasks(region, cluster, lastPart(consumer.arn), clients, deleted);
+      if (!tasks) {
+        seen.unread++;
+        continue;
       }
+      const runs = tasks.map((task) => describedRun(task, references));
+      const verdict = ecsService.judge(runs, [change], now, serviceDetails(cluster, service));
+      seen.sightings.push({ consumer, sighting: sightingOf(runs, verdict) });
     }
     return seen;
   },
 
   restart: redeploy,
-
-  link(region, arn, parent) {
-    const cluster = parent ? resourcePath(parent, 'cluster')[0] : undefined;
-    if (cluster)
-      return clusterLink(region, cluster, `services/${encodeURIComponent(lastPart(arn))}/health`);
-    const [ofArn = '', service = ''] = resourcePath(arn, 'service');
-    return clusterLink(region, ofArn, `services/${encodeURIComponent(service)}/health`);
-  },
 };
 
 /** The services that started the tasks, by `CLUSTER|NAME`: one DescribeServices per cluster. */
@@ -176,7 +160,8 @@ async function serviceTasks(
       (task) => isRunningTask(task) && (task.group === undefined ? !deleted : task.group === group),
     );
   } catch (error) {
-    if (!deleted && (error as { name?: string }).name === 'ServiceNotFoundException')
+    const failure = classifyAwsError(error, 'ecs');
+    if (!deleted && failure.kind === 'not-found' && failure.missing === 'service')
       return serviceTasks(region, cluster, serviceName, clients, true);
     return undefined;
   }

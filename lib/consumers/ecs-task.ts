@@ -1,10 +1,17 @@
 // Standalone ECS tasks (RunTask, or started by anything but a service's deployment): each task is
 // its own consumer, judged as its one run; never restarted, only told about.
 import type { Consumer } from '../domain/index.js';
-import { clusterLink, lastPart, resourcePath } from '../refs/index.js';
+import { lastPart } from '../refs/index.js';
 import { describedRun, describeTasks, isRunningTask } from './ecs-reads.js';
 import { mutableImages, type ScannedTask, scannedRun, serviceName } from './ecs-scan.js';
-import { byPlace, groupBy, mergeReferences, narrow, sightingOf, verdictFields } from './shared.js';
+import {
+  describedByPlace,
+  groupBy,
+  mergeReferences,
+  narrow,
+  sightingOf,
+  verdictFields,
+} from './shared.js';
 import { assessConsumer } from './staleness.js';
 import type { ConsumerStrategy, KnownConsumer, Look, Reread } from './types.js';
 
@@ -47,39 +54,20 @@ export const ecsTask: ConsumerStrategy = {
     { change, references, clients, now, gaps }: Look,
   ): Promise<Reread<K>> {
     const seen: Reread<K> = { sightings: [], unread: 0 };
-    for (const [where, members] of byPlace(known)) {
-      const [region = '', cluster = ''] = where.split('|');
-      const before = gaps.length;
-      const tasks = await describeTasks(
-        region,
-        cluster,
-        members.map((c) => c.arn),
-        clients,
-        gaps,
-      );
-      for (const consumer of members) {
-        const task = tasks.find((t) => t.taskArn === consumer.arn);
-        // A task ECS no longer knows has stopped; one in a failed call is unknown.
-        if (!task && gaps.length > before) continue;
-        const runs = task && isRunningTask(task) ? [describedRun(task, references)] : [];
-        seen.sightings.push({
-          consumer,
-          sighting: sightingOf(runs, ecsTask.judge(runs, [change], now)),
-        });
-      }
+    // A task ECS no longer knows has stopped; one in a failed call is unknown (left out).
+    const described = await describedByPlace(
+      known,
+      gaps,
+      (region, cluster, arns) => describeTasks(region, cluster, arns, clients, gaps),
+      (task) => task.taskArn,
+    );
+    for (const { consumer, item: task } of described) {
+      const runs = task && isRunningTask(task) ? [describedRun(task, references)] : [];
+      seen.sightings.push({
+        consumer,
+        sighting: sightingOf(runs, ecsTask.judge(runs, [change], now)),
+      });
     }
     return seen;
-  },
-
-  link(region, arn, parent) {
-    const cluster = parent ? resourcePath(parent, 'cluster')[0] : undefined;
-    if (cluster)
-      return clusterLink(
-        region,
-        cluster,
-        `tasks/${encodeURIComponent(lastPart(arn))}/configuration`,
-      );
-    const [ofArn = '', task = ''] = resourcePath(arn, 'task');
-    return clusterLink(region, ofArn, `tasks/${encodeURIComponent(task)}/configuration`);
   },
 };

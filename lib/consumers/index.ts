@@ -1,6 +1,6 @@
 // One strategy per consumer kind (ECS service, standalone ECS task, Batch job): how each is
-// found among the scanned tasks and jobs, judged, looked at again, restarted and linked to.
-// Discovery, the follow-up's re-read, the actions and the links loop over them.
+// found among the scanned tasks and jobs, judged, looked at again and restarted.
+// Discovery, the follow-up's re-read and the actions loop over them.
 import type { ConsumerKind, Gap } from '../domain/index.js';
 import { batchJob } from './batch-job.js';
 import { scanBatch } from './batch-scan.js';
@@ -49,7 +49,13 @@ export { REPLACES_TAG } from './batch-resubmit.js';
 export { LIVE_JOB_STATUSES, type ScannedJob, scanBatch } from './batch-scan.js';
 export { serviceDetails } from './ecs-reads.js';
 export { type ScannedTask, scanEcs } from './ecs-scan.js';
-export { type ChangeOnce, ConsumerGoneError, MayHaveChanged } from './restart.js';
+export {
+  ConsumerError,
+  ConsumerGoneError,
+  MayHaveChanged,
+  NotRestartableError,
+} from './errors.js';
+export type { ChangeOnce } from './restart.js';
 export { assessConsumer, assessRun, type Verdict } from './staleness.js';
 export type {
   ConsumerStrategy,

@@ -1,6 +1,6 @@
 // Helpers every kind's strategy uses: narrowing scanned items to the changes, a verdict's fields
 // on a consumer, what a look saw.
-import type { Change, ConsumerReference, Reference, Run } from '../domain/index.js';
+import type { Change, ConsumerReference, Gap, Reference, Run } from '../domain/index.js';
 import { refersTo } from '../refs/index.js';
 import type { Verdict } from './staleness.js';
 import type { KnownConsumer, Sighting } from './types.js';
@@ -55,6 +55,35 @@ export function sightingOf(runs: Run[], verdict: Verdict): Sighting {
 /** Known consumers by their region and cluster (or queue): the unit one read covers. */
 export function byPlace<K extends KnownConsumer>(known: K[]): Map<string, K[]> {
   return groupBy(known, (consumer) => `${consumer.region}|${consumer.parent}`);
+}
+
+/**
+ * Each known consumer as one describe call per place (region and cluster) shows it: the item AWS
+ * described, or `undefined` when AWS no longer knows it. Consumers in a call that failed are left
+ * out: unknown, not gone (the call's gap says so).
+ */
+export async function describedByPlace<K extends KnownConsumer, T>(
+  known: K[],
+  gaps: Gap[],
+  describe: (region: string, parent: string, arns: string[]) => Promise<T[]>,
+  arnOf: (item: T) => string | undefined,
+): Promise<Array<{ consumer: K; region: string; parent: string; item: T | undefined }>> {
+  const out: Array<{ consumer: K; region: string; parent: string; item: T | undefined }> = [];
+  for (const [where, members] of byPlace(known)) {
+    const [region = '', parent = ''] = where.split('|');
+    const before = gaps.length;
+    const items = await describe(
+      region,
+      parent,
+      members.map((consumer) => consumer.arn),
+    );
+    for (const consumer of members) {
+      const item = items.find((candidate) => arnOf(candidate) === consumer.arn);
+      if (!item && gaps.length > before) continue;
+      out.push({ consumer, region, parent, item });
+    }
+  }
+  return out;
 }
 
 export function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {

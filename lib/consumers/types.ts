@@ -74,7 +74,7 @@ export interface Reread<K extends KnownConsumer> {
 
 /**
  * One kind of consumer (ECS service, standalone ECS task, Batch job): how it is found among the
- * scanned tasks and jobs, judged, looked at again, restarted and linked to.
+ * scanned tasks and jobs, judged, looked at again and restarted.
  */
 export interface ConsumerStrategy {
   kind: ConsumerKind;
@@ -86,6 +86,4 @@ export interface ConsumerStrategy {
   reread<K extends KnownConsumer>(known: K[], look: Look): Promise<Reread<K>>;
   /** Restarts it, sending each change once through `once`; what changed, for the outcome. */
   restart?(consumer: Consumer, clients: AwsClients, once: ChangeOnce): Promise<string>;
-  /** Its page in the AWS console (`parent`: an ECS consumer's cluster ARN, if known). */
-  link(region: string, arn: string, parent: string | null): string;
 }

@@ -88,7 +88,12 @@ async function versionCreated(
   const client = clients.get('secretsmanager', region);
   const versions = await guarded(
     gaps,
-    { region, scope: secretArn, api: 'secretsmanager:ListSecretVersionIds' },
+    {
+      region,
+      scope: secretArn,
+      api: 'secretsmanager:ListSecretVersionIds',
+      affects: { kind: 'any' },
+    },
     () =>
       allPages(async (NextToken) => {
         const reply = await clients.limited('secretsmanager', region, () =>

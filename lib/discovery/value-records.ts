@@ -1,7 +1,7 @@
 import type { DescribeSecretResponse } from '@aws-sdk/client-secrets-manager';
-import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
-import { type AwsClients, allPages, chunks } from '../aws/index.js';
+import { type AwsClients, allPages, chunks, classifyAwsError } from '../aws/index.js';
 import { guarded, isoTime } from '../aws/reads.js';
 import type { Gap, ReplicaValue, Target, TimeBasis } from '../domain/index.js';
 import { accountOf, parameterArn, parameterKey, partitionOf, splitArn } from '../refs/index.js';
@@ -52,7 +52,12 @@ export async function parameterRecords(
   for (const group of chunks(names, NAMES_PER_FILTER)) {
     const page = await guarded(
       gaps,
-      { region, scope: 'parameters', api: 'ssm:DescribeParameters' },
+      {
+        region,
+        scope: 'parameters',
+        api: 'ssm:DescribeParameters',
+        affects: { kind: 'values', service: 'ssm', region },
+      },
       () =>
         allPages(async (NextToken) => {
           const reply = await clients.limited('ssm', region, () =>
@@ -121,14 +126,19 @@ export async function secretRecord(
   let missing = false;
   const reply = await guarded(
     gaps,
-    { region, scope: id, api: 'secretsmanager:DescribeSecret' },
+    {
+      region,
+      scope: id,
+      api: 'secretsmanager:DescribeSecret',
+      affects: { kind: 'values', service: 'secretsmanager', region },
+    },
     async () => {
       try {
         return await clients.limited('secretsmanager', region, () =>
           client.send(new DescribeSecretCommand({ SecretId: id })),
         );
       } catch (error) {
-        if (error instanceof ResourceNotFoundException) {
+        if (classifyAwsError(error, 'secretsmanager').kind === 'not-found') {
           missing = true;
           return undefined;
         }

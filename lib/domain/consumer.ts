@@ -1,5 +1,6 @@
 import type { Change } from './change.js';
 import type { Gap } from './gap.js';
+import type { RestartKind } from './outcome.js';
 import type { Target } from './reference.js';
 
 export type ConsumerKind = 'ecs-service' | 'ecs-task' | 'batch-job';
@@ -142,7 +143,7 @@ export interface Consumer {
    * rotation record says (set by the pipeline when it keeps records): a second restart would end
    * as the first did.
    */
-  restarted?: 'redeploy' | 'resubmit';
+  restarted?: RestartKind;
 }
 
 export interface DiscoveryResult {

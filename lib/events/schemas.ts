@@ -110,13 +110,14 @@ export const SqsEventSchema = z.looseObject({
 });
 
 /**
- * The watcher's own delayed message that brings a rotation record back for a follow-up look:
- * `{"rotation-watcher": "follow-up", "pk": "rot#…", "sk": "change#…", "chain": "…"}` (no chain
- * in messages from before chains were kept).
+ * The watcher's own delayed message that brings a rotation record back for a follow-up look,
+ * known by its marker field: `{"rotation-watcher": "follow-up", "pk": "…", "sk": "…", "chain":
+ * "…"}` (no chain in messages from before chains were kept). The keys are the record's in the
+ * state table: lib/rotations, which owns them, checks them where it reads the record.
  */
 export const FollowUpMessageSchema = z.object({
   'rotation-watcher': z.literal('follow-up'),
-  pk: z.string().startsWith('rot#'),
-  sk: z.string().startsWith('change#'),
+  pk: z.string().min(1).max(2048),
+  sk: z.string().min(1).max(1024),
   chain: z.string().min(1).optional(),
 });

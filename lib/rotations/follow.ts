@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { ActionOutcome } from '../actions/index.js';
 import { describeError } from '../aws/index.js';
-import type { Consumer, DiscoveryResult, Outcome } from '../domain/index.js';
+import type { ActionKind, Consumer, DiscoveryResult, Outcome } from '../domain/index.js';
 import { valueKey } from '../events/index.js';
+import { NotARecordError } from './errors.js';
 import { changeOf, movesWhatIsRead, observationsOf } from './observations.js';
 import {
+  isRecordKey,
   newRecord,
   type Observation,
   observe,
@@ -45,7 +47,7 @@ export async function recordRun(
   result: DiscoveryResult,
   actions: ActionOutcome[],
   deps: FollowDeps,
-  options: { open: boolean; decided?: ReadonlyMap<Consumer, string> } = { open: true },
+  options: { open: boolean; decided?: ReadonlyMap<Consumer, ActionKind> } = { open: true },
 ): Promise<Recorded> {
   const now = deps.now?.() ?? new Date();
   const acted = new Map(
@@ -155,6 +157,8 @@ export async function followUp(
   deps: FollowDeps,
   options: { schedule: boolean; chain?: string } = { schedule: true },
 ): Promise<Outcome[]> {
+  // The keys come from a message or the sweep's list: only a record's are read.
+  if (!isRecordKey(pk, sk)) throw new NotARecordError(pk, sk);
   const now = deps.now?.() ?? new Date();
   const current = await deps.store.get(pk, sk);
   if (!current) {

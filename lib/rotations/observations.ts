@@ -1,5 +1,5 @@
 import { strategyFor } from '../consumers/index.js';
-import type { Change, Consumer } from '../domain/index.js';
+import type { Change, Consumer, PolicyAction } from '../domain/index.js';
 import { partitionOf, refersTo } from '../refs/index.js';
 import type { Observation, RotationRecord } from './record.js';
 
@@ -11,7 +11,7 @@ import type { Observation, RotationRecord } from './record.js';
 export function observationsOf(
   consumers: Consumer[],
   change: Change,
-  doneTo: (consumer: Consumer) => string | null = () => null,
+  doneTo: (consumer: Consumer) => PolicyAction | null = () => null,
   now: Date = new Date(),
 ): Observation[] {
   return consumers
@@ -45,7 +45,7 @@ export function changeOf(record: RotationRecord): Change {
 function observation(
   consumer: Consumer,
   change: Change,
-  action: string | null,
+  action: PolicyAction | null,
   now: Date,
 ): Observation {
   const verdict = strategyFor(consumer.kind).judge(consumer.runs, [change], now, consumer.service);

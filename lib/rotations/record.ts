@@ -1,4 +1,4 @@
-import type { Change } from '../domain/index.js';
+import type { Change, PolicyAction } from '../domain/index.js';
 import { valueKey } from '../events/index.js';
 import { isRestart } from '../plan.js';
 
@@ -38,7 +38,7 @@ export interface RecordedConsumer {
    * What the watcher did to it: `redeploy` or `resubmit` (a restart stays recorded), else what it
    * decided: `notify` (people were told), `ignore` (a tag), or none yet.
    */
-  action: string | null;
+  action: PolicyAction | null;
   history: Array<{ at: string; state: ConsumerState }>;
 }
 
@@ -75,7 +75,7 @@ export interface RotationRecord {
    * open, or closed and not yet told (a later look tells again). Absent in older records.
    */
   signalled?: string | null;
-  /** The channels that took the signal (`event`, `sns`, `slack`): a resend skips them. */
+  /** The channels that took the signal (`eventbridge`, `sns`, `slack`; older records say `event`): a resend skips them. */
   told?: string[];
   /**
    * The follow-up message that carries the record's one chain of looks, and when it is due: a copy
@@ -112,21 +112,29 @@ export interface Observation {
   running: boolean;
   /** A rollout begun after the change is under way. */
   replacing: boolean;
-  /** What this run did to it, if anything. */
-  action: string | null;
+  /** What this run did to it (a restart), else what it decided (`notify`, `ignore`), if anything. */
+  action: PolicyAction | null;
 }
 
 /** The partition key of a value's records: one value, any of its changes. */
 export function recordPk(
   value: Pick<Change, 'service' | 'region' | 'account' | 'name' | 'versionStage'>,
 ): string {
-  return `rot#${valueKey(value as Change)}`;
+  return `${PK_PREFIX}${valueKey(value as Change)}`;
 }
 
 /** The sort key of one change: its time first, so a Query reads a value's records in order. */
 export function recordSk(change: Change): string {
-  return `change#${change.changedAt}#${change.version ?? '-'}`;
+  return `${SK_PREFIX}${change.changedAt}#${change.version ?? '-'}`;
 }
+
+/** Whether `pk` and `sk` are a rotation record's keys (a follow-up names them). */
+export function isRecordKey(pk: string, sk: string): boolean {
+  return pk.startsWith(PK_PREFIX) && pk.length > PK_PREFIX.length && sk.startsWith(SK_PREFIX);
+}
+
+const PK_PREFIX = 'rot#';
+const SK_PREFIX = 'change#';
 
 /**
  * A new open record for `change` with the consumers that held the old value when first seen;

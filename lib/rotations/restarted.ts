@@ -1,4 +1,5 @@
-import type { Change, Consumer } from '../domain/index.js';
+import type { Change, Consumer, RestartKind } from '../domain/index.js';
+import { isRestart } from '../plan.js';
 import { refersTo } from '../refs/index.js';
 import { CLEARED, recordPk, recordSk } from './record.js';
 import type { RotationStore } from './store.js';
@@ -15,15 +16,12 @@ export async function withRestarts(
   changes: Change[],
   store: RotationStore,
 ): Promise<Consumer[]> {
-  const restarted = new Map<string, 'redeploy' | 'resubmit'>();
+  const restarted = new Map<string, RestartKind>();
   for (const change of changes.filter((c) => c.effect === 'value' && c.timeSource === 'aws')) {
     if (!consumers.some((consumer) => consumer.stale && holds(consumer, change))) continue;
     const record = await store.get(recordPk(change), recordSk(change)).catch(() => null);
     for (const consumer of record?.consumers ?? [])
-      if (
-        (consumer.action === 'redeploy' || consumer.action === 'resubmit') &&
-        !CLEARED.has(consumer.state)
-      )
+      if (isRestart(consumer.action) && !CLEARED.has(consumer.state))
         restarted.set(consumer.arn, consumer.action);
   }
   if (restarted.size === 0) return consumers;

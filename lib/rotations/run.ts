@@ -2,7 +2,13 @@ import type { ActionOutcome } from '../actions/index.js';
 import { type AwsClients, describeError } from '../aws/index.js';
 import type { Settings } from '../config.js';
 import { type DefinitionCache, discover } from '../discovery/index.js';
-import type { Consumer, DiscoveryResult, MoveMemory, Outcome } from '../domain/index.js';
+import type {
+  ActionKind,
+  Consumer,
+  DiscoveryResult,
+  MoveMemory,
+  Outcome,
+} from '../domain/index.js';
 import { type RecordResult, valueKey } from '../events/index.js';
 import type { PostOptions } from '../notify/slack.js';
 import { followUp, recordRun } from './follow.js';
@@ -36,7 +42,7 @@ export async function followRun(
   result: DiscoveryResult,
   actions: ActionOutcome[],
   deps: RunDeps,
-  options: { open: boolean; actBy?: number; decided: ReadonlyMap<Consumer, string> },
+  options: { open: boolean; actBy?: number; decided: ReadonlyMap<Consumer, ActionKind> },
 ): Promise<{ outcomes: Outcome[]; retry: string[] }> {
   const followDeps: FollowDeps = {
     clients: deps.clients,
@@ -87,7 +93,7 @@ export async function followRun(
     const { pk, sk, chain } = record.followUp;
     try {
       outcomes.push(
-        ...(await deps.clients.budget.until(options.actBy, () =>
+        ...(await deps.clients.until(options.actBy, () =>
           followUp(pk, sk, followDeps, { schedule: true, ...(chain ? { chain } : {}) }),
         )),
       );
@@ -135,7 +141,7 @@ async function sweepTracked(
       },
     ];
   }
-  await deps.clients.budget.until(options.actBy, async () => {
+  await deps.clients.until(options.actBy, async () => {
     for (const { pk, sk } of tracked) {
       if (looked.has(`${pk} ${sk}`)) continue;
       // Telling and saving the run need time after this: the next sweep takes the rest.

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from '../aws/index.js';
 import { parseBody } from '../state/body.js';
+import { RecordContentionError } from './errors.js';
 import type { RotationRecord } from './record.js';
 
 /** The partition of the records the sweep follows up (see `RotationStore.track`). */
@@ -19,14 +20,6 @@ export const TRACKED_PK = 'open#rot';
 /** Records kept after they close, for `status` and audits. */
 export const RECORD_TTL_DAYS = 90;
 const ATTEMPTS = 5;
-
-/** A write lost to another run's write of the same record, more often than it was retried. */
-export class RecordContentionError extends Error {
-  constructor(key: string) {
-    super(`the rotation record ${key} kept changing under this run (${ATTEMPTS} attempts)`);
-    this.name = 'RecordContentionError';
-  }
-}
 
 /**
  * Rotation records in the state table: `pk = rot#VALUE`, `sk = change#TIME#VERSION`, the record
@@ -105,7 +98,7 @@ export class RotationStore {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     }
-    throw new RecordContentionError(`${pk} ${sk}`);
+    throw new RecordContentionError(`${pk} ${sk}`, ATTEMPTS);
   }
 
   /**

@@ -1,14 +1,30 @@
-import type { Consumer } from '../domain/index.js';
+import {
+  ACTION_KINDS,
+  type ActionKind,
+  type Consumer,
+  DECISION_BASES,
+  type DecisionBasis,
+} from '../domain/index.js';
 import { valueKey } from '../events/index.js';
 import type { Decision } from '../plan.js';
 import { batchGet, batchPut, type TableRef } from './batch.js';
 import { parseBody } from './body.js';
 
+/** What the watcher decided for a consumer, and on what basis, as a reminder keeps it. */
+export interface Decided {
+  action: ActionKind;
+  basis: DecisionBasis;
+}
+
 /** What the watcher last told people about one stale consumer. */
 export interface Reminder {
   arn: string;
-  /** What the watcher decided for it, and on what basis (`notify|policy`, `notify|rollout-stuck`). */
-  decision: string;
+  /**
+   * What the watcher decided for it, and on what basis, sorted (`notify`/`policy`,
+   * `notify`/`rollout-stuck`); one for each consumer of the ARN (two services of one name in two
+   * clusters share an old-format ARN).
+   */
+  decisions: Decided[];
   /** The changes it was told it holds old (`VALUE-KEY@VERSION`), the latest 50. */
   changes: string[];
   /** When it was first told of as stale. */
@@ -18,7 +34,7 @@ export interface Reminder {
 
 /** What about a stale consumer a person is told: see `factsOf`. */
 export interface Facts {
-  decision: string;
+  decisions: Decided[];
   changes: string[];
 }
 
@@ -41,7 +57,10 @@ export function remindRule(
 ): ReminderWhy {
   if (!previous) return 'first';
   const told = new Set(previous.changes);
-  if (previous.decision !== facts.decision || facts.changes.some((change) => !told.has(change)))
+  if (
+    !sameDecisions(previous.decisions, facts.decisions) ||
+    facts.changes.some((change) => !told.has(change))
+  )
     return 'changed';
   return now.getTime() - Date.parse(previous.lastTold) >= everyMs ? 'due' : 'quiet';
 }
@@ -56,7 +75,7 @@ export function remindRule(
  */
 export function factsOf(consumer: Consumer, decision: Decision | undefined): Facts {
   return {
-    decision: `${decision?.action ?? 'none'}|${decision?.basis ?? 'fresh'}`,
+    decisions: [{ action: decision?.action ?? 'none', basis: decision?.basis ?? 'fresh' }],
     changes: [
       ...new Set(
         consumer.changes.map(
@@ -71,7 +90,7 @@ export function factsOf(consumer: Consumer, decision: Decision | undefined): Fac
 export function toldNow(arn: string, facts: Facts, previous: Reminder | null, now: Date): Reminder {
   return {
     arn,
-    decision: facts.decision,
+    decisions: facts.decisions,
     changes: [...new Set([...facts.changes, ...(previous?.changes ?? [])])].slice(0, 50),
     firstSeen: previous?.firstSeen ?? now.toISOString(),
     lastTold: now.toISOString(),
@@ -105,13 +124,7 @@ export class ReminderStore {
     const now = this.#now().getTime() / 1000;
     const items = await batchGet(this.#ref, [...new Set(arns)].map(key), 'pk, body, expiresAt');
     for (const item of items) {
-      const reminder = parseBody<Reminder>(
-        item.body?.S,
-        (value) =>
-          typeof value.arn === 'string' &&
-          typeof value.lastTold === 'string' &&
-          Array.isArray(value.changes),
-      );
+      const reminder = readReminder(item.body?.S);
       if (reminder && Number(item.expiresAt?.N ?? Number.POSITIVE_INFINITY) > now)
         found.set(reminder.arn, reminder);
     }
@@ -135,3 +148,64 @@ export class ReminderStore {
 }
 
 const key = (arn: string) => ({ pk: { S: `remind#${arn}` }, sk: { S: 'told' } });
+
+/** Both consumers' decisions, sorted, as one consumer of the ARN (see `Reminder.decisions`). */
+export function withDecisions(facts: Facts, other: Facts): Decided[] {
+  return sortDecisions([...facts.decisions, ...other.decisions]);
+}
+
+/** Whether two lists of decisions name the same actions on the same bases, as many times. */
+function sameDecisions(told: Decided[], now: Decided[]): boolean {
+  const [a, b] = [sortDecisions(told), sortDecisions(now)];
+  return (
+    a.length === b.length &&
+    a.every((decided, i) => decided.action === b[i]?.action && decided.basis === b[i]?.basis)
+  );
+}
+
+function sortDecisions(decisions: Decided[]): Decided[] {
+  return [...decisions].sort(
+    (x, y) => x.action.localeCompare(y.action) || x.basis.localeCompare(y.basis),
+  );
+}
+
+/**
+ * A reminder from its item's `body`, or null when it is not one. Items written before decisions
+ * were typed hold `decision: "action|basis"` (two consumers of one ARN: `"a|b,c|d"`): read once
+ * here, so a deployed table's reminders keep their meaning. A decision this version does not
+ * know reads as none, which differs from any decision a run makes: people are told again.
+ */
+function readReminder(body: string | undefined): Reminder | null {
+  const stored = parseBody<Reminder & { decision?: unknown }>(
+    body,
+    (value) =>
+      typeof value.arn === 'string' &&
+      typeof value.lastTold === 'string' &&
+      Array.isArray(value.changes),
+  );
+  if (!stored) return null;
+  const { decision, decisions, ...rest } = stored;
+  return {
+    ...rest,
+    decisions: Array.isArray(decisions)
+      ? knownDecisions(decisions)
+      : typeof decision === 'string'
+        ? knownDecisions(
+            decision.split(',').map((pair) => {
+              const [action, basis] = pair.split('|');
+              return { action, basis };
+            }),
+          )
+        : [],
+  };
+}
+
+/** The decisions, if every one names a known action and basis; else none. */
+function knownDecisions(values: Array<{ action?: unknown; basis?: unknown }>): Decided[] {
+  const known = values.every(
+    (value) =>
+      ACTION_KINDS.includes(value?.action as ActionKind) &&
+      DECISION_BASES.includes(value?.basis as DecisionBasis),
+  );
+  return known ? (values as Decided[]) : [];
+}

@@ -220,6 +220,7 @@ describe('with one API failing hard', () => {
         scope: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/b`,
         api: 'ecs:ListTasks',
         error: expect.stringMatching(/InternalFailure/),
+        affects: { kind: 'any' },
       },
     ]);
     // moto lists every cluster's tasks under each cluster, so tagged-1 may still show up through
@@ -241,6 +242,7 @@ describe('with one API failing hard', () => {
         scope: 'batch',
         api: 'batch:DescribeJobQueues',
         error: expect.stringMatching(/ServiceUnavailable/),
+        affects: { kind: 'any' },
       },
     ]);
     expect(stderr).toMatch(

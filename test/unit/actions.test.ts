@@ -147,6 +147,15 @@ describe('a service deleted between discovery and the redeploy', () => {
 });
 
 describe('what is not carried out', () => {
+  it('fails a service it cannot redeploy (no cluster known) with the reason alone, and calls nothing', async () => {
+    const orphan = aConsumer({ kind: 'ecs-service', parent: null, service: null });
+
+    const [outcome] = await execute([planned(orphan)], { clients: clients(), dryRun: false });
+
+    expect(outcome).toMatchObject({ status: 'failed', detail: 'the service has no cluster' });
+    expect(ecs.calls()).toHaveLength(0);
+  });
+
   it('keeps an action the cap held back skipped, with its detail, and calls nothing', async () => {
     const action = planned(aConsumer({ kind: 'ecs-service' }), 'skipped');
 

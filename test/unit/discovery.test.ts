@@ -667,8 +667,31 @@ describe('discovery with recorded AWS replies', () => {
           scope: clusterArn('locked'),
           api: 'ecs:ListTasks',
           error: 'AccessDeniedException: User is not authorized to perform: ecs:ListTasks',
+          affects: { kind: 'any' },
         },
       ]);
+    });
+
+    it('has each failed read say which changes it could concern', async () => {
+      const recorded = recordedAccount({
+        clusters: { c: [{ id: 't', family: 'web', group: 'service:api', startedAt: BEFORE }] },
+        fault: (request) =>
+          request.operation === 'DescribeServices' || request.operation === 'DescribeParameters'
+            ? awsError('AccessDeniedException', `not authorized to ${request.operation}`)
+            : request.operation === 'DescribeJobQueues'
+              ? awsError('AccessDeniedException', 'no batch for you')
+              : undefined,
+      });
+      const { result } = await run(recorded);
+      const affects = Object.fromEntries(result.gaps.map((gap) => [gap.api, gap.affects]));
+      expect(affects).toEqual({
+        // The service's tasks are known: only its cluster's consumers' changes are in doubt.
+        'ecs:DescribeServices': { kind: 'consumers', region: REGION, parent: clusterArn('c') },
+        // Only the times of parameters in this region are unknown.
+        'ssm:DescribeParameters': { kind: 'values', service: 'ssm', region: REGION },
+        // A queue that cannot be listed may hold a consumer of anything.
+        'batch:DescribeJobQueues': { kind: 'any' },
+      });
     });
 
     it('makes the CLI exit 3 and say what is missing when the answer is incomplete', async () => {

@@ -1,8 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { PolicyAction } from '../../lib/config.js';
-import type { ChangeEffect, Consumer, ConsumerKind } from '../../lib/domain/index.js';
-import { type ActionKind, decide, type Policy, plan } from '../../lib/plan.js';
+import type {
+  ActionKind,
+  ChangeEffect,
+  Consumer,
+  ConsumerKind,
+  PolicyAction,
+} from '../../lib/domain/index.js';
+import { decide, type Policy, plan } from '../../lib/plan.js';
 import { aChange, aConsumer, actionTags, TAG_LEVELS } from '../helpers/factories.js';
 
 const NOTIFY: Policy = { defaultAction: 'notify', maxActions: 25 };

@@ -1,10 +1,18 @@
 // The sweep's memory: when a stale consumer nobody restarts is told of again.
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
+import { AwsClients } from '../../lib/aws/index.js';
 import { decide } from '../../lib/plan.js';
 import {
   type Facts,
   factsOf,
   type Reminder,
+  ReminderStore,
   remindRule,
   toldNow,
 } from '../../lib/state/reminders.js';
@@ -14,7 +22,10 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const policy = { defaultAction: 'notify' as const, maxActions: 25 };
-const FACTS: Facts = { decision: 'notify|policy', changes: ['ssm|/prod/db@2'] };
+const FACTS: Facts = {
+  decisions: [{ action: 'notify', basis: 'policy' }],
+  changes: ['ssm|/prod/db@2'],
+};
 
 function told(ago: number, facts: Facts = FACTS): Reminder {
   return {
@@ -55,9 +66,10 @@ describe('remindRule: (first seen, changed, interval passed) → told or quiet',
   });
 
   it('calls a new decision or basis a change', () => {
-    expect(remindRule(told(HOUR), { ...FACTS, decision: 'notify|rollout-stuck' }, NOW, DAY)).toBe(
-      'changed',
-    );
+    const stuck: Facts = { ...FACTS, decisions: [{ action: 'notify', basis: 'rollout-stuck' }] };
+    expect(remindRule(told(HOUR), stuck, NOW, DAY)).toBe('changed');
+    const ignored: Facts = { ...FACTS, decisions: [{ action: 'ignore', basis: 'policy' }] };
+    expect(remindRule(told(HOUR), ignored, NOW, DAY)).toBe('changed');
   });
 
   it('stays quiet when a run sees fewer of the changes it was told of (an event sees only its own)', () => {
@@ -102,7 +114,75 @@ describe('factsOf: what counts as a change worth telling again', () => {
       tags: actionTags('ecs-service', { service: 'redeploy' }),
       stuckRollout: 'ecs-svc/9',
     };
-    expect(factsOf(stuck, decide(stuck, policy)).decision).toBe('notify|rollout-stuck');
-    expect(facts({}).decision).toBe('notify|policy');
+    expect(factsOf(stuck, decide(stuck, policy)).decisions).toEqual([
+      { action: 'notify', basis: 'rollout-stuck' },
+    ]);
+    expect(facts({}).decisions).toEqual([{ action: 'notify', basis: 'policy' }]);
+  });
+});
+
+describe('ReminderStore: reminders a deployed table already holds', () => {
+  const dynamodb = mockClient(DynamoDBClient);
+  const ARN = 'arn:aws:ecs:us-east-1:123456789012:service/prod/api';
+  const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
+  const storeWith = (body: Record<string, unknown>) => {
+    dynamodb.reset();
+    dynamodb.on(BatchGetItemCommand).resolves({
+      Responses: {
+        state: [{ pk: { S: `remind#${ARN}` }, body: { S: JSON.stringify(body) } }],
+      },
+    });
+    const clients = new AwsClients({ credentials, maxAttempts: 1 });
+    return new ReminderStore({ table: 'state', region: 'us-east-1', clients }, () => NOW);
+  };
+  const stored = (decision: string) => ({
+    arn: ARN,
+    decision,
+    changes: FACTS.changes,
+    firstSeen: new Date(NOW.getTime() - 3 * DAY).toISOString(),
+    lastTold: new Date(NOW.getTime() - HOUR).toISOString(),
+  });
+  const loaded = async (body: Record<string, unknown>) =>
+    (await storeWith(body).load([ARN])).get(ARN) ?? null;
+
+  it('reads a decision kept as "action|basis" as the same decision: quiet within the interval', async () => {
+    const previous = await loaded(stored('notify|policy'));
+    expect(previous?.decisions).toEqual([{ action: 'notify', basis: 'policy' }]);
+    expect(remindRule(previous, FACTS, NOW, DAY)).toBe('quiet');
+    const stuck: Facts = { ...FACTS, decisions: [{ action: 'notify', basis: 'rollout-stuck' }] };
+    expect(remindRule(previous, stuck, NOW, DAY)).toBe('changed');
+  });
+
+  it('reads the decisions of two consumers of one ARN kept as "a|b,c|d", in any order', async () => {
+    const previous = await loaded(stored('notify|rollout-stuck,notify|policy'));
+    const both: Facts = {
+      ...FACTS,
+      decisions: [
+        { action: 'notify', basis: 'policy' },
+        { action: 'notify', basis: 'rollout-stuck' },
+      ],
+    };
+    expect(remindRule(previous, both, NOW, DAY)).toBe('quiet');
+    expect(remindRule(previous, FACTS, NOW, DAY)).toBe('changed');
+  });
+
+  it('tells again when a kept decision names a basis this version does not know', async () => {
+    const previous = await loaded(stored('notify|retired-basis'));
+    expect(previous?.decisions).toEqual([]);
+    expect(remindRule(previous, FACTS, NOW, DAY)).toBe('changed');
+  });
+
+  it('writes typed decisions and reads them back as they were', async () => {
+    const store = storeWith({});
+    dynamodb.on(BatchWriteItemCommand).resolves({});
+    await store.save([toldNow(ARN, FACTS, null, NOW)], DAY);
+    const [write] = dynamodb.commandCalls(BatchWriteItemCommand);
+    const body = JSON.parse(
+      write?.args[0].input.RequestItems?.state?.[0]?.PutRequest?.Item?.body?.S ?? '{}',
+    );
+    expect(body.decisions).toEqual([{ action: 'notify', basis: 'policy' }]);
+    expect(body.decision).toBeUndefined();
+    const previous = await loaded(body);
+    expect(remindRule(previous, FACTS, NOW, DAY)).toBe('quiet');
   });
 });

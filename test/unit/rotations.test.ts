@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../../lib/domain/index.js';
 import {
+  type FollowDeps,
+  followUp,
+  NotARecordError,
   newRecord,
   type Observation,
   observe,
+  type RotationStore,
   recordPk,
   recordSk,
 } from '../../lib/rotations/index.js';
@@ -214,11 +218,30 @@ describe("the watcher's follow-up message", () => {
     });
   });
 
-  it('is an unreadable record when its keys are not a record’s', async () => {
+  it('is known by its marker field, whatever keys it names', async () => {
     const { parsePayload } = await import('../../lib/events/index.js');
     const [record] = parsePayload({ 'rotation-watcher': 'follow-up', pk: 'lease#x', sk: 'lease' });
-    expect(record?.followUp).toBeUndefined();
-    expect(record?.error).toMatch(/not an EventBridge event/);
+    expect(record).toMatchObject({ error: null, followUp: { pk: 'lease#x', sk: 'lease' } });
+    const [unmarked] = parsePayload({ pk: 'rot#ssm|x', sk: 'change#2026' });
+    expect(unmarked?.followUp).toBeUndefined();
+  });
+
+  it('is refused, without reading the table, when its keys are not a record’s', async () => {
+    const read: string[] = [];
+    const store = {
+      get: async (pk: string) => {
+        read.push(pk);
+        return null;
+      },
+      untrack: async () => undefined,
+    } as unknown as RotationStore;
+    const deps = { store } as unknown as FollowDeps;
+    await expect(followUp('lease#x', 'lease', deps)).rejects.toBeInstanceOf(NotARecordError);
+    await expect(followUp('rot#', 'change#2026', deps)).rejects.toBeInstanceOf(NotARecordError);
+    expect(read).toEqual([]);
+    // A record's keys are read (this one no longer exists: nothing to do).
+    await expect(followUp('rot#ssm|x', 'change#2026', deps)).resolves.toEqual([]);
+    expect(read).toEqual(['rot#ssm|x']);
   });
 
   it('carries the link of the record’s chain it is', async () => {
