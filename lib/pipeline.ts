@@ -5,7 +5,7 @@ import { discover } from './discovery/index.js';
 import type { Change, DiscoveryResult, Outcome } from './domain/index.js';
 import { dedupeChanges, type RecordResult, valueKey } from './events/index.js';
 import { concerns } from './gaps.js';
-import { notify } from './notify/index.js';
+import { notify, runMessage } from './notify/index.js';
 import { worthTelling } from './notify/summary.js';
 import { type Plan, plan } from './plan.js';
 import { remember, sortOut } from './remind.js';
@@ -63,14 +63,22 @@ export interface PipelineOptions {
  * on-change Lambda, the sweep and `simulate` all run this one function. With `apply` false it
  * only plans; with WATCHER_DRY_RUN it plans and notifies but changes nothing.
  */
-export async function runPipeline(
+export function runPipeline(
+  input: PipelineInput,
+  deps: PipelineDeps,
+  options: PipelineOptions,
+): Promise<PipelineRun> {
+  // Each run counts its own calls and keeps its own time limits (RunScope in lib/aws/clients.ts):
+  // a Lambda container keeps its clients between runs, and runs may share them at once.
+  return deps.clients.run(() => pipeline(input, deps, options));
+}
+
+async function pipeline(
   input: PipelineInput,
   deps: PipelineDeps,
   options: PipelineOptions,
 ): Promise<PipelineRun> {
   const { clients, cache, settings, regions } = deps;
-  // Counts are per run: a Lambda container keeps its clients, and their counter, between runs.
-  clients.counter.reset();
   const records = 'records' in input ? input.records : [];
   const watch = (name: string) => withinPrefix(name, settings.namePrefix);
   const changes = dedupeChanges(records.flatMap((record) => record.changes)).filter((change) =>
@@ -78,7 +86,7 @@ export async function runPipeline(
   );
   const read: DiscoveryResult =
     'sweep' in input || changes.length > 0
-      ? await clients.budget.until(options.readBy, () =>
+      ? await clients.until(options.readBy, () =>
           discover('sweep' in input ? { drift: true } : { changes }, {
             regions,
             clients,
@@ -101,7 +109,7 @@ export async function runPipeline(
       : read;
   const planned = plan(result.consumers, settings);
   const actions = options.apply
-    ? await clients.budget.until(options.actBy, () =>
+    ? await clients.until(options.actBy, () =>
         execute(planned.actions, { clients, dryRun: settings.dryRun, leases: deps.leases }),
       )
     : [];
@@ -134,7 +142,12 @@ export async function runPipeline(
   const toTell = { ...sorted.report, actions: [...sorted.report.actions, ...sorted.outcomes] };
   const notifications =
     options.apply && worthTelling(toTell)
-      ? await notify(toTell, { clients, settings, region: deps.home, slack: deps.slack })
+      ? await notify(runMessage(toTell), {
+          clients,
+          settings,
+          region: deps.home,
+          slack: deps.slack,
+        })
       : [];
   const remembered = deps.reminders
     ? await remember(deps.reminders, sorted.told, notifications, settings)

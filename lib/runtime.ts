@@ -6,8 +6,9 @@ import type { PipelineDeps, PipelineRun } from './pipeline.js';
 
 /**
  * What a Lambda container keeps between invocations: settings (read once, at the boundary),
- * clients and the definition cache. Built on first use so a bad setting fails the invocation
- * with a message naming the variable.
+ * clients with their API budget (one per container, so one of the stack's STACK_BUDGETS) and
+ * the definition cache; each invocation is a run of its own on them (runPipeline). Built on
+ * first use so a bad setting fails the invocation with a message naming the variable.
  */
 export function lambdaDeps(env: NodeJS.ProcessEnv = process.env): PipelineDeps {
   const settings = readSettings(env);

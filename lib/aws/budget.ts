@@ -80,8 +80,23 @@ export function budgetedBuckets(): ThrottleBucket[] {
   return [...ECS_BUCKETS.map(([bucket]) => bucket), BATCH_BUCKET];
 }
 
-/** The watcher's default share of each bucket (`WATCHER_API_SHARE`). */
-export const DEFAULT_API_SHARE = 0.5;
+/**
+ * The most budgets of the stack that draw on AWS's buckets at once: one per on-change container
+ * (at most 2 at once: the SQS event source's maximumConcurrency in serverless.yml) and the
+ * sweep's (its reservedConcurrency, 1). Each budget lives as long as its Lambda container, across
+ * invocations; each CLI process beside them (`wait` over all its checks) has one more.
+ */
+export const STACK_BUDGETS = 3;
+
+/**
+ * The watcher's default share of each bucket (`WATCHER_API_SHARE`), per budget. Sized by the
+ * stack's worst case: its STACK_BUDGETS budgets at once take at most three quarters of a
+ * bucket's burst and refill, so the account keeps a quarter whatever the stack's runs overlap,
+ * and three quarters beside one run. Dividing the half the account used to keep by the stack's
+ * budgets (1/6 each) would make a cold run on a 2,000-revision account hand over twice (README,
+ * Budget).
+ */
+export const DEFAULT_API_SHARE = 0.25;
 
 /** A call that would have to wait past the run's time limit: it is not sent. */
 export class TimeLimitError extends Error {
@@ -180,8 +195,6 @@ export class TokenBucket {
  */
 export class ApiBudget {
   private readonly buckets = new Map<string, TokenBucket>();
-  /** Calls must start by this time (epoch ms), or fail with TimeLimitError; none: no limit. */
-  deadline: number | undefined;
 
   constructor(
     readonly share: number,
@@ -189,25 +202,16 @@ export class ApiBudget {
   ) {}
 
   /**
-   * Waits until `api` (`ecs:ListTasks`) may be called in `region`. The time limit holds reads of
-   * the account (ECS, Batch, Parameter Store, Secrets Manager), not the state table: what was
-   * learned is still saved after it.
+   * Waits until `api` (`ecs:ListTasks`) may be called in `region`. A call that would have to
+   * start after `deadline` (epoch ms; the run's time limit, none: no limit) fails with
+   * TimeLimitError. The limit holds reads of the account (ECS, Batch, Parameter Store, Secrets
+   * Manager), not the state table: what was learned is still saved after it.
    */
-  async take(api: string, region: string): Promise<void> {
-    const deadline = LIMITED_BY_TIME.test(api) ? this.deadline : undefined;
-    if (deadline !== undefined && this.clock() > deadline) throw new TimeLimitError(api);
+  async take(api: string, region: string, deadline?: number): Promise<void> {
+    const limit = LIMITED_BY_TIME.test(api) ? deadline : undefined;
+    if (limit !== undefined && this.clock() > limit) throw new TimeLimitError(api);
     const bucket = this.bucket(api, region);
-    if (bucket) await bucket.take(api, deadline);
-  }
-
-  /** Runs `task` with calls limited to start by `deadline` (none: no limit), then lifts it. */
-  async until<T>(deadline: number | undefined, task: () => Promise<T>): Promise<T> {
-    this.deadline = deadline;
-    try {
-      return await task();
-    } finally {
-      this.deadline = undefined;
-    }
+    if (bucket) await bucket.take(api, limit);
   }
 
   /** AWS throttled a call of `api` in `region`: that bucket slows down. */

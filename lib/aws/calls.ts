@@ -1,3 +1,6 @@
+// Moved to errors.ts (one classifier of AWS errors); re-exported for clients.ts.
+export { isAmbiguous, isThrottling } from './errors.js';
+
 /** Counts of one API's calls in a run. */
 export interface ApiCount {
   /** Operations the code asked for. */
@@ -8,33 +11,6 @@ export interface ApiCount {
   throttled: number;
   /** Calls that failed for good, after retries. */
   failed: number;
-}
-
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'ProvisionedThroughputExceededException',
-  'SlowDown',
-]);
-
-/** True for the errors AWS uses to say "slow down". */
-export function isThrottling(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as {
-    name?: string;
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: { throttling?: boolean };
-  };
-  return (
-    THROTTLING.has(e.name ?? '') ||
-    e.$metadata?.httpStatusCode === 429 ||
-    e.$retryable?.throttling === true
-  );
 }
 
 /** Tallies AWS calls by `service:Operation`, so every run can say what it cost. */
@@ -70,17 +46,4 @@ export class CallCounter {
   reset(): void {
     this.counts.clear();
   }
-}
-
-/**
- * Whether a failed call may still have been carried out: no answer came (a timeout, a dropped
- * connection) or AWS answered with a server error. A 4xx answer, throttling included, says the
- * call was refused.
- */
-export function isAmbiguous(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return true;
-  // Refused by the run's time limit before it was sent (lib/aws/budget.ts).
-  if ((error as { name?: string }).name === 'TimeLimitError') return false;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status === undefined || status >= 500;
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { BatchClient } from '@aws-sdk/client-batch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -10,7 +11,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ApiBudget, DEFAULT_API_SHARE, TimeLimitError } from './budget.js';
-import { CallCounter, isThrottling } from './calls.js';
+import { type ApiCount, CallCounter } from './calls.js';
+import { isThrottling } from './errors.js';
 
 /** The services the watcher calls, by the short name used in counts and limits. */
 const FACTORIES = {
@@ -38,6 +40,7 @@ export interface ClientOptions {
   concurrency?: Partial<Record<ServiceName, number>>;
   /** Per-attempt timeout in milliseconds (default 10 s). */
   requestTimeoutMs?: number;
+  /** Counts every call these clients send, whatever the run (see `AwsClients.sent`). */
   counter?: CallCounter;
   /** An HTTP handler to use instead of the SDK's (tests serve recorded AWS replies through it). */
   requestHandler?: unknown;
@@ -66,20 +69,70 @@ const DEFAULT_CONCURRENCY: Record<ServiceName, number> = {
 };
 
 /**
+ * What belongs to one run on long-lived clients: its own call counts and its own time limit. A
+ * Lambda container keeps its clients between invocations, and the CLI's `wait` and tests run
+ * several runs on one set of clients, at times at once; the SDK clients, the concurrency limits
+ * and the API budget's buckets stay shared, since AWS throttles the account, not the run.
+ */
+export interface RunScope {
+  /** The run's calls, and only its own. */
+  readonly counter: CallCounter;
+  /** Reads of the account must start by this time (epoch ms), or fail with TimeLimitError. */
+  readonly deadline?: number;
+}
+
+/**
  * Builds every AWS client in one place: one per service and region, adaptive retries, a call
  * counter on each, and a concurrency limit per service and region. Endpoint and credentials
  * come from the SDK's standard chain (so AWS_ENDPOINT_URL points everything at an emulator).
+ *
+ * @example
+ * const clients = new AwsClients({ apiShare: 0.5 });
+ * const report = await clients.run(async () => {
+ *   await clients.until(readBy, () => discover(query, { clients, ... }));
+ *   return clients.counter.byApi(); // this run's calls only
+ * });
  */
 export class AwsClients {
-  readonly counter: CallCounter;
-  /** The API budget every attempt is paced by; its `deadline` is the run's time limit. */
+  /** Every call these clients sent, whatever the run (a container's lifetime, a test's). */
+  readonly sent: CallCounter;
+  /** The API budget every attempt is paced by, shared by every run on these clients. */
   readonly budget: ApiBudget;
   private readonly clients = new Map<string, unknown>();
   private readonly limits = new Map<string, LimitFunction>();
+  /** The run the current code is part of; read by the middleware of every client. */
+  private readonly scope = new AsyncLocalStorage<RunScope>();
 
   constructor(private readonly options: ClientOptions = {}) {
-    this.counter = options.counter ?? new CallCounter();
+    this.sent = options.counter ?? new CallCounter();
     this.budget = new ApiBudget(options.apiShare ?? DEFAULT_API_SHARE);
+  }
+
+  /** The calls of the run this code is part of (see `run`); outside any run, `sent`. */
+  get counter(): CallCounter {
+    return this.scope.getStore()?.counter ?? this.sent;
+  }
+
+  /** The time limit of the code running now (see `until`); none outside one. */
+  get deadline(): number | undefined {
+    return this.scope.getStore()?.deadline;
+  }
+
+  /**
+   * Runs `task` as one run: the calls it makes, awaited or not, are counted in a counter of its
+   * own (`counter` inside it), apart from any other run on these clients, and every call also
+   * in `sent`. Nested in another run, it is a run of its own.
+   */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    return this.scope.run({ counter: new CallCounter() }, task);
+  }
+
+  /**
+   * Runs `task` with reads of the account limited to start by `deadline` (epoch ms; none: no
+   * limit), counted in the current run. The limit is the task's alone: other runs keep theirs.
+   */
+  until<T>(deadline: number | undefined, task: () => Promise<T>): Promise<T> {
+    return this.scope.run({ counter: this.counter, deadline }, task);
   }
 
   get<S extends ServiceName>(service: S, region: string): ClientOf<S> {
@@ -115,13 +168,23 @@ export class AwsClients {
         ...(service === 'sqs' ? { useQueueUrlAsEndpoint: false } : {}),
       });
       // The budget first: an attempt is counted once it has its token and is sent.
-      paceAttempts(client, service, region, this.budget);
-      countCalls(client, service, this.counter, (api, input) =>
-        this.options.onCall?.({ service, api, region, input }),
+      paceAttempts(client, service, region, this.budget, () => this.deadline);
+      countCalls(
+        client,
+        service,
+        (api, field) => this.record(api, field),
+        (api, input) => this.options.onCall?.({ service, api, region, input }),
       );
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  /** Counts a call in `sent` and in the current run's counter. */
+  private record(api: string, field: keyof ApiCount): void {
+    this.sent.record(api, field);
+    const own = this.scope.getStore()?.counter;
+    if (own && own !== this.sent) own.record(api, field);
   }
 
   /** Runs `task` within the concurrency limit of `service` in `region`. */
@@ -165,7 +228,7 @@ interface Stackable {
 function countCalls(
   client: unknown,
   service: ServiceName,
-  counter: CallCounter,
+  record: (api: string, field: keyof ApiCount) => void,
   onCall: (api: string, input: unknown) => void,
 ): void {
   const stack = (client as Stackable).middlewareStack;
@@ -179,13 +242,13 @@ function countCalls(
       );
       try {
         const output = await next(args);
-        counter.record(api(context), 'calls');
+        record(api(context), 'calls');
         return output;
       } catch (error) {
         // A call the time limit kept from being sent cost AWS nothing: it is not counted.
         if (error instanceof TimeLimitError) throw error;
-        counter.record(api(context), 'calls');
-        counter.record(api(context), 'failed');
+        record(api(context), 'calls');
+        record(api(context), 'failed');
         throw error;
       }
     },
@@ -193,11 +256,11 @@ function countCalls(
   );
   stack.add(
     (next, context) => async (args) => {
-      counter.record(api(context), 'attempts');
+      record(api(context), 'attempts');
       try {
         return await next(args);
       } catch (error) {
-        if (isThrottling(error)) counter.record(api(context), 'throttled');
+        if (isThrottling(error)) record(api(context), 'throttled');
         throw error;
       }
     },
@@ -209,12 +272,18 @@ function countCalls(
  * Takes a token of the API budget before each HTTP attempt (retries draw on AWS's bucket too) and
  * tells the budget of throttling answers. Runs inside the retry loop, so a retry waits its turn.
  */
-function paceAttempts(client: unknown, service: ServiceName, region: string, budget: ApiBudget) {
+function paceAttempts(
+  client: unknown,
+  service: ServiceName,
+  region: string,
+  budget: ApiBudget,
+  deadline: () => number | undefined,
+) {
   const stack = (client as Stackable).middlewareStack;
   stack.add(
     (next, context) => async (args) => {
       const api = `${service}:${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
-      await budget.take(api, region);
+      await budget.take(api, region, deadline());
       try {
         return await next(args);
       } catch (error) {

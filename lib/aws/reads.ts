@@ -2,10 +2,17 @@ import type { Gap } from '../domain/index.js';
 import { TimeLimitError } from './budget.js';
 import { allPages, describeError } from './pages.js';
 
+/**
+ * Where a read is made, as its gap would name it: the region, what it reads (`scope`, for
+ * people), the API, and which changes its failure could concern (`affects`, decided by the
+ * caller, who knows what the read is for).
+ */
+export type GapSite = Omit<Gap, 'error' | 'cause'>;
+
 /** Runs one read, recording a gap instead of failing when AWS refuses or fails it. */
 export async function guarded<T>(
   gaps: Gap[],
-  where: Omit<Gap, 'error'>,
+  where: GapSite,
   read: () => Promise<T>,
 ): Promise<T | undefined> {
   try {
@@ -33,7 +40,7 @@ export function isoTime(value: Date | number | undefined | null): string | null 
  */
 export function listAll<T>(
   gaps: Gap[],
-  where: Omit<Gap, 'error'>,
+  where: GapSite,
   limited: <R>(task: () => Promise<R>) => Promise<R>,
   page: (
     token: string | undefined,

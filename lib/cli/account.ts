@@ -1,20 +1,12 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { AwsClients } from '../aws/index.js';
-import { definitionCache } from '../compose.js';
+import type { AwsClients } from '../aws/index.js';
+import { buildReadDeps, type ReadDeps } from '../compose.js';
 import { readSettings, type Settings, SettingsError } from '../config.js';
 import { discover, latestChanges, type Progress, type Query } from '../discovery/index.js';
-import type {
-  Change,
-  DiscoveryResult,
-  Gap,
-  Outcome,
-  ReplicaValue,
-  Target,
-} from '../domain/index.js';
+import type { Change, DiscoveryResult, Gap, ReplicaValue, Target } from '../domain/index.js';
 import { type Plan, plan } from '../plan.js';
 import { InvalidReferenceError, isRegion, resolveReference } from '../refs/index.js';
 import { buildReport, plannedOutcomes, type RunReport } from '../report.js';
-import { readOnlyMoves, tableMoves } from '../state/moves.js';
 import type { Context, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import type { Io } from './io.js';
@@ -80,7 +72,18 @@ export interface AccountRun {
   result: DiscoveryResult;
   plan: Plan;
   report: RunReport;
-  clients: AwsClients;
+}
+
+/**
+ * What the read-only commands read the account with, from the one composition root
+ * (lib/compose.ts): the first region is the CLI's home. The caller destroys its clients.
+ */
+export function readDeps(settings: Settings, regions: string[], context: Context): ReadDeps {
+  return buildReadDeps(settings, {
+    home: regions[0] as string,
+    regions,
+    clientOptions: context.clientOptions,
+  });
 }
 
 /** Discovers and plans (changing nothing), with a progress line on a terminal. */
@@ -91,12 +94,17 @@ export async function scanAccount(
   io: Io,
   context: Context,
 ): Promise<AccountRun> {
-  const clients = new AwsClients({ apiShare: settings.apiShare, ...context.clientOptions });
+  const deps = readDeps(settings, regions, context);
   try {
-    return await discoverAndPlan(query, regions, settings, io, clients);
+    return await scanWith(query, deps, io);
   } finally {
-    clients.destroy();
+    deps.clients.destroy();
   }
+}
+
+/** Like scanAccount on the caller's `deps`, as one run: its report counts its own calls. */
+export function scanWith(query: Query, deps: ReadDeps, io: Io): Promise<AccountRun> {
+  return deps.clients.run(() => discoverAndPlan(query, deps, io));
 }
 
 export interface ValueRun extends AccountRun {
@@ -110,17 +118,13 @@ export interface ValueRun extends AccountRun {
 
 /**
  * Like scanAccount for one value, following a secret's replicas: consumers in a replica's region
- * read the replica (its own ARN), so its region is scanned too and its consumers count.
+ * read the replica (its own ARN), so its region is scanned too and its consumers count. On the
+ * caller's `deps`, so that `wait` keeps one budget (and one definition cache) across its checks;
+ * each check is a run of its own, with its own call counts.
  */
-export async function scanValue(
-  target: Target,
-  regions: string[],
-  settings: Settings,
-  io: Io,
-  context: Context,
-): Promise<ValueRun> {
-  const clients = new AwsClients({ apiShare: settings.apiShare, ...context.clientOptions });
-  try {
+export function scanValue(target: Target, deps: ReadDeps, io: Io): Promise<ValueRun> {
+  return deps.clients.run(async () => {
+    const { clients, regions } = deps;
     // Its gaps are the answer's too: without the value's record, a rotation under way, the
     // version asked for and the replicas to follow are unknown, and nothing can be complete.
     const valueGaps: Gap[] = [];
@@ -131,7 +135,7 @@ export async function scanValue(
       value && replicas.length > 0
         ? { changes: [value, ...replicas.map((replica) => replicaChange(value, replica))] }
         : { target };
-    const run = await discoverAndPlan(query, scanned, settings, io, clients);
+    const run = await discoverAndPlan(query, { ...deps, regions: scanned }, io);
     if (valueGaps.length === 0) return { ...run, value, replicas, regions: scanned };
     const gaps = [...valueGaps, ...run.report.gaps];
     return {
@@ -142,9 +146,7 @@ export async function scanValue(
       replicas,
       regions: scanned,
     };
-  } finally {
-    clients.destroy();
-  }
+  });
 }
 
 /** The primary's change as its replica sees it: the replica's ARN in the replica's region. */
@@ -163,12 +165,12 @@ export async function notFoundError(
   given: string,
   secret: boolean,
   region: string,
-  context: Context,
+  clients: AwsClients,
 ): Promise<CliError> {
   // Only a bare name may mean the other kind; an ARN or a reference path says which it is.
   const bare = !given.startsWith('arn:') && !given.startsWith('/aws/reference/secretsmanager/');
   const other = bare ? otherKind(given, !secret, region) : null;
-  const exists = other ? await valueExists(other, context) : null;
+  const exists = other ? await valueExists(other, clients) : null;
   return new CliError(notFoundMessage(target, given, region, exists === true));
 }
 
@@ -182,45 +184,28 @@ function otherKind(given: string, secret: boolean, region: string): Target | nul
 }
 
 /** Whether a value of `target`'s name and kind exists (metadata only); `null` when unreadable. */
-async function valueExists(target: Target, context: Context): Promise<boolean | null> {
-  const clients = new AwsClients(context.clientOptions);
-  try {
-    const [value] = await latestChanges([target], clients, [], new Date());
-    return value ? !value.missing : null;
-  } finally {
-    clients.destroy();
-  }
+async function valueExists(target: Target, clients: AwsClients): Promise<boolean | null> {
+  const [value] = await clients.run(() => latestChanges([target], clients, [], new Date()));
+  return value ? !value.missing : null;
 }
 
-async function discoverAndPlan(
-  query: Query,
-  regions: string[],
-  settings: Settings,
-  io: Io,
-  clients: AwsClients,
-): Promise<AccountRun> {
+/**
+ * Discovers and plans on `deps`, changing nothing; its report counts the current run's calls.
+ * The stack's memory of when each secret version moved is read, never written, by the CLI.
+ */
+async function discoverAndPlan(query: Query, deps: ReadDeps, io: Io): Promise<AccountRun> {
+  const { clients, cache, moves, regions, settings } = deps;
   const result = await discover(query, {
     regions,
     clients,
-    cache: definitionCache(settings.stateTable, tableRegion(settings, regions), clients),
+    cache,
     onProgress: progressLine(io),
-    // The stack's memory of when each secret version moved, read but never written by the CLI.
-    ...(settings.stateTable
-      ? {
-          moves: readOnlyMoves(
-            tableMoves({
-              table: settings.stateTable,
-              region: tableRegion(settings, regions),
-              clients,
-            }),
-          ),
-        }
-      : {}),
+    ...(moves ? { moves } : {}),
   });
   if (io.interactive) io.err('\r\x1b[K');
   const planned = plan(result.consumers, settings);
   const report = buildReport(result, planned, plannedOutcomes(planned), clients.counter.byApi());
-  return { result, plan: planned, report, clients };
+  return { result, plan: planned, report };
 }
 
 function progressLine(io: Io): ((progress: Progress) => void) | undefined {
@@ -301,9 +286,8 @@ export function renderRun(report: RunReport, empty: string): string {
       `\n${report.consumers.length} consumer${report.consumers.length === 1 ? '' : 's'}, ${stale} stale`,
     );
   }
-  const actions = report.actions.filter(
-    (action: Outcome) => action.status !== 'planned' || action.kind !== 'notify',
-  );
+  // No outcome is a planned notification (kinds are restarts, channels and the table's steps).
+  const actions = report.actions;
   if (actions.length) {
     lines.push('', 'Actions:');
     for (const action of actions)

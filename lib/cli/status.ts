@@ -1,12 +1,13 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { AwsClients } from '../aws/index.js';
+import type { AwsClients } from '../aws/index.js';
 import { CLEARED, type RotationRecord, RotationStore, recordPk } from '../rotations/index.js';
 import {
   notFoundError,
   nothingRead,
+  readDeps,
   readNothing,
   regionsFor,
-  scanAccount,
+  scanWith,
   settingsOrFail,
   tableRegion,
   targetOf,
@@ -44,39 +45,34 @@ Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could 
     const home = regions[0] as string;
     const given = positionals[0] as string;
     const target = targetOf('status', given, Boolean(values.secret), home);
-    if (!settings.stateTable) {
-      const { report, result } = await scanAccount(
-        { target },
-        regions,
-        settings,
-        { ...io, interactive: false },
-        context,
-      );
-      // An empty answer read from nothing would say "no change known, 0 consumers": say why instead.
-      if (readNothing(report)) throw new CliError(nothingRead(report), EXIT.incomplete);
-      const value = result.changes[0];
-      // A name that matches nothing and that nothing uses is a typo, not "changed just now".
-      if (value?.missing && report.consumers.length === 0 && report.complete)
-        throw await notFoundError(target, given, Boolean(values.secret), home, context);
-      const left = report.consumers.filter((consumer) => consumer.staleRunning > 0);
-      if (values.json)
-        io.out(`${JSON.stringify({ value: target.name, source: 'live', ...report }, null, 2)}\n`);
-      else {
-        const change = report.changes[0];
-        const known = value?.missing
-          ? 'it does not exist (deleted)'
-          : change
-            ? `changed ${change.changedAt}${change.version ? ` (version ${printable(change.version)})` : ''}`
-            : 'no change known';
-        io.out(
-          `${printable(target.name)}: no state table (WATCHER_STATE_TABLE), so no records; live: ${known}, ${left.length} running consumer${left.length === 1 ? '' : 's'} created before it${left.length ? `: ${left.map((c) => printable(c.name)).join(', ')}` : ''}\n`,
-        );
-      }
-      return report.complete ? EXIT.ok : EXIT.incomplete;
-    }
-    const clients = new AwsClients(context.clientOptions);
-    const tableAt = tableRegion(settings, regions);
+    const deps = readDeps(settings, regions, context);
+    const { clients } = deps;
     try {
+      if (!settings.stateTable) {
+        const { report, result } = await scanWith({ target }, deps, { ...io, interactive: false });
+        // An empty answer read from nothing would say "no change known, 0 consumers": say why instead.
+        if (readNothing(report)) throw new CliError(nothingRead(report), EXIT.incomplete);
+        const value = result.changes[0];
+        // A name that matches nothing and that nothing uses is a typo, not "changed just now".
+        if (value?.missing && report.consumers.length === 0 && report.complete)
+          throw await notFoundError(target, given, Boolean(values.secret), home, clients);
+        const left = report.consumers.filter((consumer) => consumer.staleRunning > 0);
+        if (values.json)
+          io.out(`${JSON.stringify({ value: target.name, source: 'live', ...report }, null, 2)}\n`);
+        else {
+          const change = report.changes[0];
+          const known = value?.missing
+            ? 'it does not exist (deleted)'
+            : change
+              ? `changed ${change.changedAt}${change.version ? ` (version ${printable(change.version)})` : ''}`
+              : 'no change known';
+          io.out(
+            `${printable(target.name)}: no state table (WATCHER_STATE_TABLE), so no records; live: ${known}, ${left.length} running consumer${left.length === 1 ? '' : 's'} created before it${left.length ? `: ${left.map((c) => printable(c.name)).join(', ')}` : ''}\n`,
+          );
+        }
+        return report.complete ? EXIT.ok : EXIT.incomplete;
+      }
+      const tableAt = tableRegion(settings, regions);
       const account = target.account ?? (await accountOf(clients, home));
       const pk = recordPk({
         service: target.service,

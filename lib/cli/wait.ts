@@ -1,9 +1,11 @@
+import type { AwsClients } from '../aws/index.js';
 import { parseDuration } from '../config.js';
 import type { Change, Target } from '../domain/index.js';
 import type { RunReport } from '../report.js';
 import {
   notFoundError,
   nothingRead,
+  readDeps,
   readNothing,
   regionsFor,
   scanValue,
@@ -12,7 +14,7 @@ import {
   type ValueRun,
   warnGaps,
 } from './account.js';
-import type { Command, Context, Values } from './command.js';
+import type { Command, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import type { Io } from './io.js';
 import { printable } from './table.js';
@@ -85,25 +87,32 @@ complete, are listed).`,
     const clock = context.clock ?? { now: Date.now, sleep };
     const started = clock.now();
     const quiet: Io = { ...io, interactive: false };
-    for (let checks = 1; ; checks++) {
-      const run = await scanValue(target, regions, settings, quiet, context);
-      const waited = clock.now() - started;
-      if (readNothing(run.report)) {
-        if (io.interactive) io.err('\r\x1b[K');
-        return unreadable(io, values, { name: target.name, run, waited, checks });
+    // One set of clients for every check: the API budget's buckets carry over, so checks close
+    // together share the watcher's share of each bucket instead of each taking it anew.
+    const deps = readDeps(settings, regions, context);
+    try {
+      for (let checks = 1; ; checks++) {
+        const run = await scanValue(target, deps, quiet);
+        const waited = clock.now() - started;
+        if (readNothing(run.report)) {
+          if (io.interactive) io.err('\r\x1b[K');
+          return unreadable(io, values, { name: target.name, run, waited, checks });
+        }
+        if (checks === 1) await refuseBadInput(run, target, given, values, wanted, deps.clients);
+        if (wanted && run.value?.version === wanted.id) wanted.seenCurrent = true;
+        const left = holdingOld(run.report);
+        const pending = holdups(run.value, run.result.changes, wanted);
+        const done = left.length === 0 && pending.length === 0;
+        if (done || waited >= timeoutMs) {
+          if (io.interactive) io.err('\r\x1b[K');
+          return finish(io, values, { name: target.name, run, left, pending, waited, checks });
+        }
+        if (io.interactive) io.err(`\r\x1b[K${progress(target.name, left, pending, waited)}`);
+        // The last sleep ends at the timeout, so a timeout shorter than the interval still checks.
+        await clock.sleep(Math.min(intervalMs, timeoutMs - waited));
       }
-      if (checks === 1) await refuseBadInput(run, target, given, values, wanted, context);
-      if (wanted && run.value?.version === wanted.id) wanted.seenCurrent = true;
-      const left = holdingOld(run.report);
-      const pending = holdups(run.value, run.result.changes, wanted);
-      const done = left.length === 0 && pending.length === 0;
-      if (done || waited >= timeoutMs) {
-        if (io.interactive) io.err('\r\x1b[K');
-        return finish(io, values, { name: target.name, run, left, pending, waited, checks });
-      }
-      if (io.interactive) io.err(`\r\x1b[K${progress(target.name, left, pending, waited)}`);
-      // The last sleep ends at the timeout, so a timeout shorter than the interval still checks.
-      await clock.sleep(Math.min(intervalMs, timeoutMs - waited));
+    } finally {
+      deps.clients.destroy();
     }
   },
 };
@@ -125,11 +134,11 @@ async function refuseBadInput(
   given: string,
   values: Values,
   wanted: WantedVersion | null,
-  context: Context,
+  clients: AwsClients,
 ): Promise<void> {
   const { value, report } = run;
   if (value?.missing && report.consumers.length === 0 && report.complete)
-    throw await notFoundError(target, given, Boolean(values.secret), value.region, context);
+    throw await notFoundError(target, given, Boolean(values.secret), value.region, clients);
   if (wanted && value && !value.missing) {
     const refusal = versionRefusal(value, wanted.id);
     if (refusal) throw new CliError(refusal);

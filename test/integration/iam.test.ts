@@ -14,7 +14,6 @@ vi.mock('../../lib/aws/index.js', async (importOriginal) => {
 
 import { createHandler as createOnChange } from '../../functions/on-change.js';
 import { createHandler as createSweep } from '../../functions/sweep.js';
-import { startFaultProxy } from '../../scripts/fault-proxy.js';
 import { ACCOUNT } from '../../scripts/seed.js';
 import { type SlackStub, startSlackStub } from '../../scripts/slack-stub.js';
 import { packageStack, type Template } from '../helpers/cloudformation.js';
@@ -45,6 +44,7 @@ import {
   type World,
 } from '../helpers/iam-world.js';
 import { useMoto } from '../helpers/moto.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 
 let onChange = createOnChange();
 /** A cold start: the handler of a new Lambda container. */
@@ -149,7 +149,9 @@ function parameterEvent(id: string) {
 function useEnvironment(variables: Record<string, string>): void {
   for (const name of Object.keys(process.env))
     if (name.startsWith('WATCHER_')) delete process.env[name];
-  Object.assign(process.env, variables, { AWS_REGION: HOME });
+  // The whole of each bucket: the world grows with every configuration, and what is checked here
+  // is which calls are made, not how fast (the hand-over run below sets its own share).
+  Object.assign(process.env, variables, { AWS_REGION: HOME, WATCHER_API_SHARE: '1' });
 }
 
 const inputOf = (call: RecordedCall) => call.input as Record<string, unknown>;

@@ -112,11 +112,9 @@ describe('ApiBudget', () => {
   it('refuses, taking nothing, a call whose token would come after the time limit', async () => {
     const budget = new ApiBudget(0.5);
     await grants(budget, 'ecs:DescribeTaskDefinition', 25);
-    budget.deadline = Date.now() + 50;
-    await expect(budget.take('ecs:DescribeTaskDefinition', 'us-east-1')).rejects.toBeInstanceOf(
-      TimeLimitError,
-    );
-    budget.deadline = undefined;
+    await expect(
+      budget.take('ecs:DescribeTaskDefinition', 'us-east-1', Date.now() + 50),
+    ).rejects.toBeInstanceOf(TimeLimitError);
     // The refused call took no token: the next one waits one refill (100 ms), not two.
     const start = Date.now();
     const [next] = await grants(budget, 'ecs:DescribeTaskDefinition', 1);
@@ -129,9 +127,11 @@ describe('ApiBudget', () => {
 
   it('lets the state table be written after the time limit (what was learned is saved)', async () => {
     const budget = new ApiBudget(0.5);
-    budget.deadline = Date.now() - 1;
-    await expect(budget.take('dynamodb:BatchWriteItem', 'us-east-1')).resolves.toBeUndefined();
-    await expect(budget.take('ecs:ListTasks', 'us-east-1')).rejects.toThrow(/time limit/);
+    const deadline = Date.now() - 1;
+    await expect(
+      budget.take('dynamodb:BatchWriteItem', 'us-east-1', deadline),
+    ).resolves.toBeUndefined();
+    await expect(budget.take('ecs:ListTasks', 'us-east-1', deadline)).rejects.toThrow(/time limit/);
   });
 
   it("leaves AWS's bucket at least (1 - share) of its burst, whatever the calls' timing", async () => {

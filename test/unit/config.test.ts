@@ -27,7 +27,7 @@ describe('readSettings', () => {
       mutableImages: 'redeploy',
       stateTable: null,
       stateTableRegion: null,
-      apiShare: 0.5,
+      apiShare: 0.25,
       completeDeadlineMs: 86_400_000,
       remindEveryMs: 86_400_000,
     });
