@@ -42,7 +42,11 @@ async function onChange(
     readBy: readByOf(context),
     actBy: actByOf(context),
   });
-  record(run, { trigger: 'on-change', records: records.length });
+  record(
+    run,
+    { trigger: 'on-change', records: records.length },
+    { budgetUsed: deps.clients.budget.drawdown() },
+  );
   const isSqs = typeof payload === 'object' && payload !== null && 'Records' in payload;
   if (isSqs && run.handedOver) await soonAgain((payload as { Records: SQSRecord[] }).Records, deps);
   if (isSqs)

@@ -45,7 +45,11 @@ async function sweep(
     actBy: actByOf(context),
   });
   const continued = run.handedOver && (await handOver(hop + 1, deps, context));
-  record(run, { trigger: 'sweep', handover: hop, continued });
+  record(
+    run,
+    { trigger: 'sweep', handover: hop, continued },
+    { budgetUsed: deps.clients.budget.drawdown(), rotations: await countRotations(deps) },
+  );
   return {
     consumers: run.report.consumers.length,
     stale: run.report.consumers.filter((consumer) => consumer.stale).length,
@@ -84,6 +88,19 @@ async function handOver(
       error: describeError(error),
     });
     return false;
+  }
+}
+
+/** Rotation records open and overdue after the sweep, for the dashboard; none when it cannot tell. */
+async function countRotations({
+  rotations,
+}: PipelineDeps): Promise<{ open: number; overdue: number } | undefined> {
+  if (!rotations) return undefined;
+  try {
+    return await rotations.store.count();
+  } catch (error) {
+    logger.warn('could not count the open rotation records', { error: describeError(error) });
+    return undefined;
   }
 }
 

@@ -60,8 +60,20 @@ export const metrics = new Metrics({
   serviceName: 'rotation-watcher',
 });
 
+/** What an invocation measures beside its run's report (the dashboard shows both). */
+export interface RunMeasures {
+  /** Per AWS throttle bucket, the peak share of the watcher's budget in use, in percent (ApiBudget.drawdown). */
+  budgetUsed?: Record<string, number>;
+  /** Rotation records still followed, and those past their deadline (the sweep: RotationStore.count). */
+  rotations?: { open: number; overdue: number };
+}
+
 /** Logs a run's outcome in one structured line and records its metrics (EMF). */
-export function record(run: PipelineRun, extra: Record<string, unknown> = {}): void {
+export function record(
+  run: PipelineRun,
+  extra: Record<string, unknown> = {},
+  measures: RunMeasures = {},
+): void {
   const { report } = run;
   const stale = report.consumers.filter((consumer) => consumer.stale).length;
   logger.info('run finished', {
@@ -91,6 +103,7 @@ export function record(run: PipelineRun, extra: Record<string, unknown> = {}): v
     awsCalls: run.report.calls
       ? Object.values(run.report.calls).reduce((sum, count) => sum + count.calls, 0)
       : 0,
+    ...measures,
   });
   metrics.addMetric('ChangesReceived', MetricUnit.Count, report.changes.length);
   metrics.addMetric('ConsumersFound', MetricUnit.Count, report.consumers.length);
@@ -131,6 +144,15 @@ export function record(run: PipelineRun, extra: Record<string, unknown> = {}): v
     const single = metrics.singleMetric();
     single.addDimensions({ kind, status });
     single.addMetric('Actions', MetricUnit.Count, count);
+  }
+  if (measures.rotations) {
+    metrics.addMetric('RotationsOpen', MetricUnit.Count, measures.rotations.open);
+    metrics.addMetric('RotationsOverdue', MetricUnit.Count, measures.rotations.overdue);
+  }
+  for (const [bucket, percent] of Object.entries(measures.budgetUsed ?? {})) {
+    const single = metrics.singleMetric();
+    single.addDimensions({ bucket });
+    single.addMetric('ApiBudgetUsed', MetricUnit.Percent, percent);
   }
   metrics.publishStoredMetrics();
 }

@@ -126,6 +126,9 @@ export class TokenBucket {
   private queue: Promise<void> = Promise.resolve();
   /** Milliseconds spent waiting for tokens, summed over calls. */
   waitedMs = 0;
+  /** The fewest tokens a call left since `drawdown` was last asked, and whether any was taken. */
+  private lowest: number;
+  private taken = false;
 
   constructor(
     readonly capacity: number,
@@ -133,7 +136,19 @@ export class TokenBucket {
     private readonly clock: () => number = Date.now,
   ) {
     this.tokens = capacity;
+    this.lowest = capacity;
     this.at = clock();
+  }
+
+  /**
+   * The largest share of the bucket in use at once (0 to 1), as calls taken since the last time
+   * this was asked found it, or null when nothing was taken; then starts again.
+   */
+  drawdown(): number | null {
+    const used = this.taken ? 1 - this.lowest / this.capacity : null;
+    this.lowest = this.capacity;
+    this.taken = false;
+    return used;
   }
 
   /**
@@ -169,6 +184,8 @@ export class TokenBucket {
       this.refill();
     }
     this.tokens -= 1;
+    this.lowest = Math.min(this.lowest, this.tokens);
+    this.taken = true;
   }
 
   private refill(): void {
@@ -225,6 +242,23 @@ export class ApiBudget {
     for (const [key, bucket] of this.buckets) {
       const name = key.split('|')[0] as string;
       out[name] = (out[name] ?? 0) + Math.round(bucket.waitedMs);
+    }
+    return out;
+  }
+
+  /**
+   * Per AWS bucket (`ecs:cluster resource read`), the largest share of the watcher's own budget
+   * in use at once since the last reading, in percent, in its busiest region: 100 means the whole
+   * share was in use (a call more waits for a token). Buckets not called since are left out. Each
+   * reading starts a new period (the functions read it once per invocation).
+   */
+  drawdown(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, bucket] of this.buckets) {
+      const used = bucket.drawdown();
+      if (used === null) continue;
+      const name = key.split('|')[0] as string;
+      out[name] = Math.max(out[name] ?? 0, Math.round(used * 100));
     }
     return out;
   }

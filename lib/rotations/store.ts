@@ -20,6 +20,8 @@ export const TRACKED_PK = 'open#rot';
 /** Records kept after they close, for `status` and audits. */
 export const RECORD_TTL_DAYS = 90;
 const ATTEMPTS = 5;
+/** A tracked item outlives its record's deadline by a week, whatever happened to it. */
+const TRACKED_GRACE_S = 7 * 86_400;
 
 /**
  * Rotation records in the state table: `pk = rot#VALUE`, `sk = change#TIME#VERSION`, the record
@@ -115,8 +117,10 @@ export class RotationStore {
           sk: { S: `${record.pk} ${record.sk}` },
           record: { S: record.pk },
           change: { S: record.sk },
-          // A week past its deadline, it is dropped whatever happened to it.
-          expiresAt: { N: String(Math.ceil(Date.parse(record.deadline) / 1000) + 7 * 86_400) },
+          // For `count`: what the sweep's dashboard shows without reading each record.
+          status: { S: record.status },
+          deadline: { S: record.deadline },
+          expiresAt: { N: String(Math.ceil(Date.parse(record.deadline) / 1000) + TRACKED_GRACE_S) },
         },
       }),
     );
@@ -152,6 +156,40 @@ export class RotationStore {
       start = reply.LastEvaluatedKey;
     } while (start);
     return out;
+  }
+
+  /**
+   * How many tracked records are open, and how many are past their deadline (open ones the
+   * follow-ups have not closed yet, and ones closed overdue whose signal is not yet told).
+   */
+  async count(): Promise<{ open: number; overdue: number }> {
+    const now = (this.options.now?.() ?? new Date()).getTime();
+    let open = 0;
+    let overdue = 0;
+    let start: QueryCommandOutput['LastEvaluatedKey'];
+    do {
+      const reply: QueryCommandOutput = await this.send<QueryCommandOutput>(
+        new QueryCommand({
+          TableName: this.options.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: TRACKED_PK } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of reply.Items ?? []) {
+        const expires = Number(item.expiresAt?.N ?? Infinity);
+        if (expires * 1000 <= now) continue;
+        // Items listed before they carried these: open, due a week before they expire.
+        const status = item.status?.S ?? 'open';
+        const deadline = item.deadline?.S
+          ? Date.parse(item.deadline.S)
+          : (expires - TRACKED_GRACE_S) * 1000;
+        if (status === 'open') open += 1;
+        if ((status === 'open' && deadline <= now) || status === 'overdue') overdue += 1;
+      }
+      start = reply.LastEvaluatedKey;
+    } while (start);
+    return { open, overdue };
   }
 
   private send<T>(command: { input: unknown }): Promise<T> {

@@ -11,8 +11,10 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { withinPrefix } from '../../lib/config.js';
+import type { PipelineRun } from '../../lib/pipeline.js';
+import type { RunMeasures } from '../../lib/runtime.js';
 import {
   asList,
   cfnLint,
@@ -23,6 +25,7 @@ import {
   roleStatements,
 } from '../helpers/cloudformation.js';
 import { loadEvent } from '../helpers/events.js';
+import { aChange } from '../helpers/factories.js';
 import { useMoto } from '../helpers/moto.js';
 
 const env = useMoto();
@@ -254,6 +257,206 @@ describe('npx serverless package', () => {
       WATCHER_EVENT_BUS: '',
       WATCHER_NAME_PREFIX: '',
     });
+  });
+});
+
+describe('what the stack tells: outputs', () => {
+  it('names its table, its dashboard, its topic and its queues, each pointing at its resource', () => {
+    const { template } = defaults;
+    const outputs = resolve(template, template.Outputs) as Record<string, { Value: unknown }>;
+    expect(outputs.StateTableName?.Value).toBe('<StateTable>');
+    expect(outputs.StateTableArn?.Value).toBe('<StateTable.Arn>');
+    expect(outputs.ReportsTopicArn?.Value).toBe('<ReportsTopic>');
+    expect(outputs.ChangesQueueUrl?.Value).toBe('<ChangesQueue>');
+    expect(outputs.DeadLetterQueueUrl?.Value).toBe('<ChangesDeadLetterQueue>');
+    expect(outputs.DashboardUrl?.Value).toBe(
+      'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=<WatcherDashboard>',
+    );
+    expect(template.Resources.StateTable.Type).toBe('AWS::DynamoDB::Table');
+    expect(template.Resources.WatcherDashboard.Type).toBe('AWS::CloudWatch::Dashboard');
+    // An existing topic is the one the stack reports to.
+    const existing = 'arn:aws:sns:us-east-1:123456789012:ops';
+    expect(
+      (
+        resolve(template, template.Outputs.ReportsTopicArn, { ExistingTopicArn: existing }) as {
+          Value: unknown;
+        }
+      ).Value,
+    ).toBe(existing);
+  });
+});
+
+describe('the dashboard', () => {
+  /** A metric as CloudWatch stores it: namespace, name and its dimensions (values when fixed). */
+  interface Shown {
+    namespace: string;
+    name: string;
+    dimensions: Record<string, string | null>;
+  }
+
+  /** Every metric the dashboard's widgets read: plain metric rows and SEARCH expressions. */
+  const shown = (): Shown[] => {
+    const { template } = defaults;
+    const body = JSON.parse(
+      resolve(template, template.Resources.WatcherDashboard.Properties.DashboardBody) as string,
+    ) as { widgets: Array<{ properties: { metrics: unknown[][] } }> };
+    return body.widgets.flatMap(({ properties }) =>
+      properties.metrics.map((row): Shown => {
+        const first = row[0] as string | { expression: string };
+        if (typeof first === 'object') {
+          const search = /^SEARCH\('\{([^}]+)\} MetricName="([^"]+)"'/.exec(first.expression);
+          if (!search) throw new Error(`not a SEARCH of one metric: ${first.expression}`);
+          const [namespace = '', ...names] = (search[1] as string).split(',');
+          return {
+            namespace,
+            name: search[2] as string,
+            dimensions: Object.fromEntries(names.map((name) => [name, null])),
+          };
+        }
+        const strings = row.filter((item): item is string => typeof item === 'string');
+        const [namespace = '', name = '', ...pairs] = strings;
+        const dimensions: Record<string, string> = {};
+        for (let i = 0; i < pairs.length; i += 2)
+          dimensions[pairs[i] as string] = pairs[i + 1] as string;
+        return { namespace, name, dimensions };
+      }),
+    );
+  };
+
+  type Record_ = (run: PipelineRun, extra: Record<string, unknown>, measures: RunMeasures) => void;
+
+  /** The EMF documents `record()` writes for a run (stdout, as in Lambda). */
+  const emitted = (
+    record: Record_,
+    run: PipelineRun,
+    extra: Record<string, unknown>,
+    measures: RunMeasures,
+  ) => {
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      record(run, extra, measures);
+    } finally {
+      write.mockRestore();
+    }
+    return lines
+      .flatMap((line) => line.split('\n'))
+      .filter((line) => line.includes('"_aws"'))
+      .flatMap((line) => {
+        const document = JSON.parse(line) as Record<string, unknown> & {
+          _aws: {
+            CloudWatchMetrics: Array<{
+              Namespace: string;
+              Dimensions: string[][];
+              Metrics: Array<{ Name: string }>;
+            }>;
+          };
+        };
+        return document._aws.CloudWatchMetrics.flatMap((directive) =>
+          directive.Metrics.flatMap(({ Name }) =>
+            directive.Dimensions.map((names) => ({
+              namespace: directive.Namespace,
+              name: Name,
+              dimensions: Object.fromEntries(names.map((name) => [name, String(document[name])])),
+            })),
+          ),
+        );
+      });
+  };
+
+  /** Sample runs of both functions: a change acted on, and a sweep with gaps and records. */
+  const everyEmitted = async () => {
+    // The tests run with metrics off (vitest.config.ts); here they are on, as in Lambda.
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    vi.resetModules();
+    const { record } = await import('../../lib/runtime.js');
+    const change = aChange();
+    const onChange = {
+      report: {
+        changes: [change],
+        consumers: [{ stale: true }],
+        actions: [{ kind: 'redeploy', target: 'svc', status: 'done', detail: '' }],
+        gaps: [],
+        complete: true,
+        calls: { 'ecs:ListTasks': { calls: 3, attempts: 4, throttled: 1, failed: 0 } },
+      },
+      failedRecords: [],
+      handedOver: false,
+    } as unknown as PipelineRun;
+    const sweep = {
+      ...onChange,
+      report: { ...onChange.report, changes: [], gaps: [{ region: 'us-east-1' }], complete: false },
+    } as unknown as PipelineRun;
+    const metrics = [
+      ...emitted(
+        record,
+        onChange,
+        { trigger: 'on-change' },
+        { budgetUsed: { 'ecs:cluster resource read': 42 } },
+      ),
+      ...emitted(
+        record,
+        sweep,
+        { trigger: 'sweep', continued: false },
+        { budgetUsed: { 'batch:all': 8 }, rotations: { open: 3, overdue: 1 } },
+      ),
+    ];
+    vi.unstubAllEnvs();
+    return metrics;
+  };
+
+  it('shows changes, stale consumers, restarts, rotations, gaps, the dead-letter queue, the API budget and calls', () => {
+    const names = shown().map(({ name }) => name);
+    for (const name of [
+      'ChangesReceived',
+      'ConsumersStale',
+      'Actions',
+      'RotationsOpen',
+      'RotationsOverdue',
+      'Gaps',
+      'ApproximateNumberOfMessagesVisible',
+      'ApiBudgetUsed',
+      'AwsCalls',
+      'AwsCallsThrottled',
+    ])
+      expect(names).toContain(name);
+  });
+
+  it('shows only metrics the functions emit, by namespace, name and dimensions', async () => {
+    const metrics = await everyEmitted();
+    const own = shown().filter(({ namespace }) => !namespace.startsWith('AWS/'));
+    expect(own.length).toBeGreaterThan(8);
+    for (const wanted of own) {
+      const matches = metrics.filter(
+        (metric) =>
+          metric.namespace === wanted.namespace &&
+          metric.name === wanted.name &&
+          // A SEARCH matches metrics with exactly these dimensions; a row, these values too.
+          Object.keys(metric.dimensions).sort().join() ===
+            Object.keys(wanted.dimensions).sort().join() &&
+          Object.entries(wanted.dimensions).every(
+            ([name, value]) => value === null || metric.dimensions[name] === value,
+          ),
+      );
+      expect(
+        matches,
+        `${wanted.namespace} ${wanted.name} ${JSON.stringify(wanted.dimensions)}`,
+      ).not.toHaveLength(0);
+    }
+  });
+
+  it("reads the dead-letter depth of the stack's own dead-letter queue", () => {
+    const queue = shown().filter(({ namespace }) => namespace.startsWith('AWS/'));
+    expect(queue).toEqual([
+      {
+        namespace: 'AWS/SQS',
+        name: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: '<ChangesDeadLetterQueue.QueueName>' },
+      },
+    ]);
   });
 });
 
