@@ -233,7 +233,10 @@ async function main(): Promise<void> {
     '   (e-mail subscribers get a text rendering; queues, Lambdas and HTTPS endpoints get the JSON report)',
   );
 
-  step(8, 'rotation-watcher drift --all: checkout is fresh now, the notified ones are still stale');
+  step(
+    8,
+    'rotation-watcher drift --all: checkout is being replaced by its redeploy, the notified ones are still stale',
+  );
   const { run } = await import('../lib/cli/main.js');
   let drift = '';
   const code = await run(['drift', '--all', '--region', REGION], {
@@ -243,9 +246,12 @@ async function main(): Promise<void> {
   });
   say(drift.replace(/^/gm, '   '));
   check(code === 0, 'drift answered in full (exit 0)');
-  check(/ecs-service\s+checkout\s+\S+\s+\d+\s+no\b/.test(drift), 'checkout is fresh');
   check(
-    /ecs-service\s+worker\s+\S+\s+\d+\s+yes\s+notify/.test(drift),
+    /ecs-service\s+checkout\s+\d+\s+(replacing|fresh)\b/.test(drift),
+    'checkout is no longer stale: its redeploy is replacing its tasks',
+  );
+  check(
+    /ecs-service\s+worker\s+\d+\s+stale\s+notify/.test(drift),
     'worker is still stale, to be notified',
   );
   await drain(bus.queueUrl);

@@ -47,6 +47,11 @@ export interface ClientOptions {
   /** Credentials to use instead of the SDK's chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /**
+   * A named profile of the shared config and credentials files (the CLI's --profile): its
+   * credentials, and its region where a client is built without one, as AWS_PROFILE would.
+   */
+  profile?: string;
+  /**
    * The share of each ECS and Batch throttle bucket the watcher may take (0 to 1; default 0.5,
    * `WATCHER_API_SHARE`); 0 turns the budget off.
    */
@@ -163,6 +168,7 @@ export class AwsClients {
           connectionTimeout: 3_000,
         },
         ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
+        ...(this.options.profile ? { profile: this.options.profile } : {}),
         // SQS takes the account and queue from a QueueUrl; its host would override the endpoint
         // the SDK resolves (China and GovCloud partitions, FIPS, an emulator).
         ...(service === 'sqs' ? { useQueueUrlAsEndpoint: false } : {}),

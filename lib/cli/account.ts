@@ -10,7 +10,8 @@ import { buildReport, plannedOutcomes, type RunReport } from '../report.js';
 import type { Context, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import type { Io } from './io.js';
-import { printable, table } from './table.js';
+import { renderRun } from './render.js';
+import { layoutOf, printable } from './table.js';
 import { notFoundMessage } from './wait-checks.js';
 
 /** The settings, or a one-line error naming the variable. */
@@ -44,7 +45,10 @@ export function targetOf(
   }
 }
 
-/** The regions to scan: --region, else WATCHER_REGIONS, else the SDK's current region. */
+/**
+ * The regions to scan: --region, else WATCHER_REGIONS, else the SDK's current region (the
+ * --profile's when given). The CLI has checked --region against the SDK's regions already.
+ */
 export async function regionsFor(values: Values, settings: Settings): Promise<string[]> {
   if (typeof values.region === 'string') {
     const list = values.region.split(',').map((r) => r.trim());
@@ -56,12 +60,15 @@ export async function regionsFor(values: Values, settings: Settings): Promise<st
     return [...new Set(list)];
   }
   if (settings.regions) return settings.regions;
-  const probe = new ECSClient({});
+  // With --profile, the profile's region (unless AWS_REGION says otherwise, as for the AWS CLI).
+  const probe = new ECSClient(
+    typeof values.profile === 'string' ? { profile: values.profile } : {},
+  );
   try {
     return [await probe.config.region()];
   } catch {
     throw new CliError(
-      'no region: pass --region, or set WATCHER_REGIONS or AWS_REGION (or a region in your AWS profile)',
+      `no region: pass --region, or set WATCHER_REGIONS or AWS_REGION (or a region in ${typeof values.profile === 'string' ? `the profile ${values.profile}` : 'your AWS profile'})`,
     );
   } finally {
     probe.destroy();
@@ -249,7 +256,7 @@ export function printRun(report: RunReport, values: Values, io: Io, empty: strin
     return EXIT.incomplete;
   }
   if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
-  else io.out(renderRun(report, empty));
+  else io.out(renderRun(report, empty, layoutOf(values, io)));
   warnGaps(report, io);
   if (!report.complete) {
     io.err(
@@ -258,44 +265,6 @@ export function printRun(report: RunReport, values: Values, io: Io, empty: strin
     return EXIT.incomplete;
   }
   return EXIT.ok;
-}
-
-export function renderRun(report: RunReport, empty: string): string {
-  const lines: string[] = [];
-  const stale = report.consumers.filter((consumer) => consumer.stale).length;
-  if (report.consumers.length === 0) {
-    lines.push(empty);
-  } else {
-    lines.push(
-      table(
-        ['KIND', 'NAME', 'REGION', 'RUNNING', 'STALE', 'ACTION', 'WHY'],
-        report.consumers.map((c) =>
-          [
-            c.kind,
-            c.name,
-            c.region,
-            String(c.running),
-            c.stale ? 'yes' : 'no',
-            c.action,
-            c.stale ? c.staleReason : c.reason,
-          ].map(printable),
-        ),
-      ).trimEnd(),
-    );
-    lines.push(
-      `\n${report.consumers.length} consumer${report.consumers.length === 1 ? '' : 's'}, ${stale} stale`,
-    );
-  }
-  // No outcome is a planned notification (kinds are restarts, channels and the table's steps).
-  const actions = report.actions;
-  if (actions.length) {
-    lines.push('', 'Actions:');
-    for (const action of actions)
-      lines.push(
-        `  ${action.status.padEnd(8)} ${action.kind.padEnd(9)} ${printable(action.target)}${action.detail ? ` — ${printable(action.detail)}` : ''}`,
-      );
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 /** Where the state table is: its ARN's region (WATCHER_STATE_TABLE), else the first region. */

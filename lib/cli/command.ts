@@ -13,6 +13,8 @@ export interface Command {
   /** The help text after the usage line. */
   help: string;
   options: Options;
+  /** True for a command that reads files only, never the account: it takes no --stack. */
+  local?: boolean;
   run(positionals: string[], values: Values, io: Io, context: Context): Promise<number>;
 }
 
@@ -28,5 +30,11 @@ export interface Context {
 export const COMMON_OPTIONS: Options = {
   json: { type: 'boolean', default: false },
   region: { type: 'string' },
+  profile: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
+};
+
+/** The options every command that reads the account takes (see `Command.local`). */
+export const ACCOUNT_OPTIONS: Options = {
+  stack: { type: 'string' },
 };

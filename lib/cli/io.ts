@@ -9,6 +9,15 @@ export interface Io {
   /** True when stderr is a terminal a person watches (progress goes there only then). */
   interactive: boolean;
   stdin?: () => Promise<string>;
+  /** stdout's width when it is a terminal; absent when it is piped (tables then fit 100 columns). */
+  columns?: number;
+  /** Whether stdout takes colour: a terminal, unless NO_COLOR says no; FORCE_COLOR forces it. */
+  colour?: boolean;
+  /**
+   * Asks a person a yes/no question (on stderr, the answer from stdin); absent when stdin or
+   * stderr is not a terminal, where nobody can answer.
+   */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 export const processIo: Io = {
@@ -20,7 +29,40 @@ export const processIo: Io = {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
   },
+  // Read when a table is printed: a terminal may have been resized since the start.
+  get columns() {
+    return process.stdout.isTTY ? process.stdout.columns : undefined;
+  },
+  colour: wantsColour(process.env, Boolean(process.stdout.isTTY)),
+  ...(process.stdin.isTTY && process.stderr.isTTY ? { confirm: askTerminal } : {}),
 };
+
+/**
+ * The conventions of no-color.org and FORCE_COLOR: NO_COLOR (any value but empty) turns colour
+ * off, FORCE_COLOR (any value but 0 or false) turns it on even when piped; else a terminal that
+ * is not `dumb` gets colour.
+ */
+export function wantsColour(env: NodeJS.ProcessEnv, terminal: boolean): boolean {
+  if (env.NO_COLOR) return false;
+  const forced = env.FORCE_COLOR;
+  if (forced !== undefined) return forced !== '0' && forced !== 'false';
+  return terminal && env.TERM !== 'dumb';
+}
+
+/** Whether an answer is yes: `y` or `yes`, in any case; anything else (an empty line too) is no. */
+export function isYes(answer: string): boolean {
+  return /^\s*y(es)?\s*$/i.test(answer);
+}
+
+async function askTerminal(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return isYes(await prompt.question(question));
+  } finally {
+    prompt.close();
+  }
+}
 
 const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 

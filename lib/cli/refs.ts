@@ -1,3 +1,4 @@
+import { STSClient } from '@aws-sdk/client-sts';
 import type { Reference } from '../domain/index.js';
 import { isAccount, isRegion, lastPart, RefsError, readDefinitions } from '../refs/index.js';
 import type { Command, Values } from './command.js';
@@ -14,7 +15,7 @@ export interface RefRow extends Reference {
 export const refsCommand: Command = {
   name: 'refs',
   summary: 'list the secret references in task and job definition files',
-  usage: 'rotation-watcher refs FILE... [--region R] [--account A] [--json]',
+  usage: 'rotation-watcher refs FILE... [--region R] [--account A] [--profile NAME] [--json]',
   help: `Reads ECS task definitions and Batch job definitions (the JSON that DescribeTaskDefinition
 and DescribeJobDefinitions return: one object, a list, or the taskDefinition / jobDefinitions
 wrapper; FILE "-" is standard input) and lists every Parameter Store and Secrets Manager
@@ -22,7 +23,9 @@ reference in them, with the container, field and variable that holds it and the 
 secret it resolves to.
 
 Bare parameter names resolve in the definition's own region and account (from its ARN);
---region and --account set them where the file has no ARN, and win over it when given.
+--region and --account set them where the file has no ARN, and win over it when given. A bare
+name neither gives is listed as such, with what to pass. refs reads no AWS account: --profile
+only lends its region.
 
 Options:
   --region R    region that bare parameter names resolve in
@@ -34,10 +37,11 @@ Exit codes: 0 listed (invalid references are listed with the reason), 2 bad inpu
   options: {
     account: { type: 'string' },
   },
+  local: true,
   async run(files, values, io) {
     if (files.length === 0)
       throw new CliError('refs needs at least one FILE; see `rotation-watcher refs --help`');
-    const options = contextOptions(values);
+    const options = await contextOptions(values);
     const rows: RefRow[] = [];
     for (const file of files) rows.push(...(await refsOfFile(file, options, io)));
     if (values.json) {
@@ -74,8 +78,15 @@ async function refsOfFile(
   }
 }
 
-function contextOptions(values: Values): { region: string | null; account: string | null } {
-  const region = typeof values.region === 'string' ? values.region : null;
+async function contextOptions(
+  values: Values,
+): Promise<{ region: string | null; account: string | null }> {
+  const region =
+    typeof values.region === 'string'
+      ? values.region
+      : typeof values.profile === 'string'
+        ? await profileRegion(values.profile)
+        : null;
   const account = typeof values.account === 'string' ? values.account : null;
   if (region !== null && !isRegion(region)) {
     throw new CliError(
@@ -111,7 +122,7 @@ function shortSource(source: string): string {
 function describeTarget(row: RefRow): string {
   const target = row.target;
   if (!target) return `INVALID ${row.valueFrom}: ${row.problem ?? ''}`;
-  const where = target.arn ?? `${target.name} (${target.region ?? '?'}, ${target.account ?? '?'})`;
+  const where = target.arn ?? `${target.name} (${unresolved(target)})`;
   const pins = [
     target.jsonKey && `key ${target.jsonKey}`,
     target.versionStage && `stage ${target.versionStage}`,
@@ -119,4 +130,25 @@ function describeTarget(row: RefRow): string {
   ].filter(Boolean);
   const kind = target.service === 'ssm' ? 'parameter' : 'secret';
   return `${kind} ${where}${pins.length ? ` [${pins.join(', ')}]` : ''}`;
+}
+
+/** Why a bare name has no ARN: what it lacks, and what to pass. */
+function unresolved(target: NonNullable<RefRow['target']>): string {
+  if (target.region === null && target.account === null)
+    return 'bare name: pass --region and --account, or give a definition with its ARN';
+  if (target.account === null)
+    return `bare name in ${target.region}: pass --account, or give a definition with its ARN`;
+  return `bare name in account ${target.account}: pass --region, or give a definition with its ARN`;
+}
+
+/** The region of a --profile, or null when it names none. */
+async function profileRegion(profile: string): Promise<string | null> {
+  const probe = new STSClient({ profile });
+  try {
+    return (await probe.config.region()) ?? null;
+  } catch {
+    return null;
+  } finally {
+    probe.destroy();
+  }
 }

@@ -2,15 +2,16 @@ import { buildDeps } from '../compose.js';
 import { parsePayload } from '../events/index.js';
 import { runPipeline } from '../pipeline.js';
 import { printRun, regionsFor, settingsOrFail } from './account.js';
+import { NOTHING_CHANGED, sayLast, sayWhereTold } from './apply.js';
 import type { Command } from './command.js';
-import { CliError } from './errors.js';
+import { CliError, EXIT } from './errors.js';
 import { readJson } from './io.js';
 import { printable } from './table.js';
 
 export const simulateCommand: Command = {
   name: 'simulate',
   summary: 'run the watcher on one event file, exactly as the Lambda does',
-  usage: 'rotation-watcher simulate EVENT.json [--apply] [--region R] [--json]',
+  usage: 'rotation-watcher simulate EVENT.json [--apply] [--wide] [--region R] [--json]',
   help: `Runs the on-change pipeline (the same modules and the same plan as the Lambda) on an
 EventBridge event: one event, a list of events, or an SQS batch of them as Lambda receives it.
 EVENT.json "-" reads standard input.
@@ -23,8 +24,14 @@ With WATCHER_STATE_TABLE (the stack's table) --apply does what the Lambda does w
 each consumer with a lease before restarting it (a Lambda run at the same moment does not restart
 it too), keeps the rotation records and reminders, and uses the reference index.
 
+Its last line says what it did not do: without --apply "nothing was changed: pass --apply to
+act"; with --apply where the notifications went, or that no channel is set and which variables
+would set one (on stderr with --json, so that stdout stays one JSON object). Tables fit the
+terminal's width, or 100 columns when stdout is not a terminal (--wide: every column whole).
+
 Options:
   --apply       act and notify instead of only planning
+  --wide        print every column whole, whatever the width
   --region R    region(s) to scan, comma-separated (default: WATCHER_REGIONS, else the current region)
   --json        print { changes, consumers, actions, complete, gaps, calls }
   -h, --help    show this help
@@ -33,6 +40,7 @@ Exit codes: 0 done, 2 bad input (an unreadable event), 3 incomplete (part of the
 not be read), 4 an action or notification failed.`,
   options: {
     apply: { type: 'boolean', default: false },
+    wide: { type: 'boolean', default: false },
   },
   async run(positionals, values, io, context) {
     if (positionals.length !== 1)
@@ -54,15 +62,20 @@ not be read), 4 an action or notification failed.`,
     });
     const { clients } = deps;
     try {
-      const run = await runPipeline({ records }, deps, { apply: Boolean(values.apply) });
+      const apply = Boolean(values.apply);
+      const run = await runPipeline({ records }, deps, { apply });
       const code = printRun(
         run.report,
         values,
         io,
         'no running consumer references the changed values',
       );
-      if (code !== 0) return code;
-      return run.report.actions.some((action) => action.status === 'failed') ? 4 : 0;
+      if (apply) sayWhereTold(settings, run, values, io);
+      else sayLast(NOTHING_CHANGED, values, io);
+      if (code !== EXIT.ok) return code;
+      return run.report.actions.some((action) => action.status === 'failed')
+        ? EXIT.actionFailed
+        : EXIT.ok;
     } finally {
       clients.destroy();
     }

@@ -19,11 +19,13 @@ import { printable, table } from './table.js';
 export const statusCommand: Command = {
   name: 'status',
   summary: 'the open and recent rotation records of one parameter or secret',
-  usage: 'rotation-watcher status NAME|ARN [--secret] [--region R] [--json]',
+  usage:
+    'rotation-watcher status NAME|ARN [--secret] [--stack NAME] [--region R] [--profile NAME] [--json]',
   help: `Shows the rotation records of one parameter or secret: each change the watcher followed, whether
 it is open, complete, overdue or superseded, and each consumer that held the old value and what
-became of it. The records are read from the state table when WATCHER_STATE_TABLE names it (in
-the CLI's region). Without it, the answer is computed live: the value's current version, and
+became of it. The records are read from the state table when --stack names the watcher's stack
+(its StateTableArn output) or WATCHER_STATE_TABLE names the table (in the CLI's region unless
+it is an ARN). Without either, the answer is computed live: the value's current version, and
 the running consumers created before it.
 
 Options:

@@ -1,5 +1,4 @@
 import type { AwsClients } from '../aws/index.js';
-import { parseDuration } from '../config.js';
 import type { Change, Target } from '../domain/index.js';
 import type { RunReport } from '../report.js';
 import {
@@ -16,6 +15,7 @@ import {
 } from './account.js';
 import type { Command, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
+import { durationFlag } from './flags.js';
 import type { Io } from './io.js';
 import { printable } from './table.js';
 import { holdups, versionRefusal, type WantedVersion } from './wait-checks.js';
@@ -27,7 +27,7 @@ export const waitCommand: Command = {
   name: 'wait',
   summary: 'wait until no running consumer holds an old value of a parameter or secret',
   usage:
-    'rotation-watcher wait NAME|ARN [--secret] [--version ID] [--timeout 30m] [--interval 30s] [--region R] [--json]',
+    'rotation-watcher wait NAME|ARN [--secret] [--version ID] [--timeout 30m] [--interval 30s] [--stack NAME] [--region R] [--profile NAME] [--json]',
   help: `Blocks until no running ECS task or Batch job that references the parameter or secret was
 created before its current value (AWS's record of its last change): then nothing running can
 hold an older value, and the old credential can be revoked. Checks every --interval, live,
@@ -51,9 +51,11 @@ Options:
                   version of a rotation under way, a later parameter version) is waited for
                   until it is; an older one is refused (exit 2): timing it would mean reading
                   the value's history
-  --timeout D     give up after D (default ${DEFAULT_TIMEOUT}; 90s, 30m, 2h, 1h30m); checks go on
-                  until D, even when D is shorter than --interval
-  --interval D    time between checks (default ${DEFAULT_INTERVAL})
+  --timeout D     give up after D (default ${DEFAULT_TIMEOUT}): a number with an optional unit s, m
+                  or h (90s, 1.5m, 30m, 2h, 1h30m); a bare number is seconds (90 is 90s). Checks
+                  go on until D, even when D is shorter than --interval; 0 checks once
+  --interval D    time between checks (default ${DEFAULT_INTERVAL}; from 1s to 24h, a bare number is
+                  seconds)
   --region R      region(s) to scan, comma-separated (default: WATCHER_REGIONS, else the current region)
   --json          print { complete, value, waitedSeconds, checks, left, gaps, pending, regions,
                   accounts, replicas } when done (with "error" when nothing could be read)
@@ -76,9 +78,9 @@ complete, are listed).`,
   async run(positionals, values, io, context) {
     if (positionals.length !== 1)
       throw new CliError('wait takes one NAME or ARN; see `rotation-watcher wait --help`');
-    const timeoutMs = duration('--timeout', values.timeout);
-    const intervalMs = duration('--interval', values.interval);
-    if (intervalMs < 1000) throw new CliError('--interval must be at least 1s');
+    const timeoutMs = durationFlag('--timeout', values.timeout);
+    // A sleep longer than setTimeout's limit (24.8 days) would not sleep at all.
+    const intervalMs = durationFlag('--interval', values.interval, { min: 1000, max: 86_400_000 });
     const wanted = wantedVersion(values.version);
     const settings = settingsOrFail(context);
     const regions = await regionsFor(values, settings);
@@ -273,15 +275,6 @@ function wantedVersion(raw: Values[string]): WantedVersion | null {
 
 function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
-}
-
-function duration(option: string, raw: Values[string]): number {
-  const ms = typeof raw === 'string' ? parseDuration(raw) : null;
-  if (ms === null)
-    throw new CliError(
-      `${option} must be a duration such as 90s, 30m, 2h or 1h30m, got ${JSON.stringify(String(raw).slice(0, 40))}`,
-    );
-  return ms;
 }
 
 function format(ms: number): string {

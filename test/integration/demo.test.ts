@@ -24,7 +24,7 @@ describe('npm run demo', () => {
       'ok   the tagged service checkout has a new deployment',
       'ok   exactly one redeploy',
       'ok   one Slack message for the run',
-      'ok   checkout is fresh',
+      'ok   checkout is no longer stale: its redeploy is replacing its tasks',
       'ok   worker is still stale, to be notified',
       'ok   the record is open: consumers still hold the old value',
       'ok   a follow-up scheduled for each of the two rotations',

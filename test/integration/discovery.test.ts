@@ -242,8 +242,8 @@ describe('discovery against moto', () => {
   it('prints a readable table by default', async () => {
     const { code, stdout } = await cli(['who-uses', '/prod/db/password', '--region', EAST]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^KIND\s+NAME\s+REGION\s+RUNNING\s+STALE\s+ACTION\s+WHY/);
-    expect(stdout).toMatch(/ecs-service\s+checkout\s+us-east-1\s+2\s+yes\s+redeploy/);
+    expect(stdout).toMatch(/^KIND\s+NAME\s+RUNNING\s+STATE\s+ACTION\s+WHY/);
+    expect(stdout).toMatch(/ecs-service\s+checkout\s+2\s+stale\s+redeploy/);
     expect(stdout).toMatch(/3 consumers, 3 stale/);
   });
 
@@ -271,7 +271,7 @@ describe('discovery against moto', () => {
     expect(none.code).toBe(2);
     const region = await cli(['drift', '--region', 'moon-1']);
     expect(region.stderr.trim()).toBe(
-      'rotation-watcher: --region must be a region such as us-east-1 (or a comma list), got "moon-1"',
+      'rotation-watcher: --region moon-1: not a region; a region looks like us-east-1',
     );
   });
 });

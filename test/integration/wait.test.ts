@@ -128,10 +128,10 @@ describe('rotation-watcher wait', () => {
   it.each([
     [
       ['--timeout', 'soon'],
-      /--timeout must be a duration such as 90s, 30m, 2h or 1h30m, got "soon"/,
+      /--timeout soon: a duration must be a positive number with an optional unit s, m or h, such as 30s or 15m/,
     ],
-    [['--interval', '500ms'], /--interval must be a duration/],
-    [['--interval', '0s'], /--interval must be at least 1s/],
+    [['--interval', '500ms'], /--interval 500ms: a duration must be/],
+    [['--interval', '0s'], /--interval 0s: must be at least 1s/],
   ])('rejects %j with one line', async (options, message) => {
     const result = await wait(['/wait/done', ...options]);
     expect(result.code).toBe(2);

@@ -156,14 +156,18 @@ describe('bad input to the CLI', () => {
     [
       'a bad region',
       () => ['refs', TASK, '--region', 'us-east'],
-      /--region must be a region such as us-east-1, got "us-east"/,
+      /--region us-east: not a region; did you mean us-east-1\? a region looks like us-east-1$/,
     ],
     [
       'a bad account',
       () => ['refs', TASK, '--account', '12'],
       /--account must be a 12-digit account id/,
     ],
-    ['an unknown option', () => ['refs', TASK, '--frobnicate'], /Unknown option '--frobnicate'/],
+    [
+      'an unknown option',
+      () => ['refs', TASK, '--frobnicate'],
+      /unknown option --frobnicate; the options are .* \(rotation-watcher refs --help\)$/,
+    ],
     ['an unknown command', () => ['frobnicate'], /unknown command "frobnicate"; the commands are/],
   ])('%s: one line on stderr, exit 2', async (_label, args, message) => {
     const { code, stdout, stderr } = await cli(args());
