@@ -1,10 +1,21 @@
 // Measures the Lambda bundles two ways, for the README's choice: the SDK v3 clients bundled and
 // minified (ESM entry points), or left out (`@aws-sdk/*` external: the nodejs22.x runtime's own).
 // For each function: zip size, and the cold module-load time of the handler in a fresh node process.
+// Then the zips `npx serverless package` writes (offline, no credentials), unless --no-package.
+// --save FILE writes the JSON that `npm run docs` renders into docs/deploy.md.
 //
-//   npx tsx scripts/bundle-size.ts [--runs 7] [--json]
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//   npx tsx scripts/bundle-size.ts [--runs 7] [--json] [--save docs/bundle-size.json] [--no-package]
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
@@ -14,6 +25,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, '.bundles');
 const FUNCTIONS = ['on-change', 'sweep'];
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 7;
+const saveAt = process.argv.indexOf('--save');
+const save = saveAt >= 0 ? process.argv[saveAt + 1] : undefined;
 
 interface Row {
   fn: string;
@@ -95,8 +108,16 @@ for (const fn of FUNCTIONS) {
   }
 }
 rmSync(OUT, { recursive: true, force: true });
+const packaged = process.argv.includes('--no-package') ? [] : packagedZips();
+const report = {
+  machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' },
+  runs,
+  bundles: rows,
+  packaged,
+};
+if (save) writeFileSync(save, `${JSON.stringify(report, null, 2)}\n`);
 if (process.argv.includes('--json')) {
-  process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } else {
   process.stdout.write(`node ${process.version}, ${runs} runs each (median)\n`);
   process.stdout.write('function    variant       zip KB   load ms\n');
@@ -104,4 +125,44 @@ if (process.argv.includes('--json')) {
     process.stdout.write(
       `${row.fn.padEnd(12)}${row.variant.padEnd(14)}${String(row.zipKb).padStart(6)}   ${String(row.loadMs).padStart(7)}\n`,
     );
+  for (const zip of packaged)
+    process.stdout.write(`serverless package: ${zip.fn}.zip ${zip.zipKb} KB\n`);
+}
+
+/** The zips `npx serverless package` writes, one per function: offline, with no credentials. */
+function packagedZips(): Array<{ fn: string; zipKb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'rw-bundle-size-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
+    AWS_CONFIG_FILE: join(dir, 'no-config'),
+  };
+  for (const key of [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+  ])
+    delete env[key];
+  try {
+    const result = spawnSync('npx', ['serverless', 'package', '--package', dir], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    if (result.status !== 0)
+      throw new Error(
+        `npx serverless package failed (exit ${result.status}): ${(result.stderr || result.stdout).slice(-2000)}`,
+      );
+    return FUNCTIONS.map((fn) => {
+      const zip = readdirSync(dir).find((name) => name === `${fn}.zip`);
+      if (!zip) throw new Error(`npx serverless package wrote no ${fn}.zip in ${dir}`);
+      return { fn, zipKb: Math.round(statSync(join(dir, zip)).size / 102.4) / 10 };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
