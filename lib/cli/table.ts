@@ -10,13 +10,16 @@ export const PIPED_WIDTH = 100;
 
 /** The cells a cut column keeps at least, so that it still says something. */
 const MIN_CUT = 12;
+/** What the columns after the first of `cut` keep before the first is cut (a name stays readable). */
+const KEEP_BEFORE_FIRST = 24;
 
 export interface TableOptions {
   /** The width to fit (`null` or absent: every cell whole). */
   width?: number | null;
   /**
-   * The columns that may be cut to fit, the first cut first, each down to a few characters; a cut
-   * cell ends with `…`. Other columns are never cut.
+   * The columns that may be cut to fit, the one that says most first (a reason): the others are
+   * cut to 24 characters before it is cut at all, then it, then all of them down to a few
+   * characters; a cut cell ends with `…`. Other columns are never cut.
    */
   cut?: number[];
   /** Colours a cell (already padded), by its row (0 the first row under the header) and column. */
@@ -47,19 +50,23 @@ export function table(header: string[], rows: string[][], options: TableOptions 
 
 const GAP = '  ';
 
-/** Shrinks the `cut` columns of `widths`, in order, until a line fits `options.width`. */
+/** Shrinks the `cut` columns of `widths` (see TableOptions.cut) until a line fits `options.width`. */
 function fitWidths(widths: number[], header: string[], options: TableOptions): void {
   const { width, cut = [] } = options;
   if (width === null || width === undefined) return;
   let over = widths.reduce((sum, w) => sum + w, 0) + GAP.length * (widths.length - 1) - width;
-  for (const column of cut) {
+  const shrink = (column: number, floor: number) => {
     if (over <= 0) return;
     const now = widths[column] ?? 0;
-    const least = Math.min(now, Math.max(MIN_CUT, (header[column] ?? '').length));
+    const least = Math.min(now, Math.max(floor, (header[column] ?? '').length));
     const taken = Math.min(over, now - least);
     widths[column] = now - taken;
     over -= taken;
-  }
+  };
+  const [first, ...rest] = cut;
+  for (const column of rest) shrink(column, KEEP_BEFORE_FIRST);
+  if (first !== undefined) shrink(first, MIN_CUT);
+  for (const column of rest) shrink(column, MIN_CUT);
 }
 
 /** `text` within `width` characters, its end replaced by `…` when it is longer. */

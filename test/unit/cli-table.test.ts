@@ -129,6 +129,17 @@ describe('table', () => {
     expect(line).toBe(`${'x'.repeat(30)}  ${'y'.repeat(11)}…`);
   });
 
+  it('cuts a long name to 24 characters before it cuts the reason', () => {
+    const name = 'family:worker 8d9292b3-91a1-434f-86dc-345ab53d9256';
+    const why = `2 of 2 running tasks may hold the old value ${'z'.repeat(80)}`;
+    const text = table(['NAME', 'WHY'], [[name, why]], { width: 70, cut: [1, 0] });
+    const [, line = ''] = text.split('\n');
+    expect(line.length).toBeLessThanOrEqual(70);
+    expect(
+      line.startsWith(`${name.slice(0, 23)}…  2 of 2 running tasks may hold the old value`),
+    ).toBe(true);
+  });
+
   it('cuts with one ellipsis character', () => {
     expect(ellipsis('abcdef', 4)).toBe('abc…');
     expect(ellipsis('abc', 4)).toBe('abc');
