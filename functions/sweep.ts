@@ -48,7 +48,11 @@ async function sweep(
   record(
     run,
     { trigger: 'sweep', handover: hop, continued },
-    { budgetUsed: deps.clients.budget.drawdown(), rotations: await countRotations(deps) },
+    {
+      budgetUsed: deps.clients.budget.drawdown(),
+      // A run that handed over keeps its time for the next invocation: the next one counts.
+      ...(run.handedOver ? {} : { rotations: await countRotations(deps) }),
+    },
   );
   return {
     consumers: run.report.consumers.length,

@@ -7,7 +7,7 @@ import { dedupeChanges, type RecordResult, valueKey } from './events/index.js';
 import { concerns } from './gaps.js';
 import { notify, runMessage } from './notify/index.js';
 import { worthTelling } from './notify/summary.js';
-import { type Plan, plan } from './plan.js';
+import { type Plan, type PlannedAction, plan } from './plan.js';
 import { remember, sortOut } from './remind.js';
 import { buildReport, plannedOutcomes, type RunReport } from './report.js';
 import { followRun, type RunDeps, withRestarts } from './rotations/index.js';
@@ -56,6 +56,11 @@ export interface PipelineOptions {
    * would start later is not sent, fails, and its records come back.
    */
   actBy?: number;
+  /**
+   * The restarts a person confirmed (`kind#arn`, `drift --apply`): any other the plan now holds
+   * (the account changed since the question) is skipped, not sent.
+   */
+  confirmed?: ReadonlySet<string>;
 }
 
 /**
@@ -107,7 +112,7 @@ async function pipeline(
           consumers: await withRestarts(read.consumers, read.changes, deps.rotations.store),
         }
       : read;
-  const planned = plan(result.consumers, settings);
+  const planned = confirmedOnly(plan(result.consumers, settings), options.confirmed);
   const actions = options.apply
     ? await clients.until(options.actBy, () =>
         execute(planned.actions, { clients, dryRun: settings.dryRun, leases: deps.leases }),
@@ -245,4 +250,26 @@ function failedRecords(
 function touches(change: Change, failed: Change[]): boolean {
   const wanted = valueKey(change);
   return failed.some((other) => valueKey(other) === wanted);
+}
+
+/** The plan with every planned restart not among `confirmed` skipped (all kept without a set). */
+function confirmedOnly(planned: Plan, confirmed: ReadonlySet<string> | undefined): Plan {
+  if (!confirmed) return planned;
+  return {
+    ...planned,
+    actions: planned.actions.map((action) =>
+      action.status === 'planned' && !confirmed.has(restartKey(action))
+        ? {
+            ...action,
+            status: 'skipped',
+            detail: 'not in what was confirmed (the account changed since): run it again to act',
+          }
+        : action,
+    ),
+  };
+}
+
+/** How a confirmed restart is named: `redeploy#ARN`, `resubmit#ARN`. */
+export function restartKey(action: Pick<PlannedAction, 'kind' | 'consumer'>): string {
+  return `${action.kind}#${action.consumer.arn}`;
 }

@@ -52,7 +52,7 @@ export interface ClientOptions {
    */
   profile?: string;
   /**
-   * The share of each ECS and Batch throttle bucket the watcher may take (0 to 1; default 0.5,
+   * The share of each ECS and Batch throttle bucket the watcher may take (0 to 1; default 0.25,
    * `WATCHER_API_SHARE`); 0 turns the budget off.
    */
   apiShare?: number;

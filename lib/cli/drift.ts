@@ -1,6 +1,6 @@
 import { buildDeps } from '../compose.js';
 import type { Settings } from '../config.js';
-import { runPipeline } from '../pipeline.js';
+import { restartKey, runPipeline } from '../pipeline.js';
 import type { RunReport } from '../report.js';
 import { printRun, regionsFor, scanAccount, settingsOrFail } from './account.js';
 import { question, sayLast, sayWhereTold } from './apply.js';
@@ -87,9 +87,10 @@ async function apply(
   io: Io,
   context: Context,
 ): Promise<number> {
+  // Without the table there are no leases: a sweep running now could restart the same consumers.
   if (!settings.stateTable)
-    io.err(
-      'warning: WATCHER_STATE_TABLE is not set: no leases (a sweep running now may restart the same consumers) and no rotation records; set it to the stack table\n',
+    throw new CliError(
+      "drift --apply needs the stack's state table for its leases and rotation records: pass --stack NAME or set WATCHER_STATE_TABLE",
     );
   const deps = buildDeps(settings, {
     home: regions[0] as string,
@@ -98,8 +99,13 @@ async function apply(
   });
   const empty = `no stale consumer in ${regions.join(', ')}`;
   try {
+    let confirmed: Set<string> | undefined;
     if (!values.yes) {
       const look = await runPipeline({ sweep: true }, deps, { apply: false });
+      // Only what the question named is done: a consumer stale since is left to the next look.
+      confirmed = new Set(
+        look.plan.actions.filter((action) => action.status === 'planned').map(restartKey),
+      );
       const asked = question(look.plan, regions);
       // What it is about to do, then the question; with --json, stdout keeps one object.
       const code = values.json ? EXIT.ok : printRun(shown(look.report, values), values, io, empty);
@@ -114,7 +120,10 @@ async function apply(
       }
       if (!values.json) io.out('\n');
     }
-    const run = await runPipeline({ sweep: true }, deps, { apply: true });
+    const run = await runPipeline({ sweep: true }, deps, {
+      apply: true,
+      ...(confirmed ? { confirmed } : {}),
+    });
     const code = printRun(shown(run.report, values), values, io, empty);
     sayWhereTold(settings, run, values, io);
     if (code !== EXIT.ok) return code;

@@ -31,8 +31,9 @@ export function stateOf(
   consumer: Pick<ConsumerRow, 'stale' | 'cause' | 'basis' | 'alarm'>,
 ): ConsumerState {
   if (consumer.alarm) return 'alarm';
-  if (consumer.basis === 'service-gone') return 'gone';
+  // A deleted service's tasks that still run on the old value are stale first.
   if (consumer.stale) return 'stale';
+  if (consumer.basis === 'service-gone') return 'gone';
   return STATE_OF_CAUSE[consumer.cause];
 }
 

@@ -1,6 +1,7 @@
 // `drift --apply` is the sweep run by hand: the same runPipeline on a sweep, from the same
 // composition root, so the same plan, cap, leases and rotation records. Against moto.
 import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeServicesCommand, ECSClient, TagResourceCommand } from '@aws-sdk/client-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../lib/cli/io.js';
 import { run } from '../../lib/cli/main.js';
@@ -199,4 +200,56 @@ describe('drift --apply', () => {
     expect(wide.stdout.split('\n')[0]).toMatch(/^KIND\s+NAME\s+RUNNING\s+STATE\s+ACTION\s+WHY$/);
     expect(wide.stdout).toMatch(/^ecs-service\s+api\s.*is replacing them \(IN_PROGRESS\)$/m);
   }, 60_000);
+
+  it('does only what was confirmed: a consumer tagged to redeploy after the question is skipped', async () => {
+    const ecs = new ECSClient({ region: REGION });
+    const deployments = async () =>
+      (await ecs.send(new DescribeServicesCommand({ cluster: 'drift', services: [quiet] })))
+        .services?.[0]?.deployments?.length ?? 0;
+    const before = await deployments();
+    let stdout = '';
+    const asked: string[] = [];
+    const io: Io = {
+      out: (text) => {
+        stdout += text;
+      },
+      err: () => undefined,
+      interactive: false,
+      confirm: async (question) => {
+        asked.push(question);
+        // While the person reads the question, someone opts `quiet` in to redeploys.
+        await ecs.send(
+          new TagResourceCommand({
+            resourceArn: quiet,
+            tags: [{ key: 'rotation-watcher:action', value: 'redeploy' }],
+          }),
+        );
+        return true;
+      },
+    };
+    const code = await run(['drift', '--apply', '--json', '--region', REGION], io, {
+      env: { ...process.env, ...settings() },
+    });
+    expect(asked.join('')).not.toContain('3 services');
+    const report = JSON.parse(stdout) as {
+      actions: Array<{ kind: string; target: string; status: string; detail: string }>;
+    };
+    expect(report.actions.find((action) => action.target === quiet)).toEqual({
+      kind: 'redeploy',
+      target: quiet,
+      status: 'skipped',
+      detail: 'not in what was confirmed (the account changed since): run it again to act',
+    });
+    expect(await deployments()).toBe(before);
+    expect([0, 4]).toContain(code);
+    ecs.destroy();
+  }, 60_000);
+
+  it('refuses to act without the state table, whose leases keep a sweep off the same consumers', async () => {
+    const result = await cli(['drift', '--apply', '--yes', '--region', REGION]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')[0]).toBe(
+      "rotation-watcher: drift --apply needs the stack's state table for its leases and rotation records: pass --stack NAME or set WATCHER_STATE_TABLE",
+    );
+  });
 });

@@ -117,6 +117,7 @@ describe('STATE', () => {
     [{ stale: false, cause: 'no-run' }, 'idle'],
     [{ stale: true, cause: 'created-before', alarm: true }, 'alarm'],
     [{ stale: false, cause: 'created-before', basis: 'service-gone' }, 'gone'],
+    [{ stale: true, cause: 'created-before', basis: 'service-gone' }, 'stale'],
   ] as const)('of %o is %s', (facts, state) => {
     expect(stateOf({ basis: 'policy', alarm: false, ...facts })).toBe(state);
   });
