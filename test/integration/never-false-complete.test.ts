@@ -1015,9 +1015,18 @@ async function runCase(plan: Timeline, stats: Stats, controls = true): Promise<v
     const last = plan.moves.at(-1);
     if (last?.clean && !last.fault && waitDoubts(account, truth, true).length === 0) {
       const latest = ((await c.deps.rotations?.store.list(c.pk)) ?? [])[0];
-      expect(latest?.status, `the record of the change: ${JSON.stringify(latest)}`).toBe(
-        'complete',
-      );
+      // A label's move is recorded nowhere: the watcher judges by the tightest time AWS proves
+      // (never earlier than the move), which may be later than the true one. A task created in
+      // between and still running (a deleted service's task still stopping) may then keep the
+      // record open, erring late by design; complete is owed once nothing created before the
+      // record's own time of the change still runs.
+      const judged = latest ? Date.parse(latest.value.changedAt) : undefined;
+      const moved = truth.movedAt.get(currentVersion(account, truth) ?? '');
+      const since = moved === undefined || judged === undefined ? moved : Math.max(moved, judged);
+      if (holders(account, since).length === 0)
+        expect(latest?.status, `the record of the change: ${JSON.stringify(latest)}`).toBe(
+          'complete',
+        );
     }
   } finally {
     c.clients.destroy();
