@@ -3,6 +3,7 @@
 // Batch's REST-JSON protocol sends times as epoch milliseconds, as the model keeps them.
 import { randomUUID } from 'node:crypto';
 import type { AwsReply } from '../wire.js';
+import { advanceJobs } from './job-runs.js';
 import type { ScriptedAccount, ScriptedJob, ScriptedJobDefinition } from './model.js';
 import { arns, firstById, type Input, lastPart, list, page, reject } from './shared.js';
 
@@ -49,8 +50,10 @@ function summary(a: ScriptedAccount, job: ScriptedJob) {
     jobName: job.name,
     createdAt: job.createdAt,
     ...(job.startedAt !== undefined ? { startedAt: job.startedAt } : {}),
+    ...ending(job),
     status: job.status,
     jobDefinition: arn.jobDefinition(job.definition),
+    ...(job.exitCode !== undefined ? { container: { exitCode: job.exitCode } } : {}),
     ...(job.arraySize !== undefined ? { arrayProperties: { size: job.arraySize } } : {}),
     ...(job.arrayParent !== undefined ? { arrayProperties: { index: arrayIndexOf(job) } } : {}),
     ...(job.numNodes !== undefined ? { nodeProperties: { numNodes: job.numNodes } } : {}),
@@ -85,12 +88,13 @@ function detail(a: ScriptedAccount, job: ScriptedJob) {
     status: job.status,
     createdAt: job.createdAt,
     ...(job.startedAt !== undefined ? { startedAt: job.startedAt } : {}),
+    ...ending(job),
     jobDefinition: arn.jobDefinition(job.definition),
     parameters: job.parameters ?? {},
     tags: job.tags ?? {},
     propagateTags: false,
     retryStrategy: { attempts: 1 },
-    attempts: [],
+    attempts: attemptsOf(job),
     ...(job.arraySize !== undefined
       ? { arrayProperties: { size: job.arraySize, statusSummary: statusSummary() } }
       : {}),
@@ -102,9 +106,37 @@ function detail(a: ScriptedAccount, job: ScriptedJob) {
       ? { nodeDetails: { nodeIndex: nodeIndexOf(job), isMainNode: nodeIndexOf(job) === 0 } }
       : {}),
     ...(!multiNode || job.nodeParent !== undefined
-      ? { container: { image: IMAGE, environment: [], secrets } }
+      ? {
+          container: {
+            image: IMAGE,
+            environment: [],
+            secrets,
+            ...(job.exitCode !== undefined ? { exitCode: job.exitCode } : {}),
+          },
+        }
       : {}),
   };
+}
+
+/** When and why a job ended, as DescribeJobs and ListJobs tell it. */
+function ending(job: ScriptedJob) {
+  return {
+    ...(job.stoppedAt !== undefined ? { stoppedAt: job.stoppedAt } : {}),
+    ...(job.statusReason !== undefined ? { statusReason: job.statusReason } : {}),
+  };
+}
+
+/** Batch records an attempt once a started container has stopped. */
+function attemptsOf(job: ScriptedJob) {
+  if (job.startedAt === undefined || job.stoppedAt === undefined) return [];
+  return [
+    {
+      container: job.exitCode !== undefined ? { exitCode: job.exitCode } : {},
+      startedAt: job.startedAt,
+      stoppedAt: job.stoppedAt,
+      ...(job.statusReason !== undefined ? { statusReason: job.statusReason } : {}),
+    },
+  ];
 }
 
 function listJobs(a: ScriptedAccount, input: Input): AwsReply {
@@ -153,8 +185,10 @@ function submitJob(a: ScriptedAccount, input: Input): AwsReply {
     ...(definition.multiNode ? { numNodes: nodes ?? numNodesOf(a, ref) } : {}),
     ...(input.tags ? { tags: input.tags as Record<string, string> } : {}),
     ...(input.parameters ? { parameters: input.parameters as Record<string, string> } : {}),
+    ...(definition.onSubmit ? { script: definition.onSubmit, stepsDone: 0 } : {}),
   };
   a.jobs.push(job);
+  advanceJobs(a);
   return { body: { jobArn: arns(a).job(job.id), jobName: job.name, jobId: job.id } };
 }
 

@@ -1,6 +1,8 @@
 // ECS as the scripted account answers it: clusters, tasks, task definitions and services, and
-// UpdateService's forced deployments applied to the model at the account's clock.
+// UpdateService's forced deployments applied to the model at the account's clock (deployments.ts
+// moves them on when the service scripts what they do).
 import type { AwsReply } from '../wire.js';
+import { advanceDeployments, CIRCUIT_BREAKER_FAILURE, startDeployment } from './deployments.js';
 import type {
   ScriptedAccount,
   ScriptedDeployment,
@@ -63,6 +65,10 @@ function taskView(a: ScriptedAccount, task: ScriptedTask, tags: boolean) {
     desiredStatus: task.desiredStatus,
     ...(task.createdAt !== undefined ? { createdAt: seconds(task.createdAt) } : {}),
     ...(task.startedAt !== undefined ? { startedAt: seconds(task.startedAt) } : {}),
+    ...(task.stoppingAt !== undefined ? { stoppingAt: seconds(task.stoppingAt) } : {}),
+    ...(task.stoppedAt !== undefined ? { stoppedAt: seconds(task.stoppedAt) } : {}),
+    ...(task.stopCode !== undefined ? { stopCode: task.stopCode } : {}),
+    ...(task.stoppedReason !== undefined ? { stoppedReason: task.stoppedReason } : {}),
     launchType: 'FARGATE',
     containers: [{ name: 'app', taskArn, lastStatus: containerStatus(task) }],
     ...(tags ? { tags: tagList(task.tags) } : {}),
@@ -72,7 +78,7 @@ function taskView(a: ScriptedAccount, task: ScriptedTask, tags: boolean) {
 const ROLLOUT_REASONS = {
   IN_PROGRESS: (id: string) => `ECS deployment ${id} in progress.`,
   COMPLETED: (id: string) => `ECS deployment ${id} completed.`,
-  FAILED: () => 'ECS deployment circuit breaker: tasks failed to start.',
+  FAILED: () => CIRCUIT_BREAKER_FAILURE,
 };
 
 function serviceView(a: ScriptedAccount, service: ScriptedService, tags: boolean) {
@@ -85,6 +91,9 @@ function serviceView(a: ScriptedAccount, service: ScriptedService, tags: boolean
   );
   const running = (tasks: ScriptedTask[]) =>
     tasks.filter((task) => task.lastStatus === 'RUNNING').length;
+  const pending = (tasks: ScriptedTask[]) =>
+    tasks.filter((task) => ['PROVISIONING', 'PENDING', 'ACTIVATING'].includes(task.lastStatus))
+      .length;
   // Counts the model leaves out follow from its tasks, so tests script only what they test.
   const deployment = (d: ScriptedDeployment) => ({
     id: d.id,
@@ -92,12 +101,16 @@ function serviceView(a: ScriptedAccount, service: ScriptedService, tags: boolean
     taskDefinition: arn.taskDefinition(d.taskDefinition),
     desiredCount: d.desiredCount ?? (d.status === 'PRIMARY' ? service.desiredCount : 0),
     runningCount: d.runningCount ?? running(own.filter((task) => task.startedBy === d.id)),
+    pendingCount: pending(own.filter((task) => task.startedBy === d.id)),
     failedTasks: d.failedTasks ?? 0,
     createdAt: seconds(d.createdAt),
     updatedAt: seconds(d.updatedAt),
     launchType: 'FARGATE',
     ...(d.rolloutState
-      ? { rolloutState: d.rolloutState, rolloutStateReason: ROLLOUT_REASONS[d.rolloutState](d.id) }
+      ? {
+          rolloutState: d.rolloutState,
+          rolloutStateReason: d.rolloutStateReason ?? ROLLOUT_REASONS[d.rolloutState](d.id),
+        }
       : {}),
   });
   return {
@@ -108,6 +121,7 @@ function serviceView(a: ScriptedAccount, service: ScriptedService, tags: boolean
     status: service.status,
     desiredCount: service.desiredCount,
     runningCount: running(own),
+    pendingCount: pending(own),
     launchType: 'FARGATE',
     deploymentController: { type: service.controller ?? 'ECS' },
     deployments: service.deployments.map(deployment),
@@ -133,17 +147,6 @@ function taskDefinitionOf(a: ScriptedAccount, ref: unknown) {
     );
 }
 
-let deploymentsIssued = 0;
-
-/** A deployment id in ECS's form that no service of the account uses yet. */
-function freshDeploymentId(a: ScriptedAccount): string {
-  const used = new Set(a.services.flatMap((s) => s.deployments.map((d) => d.id)));
-  let id: string;
-  do id = `ecs-svc/${String(++deploymentsIssued).padStart(19, '9')}`;
-  while (used.has(id));
-  return id;
-}
-
 function updateService(a: ScriptedAccount, input: Input): AwsReply {
   const cluster = clusterOf(a, input);
   const service = findService(a, cluster, input.service);
@@ -160,20 +163,9 @@ function updateService(a: ScriptedAccount, input: Input): AwsReply {
   if (typeof input.desiredCount === 'number') service.desiredCount = input.desiredCount;
   if (input.forceNewDeployment === true || taskDefinition !== primary?.taskDefinition) {
     if (!taskDefinition) return reject(INVALID, 'The service has no task definition.');
-    if (primary) {
-      // The old tasks stay until ECS drains them; their deployment keeps the count it had.
-      primary.desiredCount ??= service.desiredCount;
-      primary.status = 'ACTIVE';
-    }
-    // ECS lists the new PRIMARY first.
-    service.deployments.unshift({
-      id: freshDeploymentId(a),
-      status: 'PRIMARY',
-      rolloutState: 'IN_PROGRESS',
-      createdAt: a.now,
-      updatedAt: a.now,
-      taskDefinition,
-    });
+    startDeployment(a, service, taskDefinition, a.now);
+    // A script's first step (launching the new tasks) is due at once.
+    advanceDeployments(a);
   }
   return { body: { service: serviceView(a, service, false) } };
 }

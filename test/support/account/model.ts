@@ -2,7 +2,9 @@
 // each task was created and started, which deployments exist and how their rollouts went, array
 // jobs and their children, when each value last changed). `serveScripted` answers the real SDK
 // clients from it over HTTP, with AWS's shapes, page limits and errors, and applies the mutating
-// calls (UpdateService, SubmitJob, TerminateJob) to it at the account's clock. The bench builds
+// calls (UpdateService, SubmitJob, TerminateJob) to it at the account's clock. Deployments and
+// jobs with a script (`onDeploy`, `onSubmit`) then move on as the clock does, each step stamped
+// with its own time, whenever the account is next asked (deployments.ts, job-runs.ts). The bench builds
 // its large accounts as this model too (synthetic.ts), and serves them with latency and throttles.
 // Every time is epoch milliseconds.
 
@@ -79,7 +81,41 @@ export interface ScriptedDeployment {
   desiredCount?: number;
   runningCount?: number;
   failedTasks?: number;
+  /** The reason ECS gives for `rolloutState`; its usual one for the state when absent. */
+  rolloutStateReason?: string;
+  /** What it does as the clock moves on: UpdateService takes it from the service's `onDeploy`. */
+  script?: DeploymentScript;
+  /** How many of its script's steps the account applied (each once, at its own time). */
+  stepsDone?: number;
 }
+
+/**
+ * What a new deployment does as the account's clock moves on; every time is in seconds after the
+ * deployment started. All but `stall` launch the service's desired count of new tasks at once
+ * (PENDING, `createdAt` the deployment's start).
+ * - `complete`: at `after` the new tasks are RUNNING and the other tasks STOPPING; `drain` later
+ *   (the stop timeout, 30 s by default) those are STOPPED, the older deployments INACTIVE and
+ *   this one COMPLETED.
+ * - `fail`: at `after` the new tasks are STOPPED (TaskFailedToStart, `stoppedReason`) and the
+ *   rollout FAILED (`reason`); the older deployment keeps its tasks, as the circuit breaker
+ *   without rollback leaves it.
+ * - `rollback`: fails as `fail` does, then the circuit breaker starts a new PRIMARY deployment of
+ *   the last completed deployment's task definition, which completes as `complete` would, after
+ *   `completeAfter` (`after` by default) and `drain`.
+ * - `stall`: nothing happens: IN_PROGRESS, no new task, `updatedAt` frozen (what a deployment
+ *   without a script does too).
+ */
+export type DeploymentScript =
+  | { kind: 'complete'; after: number; drain?: number }
+  | { kind: 'fail'; after: number; stoppedReason?: string; reason?: string }
+  | {
+      kind: 'rollback';
+      after: number;
+      stoppedReason?: string;
+      completeAfter?: number;
+      drain?: number;
+    }
+  | { kind: 'stall' };
 
 export interface ScriptedService {
   cluster: string;
@@ -91,6 +127,12 @@ export interface ScriptedService {
   tags?: Record<string, string>;
   /** Newest last is not required: the server reports them as given. */
   deployments: ScriptedDeployment[];
+  /**
+   * What the deployments UpdateService starts do. A list is a queue: each deployment takes the
+   * next script, the last one serves all further deployments. Absent: they stall, as before
+   * scripts existed.
+   */
+  onDeploy?: DeploymentScript | DeploymentScript[];
 }
 
 export interface ScriptedTask {
@@ -122,6 +164,18 @@ export interface ScriptedTask {
     | 'STOPPED';
   /** ListTasks filters by this (RUNNING unless asked for STOPPED). */
   desiredStatus: 'RUNNING' | 'STOPPED';
+  /** When it was told to stop, and when it had stopped. */
+  stoppingAt?: number;
+  stoppedAt?: number;
+  /** Why it stopped, e.g. `ResourceInitializationError: unable to pull secrets or registry auth: ...`. */
+  stoppedReason?: string;
+  stopCode?:
+    | 'TaskFailedToStart'
+    | 'EssentialContainerExited'
+    | 'UserInitiated'
+    | 'ServiceSchedulerInitiated'
+    | 'SpotInterruption'
+    | 'TerminationNotice';
   tags?: Record<string, string>;
 }
 
@@ -155,7 +209,29 @@ export interface ScriptedJob {
   nodeIndex?: number;
   tags?: Record<string, string>;
   parameters?: Record<string, string>;
+  /** When it ended (SUCCEEDED or FAILED). */
+  stoppedAt?: number;
+  /** DescribeJobs' short account of its status, e.g. `Essential container in task exited`. */
+  statusReason?: string;
+  /** Its container's exit code, once it ran and ended. */
+  exitCode?: number;
+  /** What it does as the clock moves on: SubmitJob takes it from the definition's `onSubmit`. */
+  script?: JobScript;
+  /** How many of its script's steps the account applied. */
+  stepsDone?: number;
 }
+
+/**
+ * What a submitted job does as the account's clock moves on; times in seconds after SubmitJob.
+ * It waits RUNNABLE from the start.
+ * - `succeed`: RUNNING (`startedAt`) at `runningAfter`, SUCCEEDED (exit code 0) at `endsAfter`.
+ * - `fail`: RUNNING at `runningAfter` when given (then exit code 1), FAILED at `endsAfter` with
+ *   `statusReason` (AWS's usual one for how it failed by default).
+ * TerminateJob ends the script: a job that ended does not move on.
+ */
+export type JobScript =
+  | { kind: 'succeed'; runningAfter: number; endsAfter: number }
+  | { kind: 'fail'; runningAfter?: number; endsAfter: number; statusReason?: string };
 
 export interface ScriptedJobDefinition {
   name: string;
@@ -164,6 +240,8 @@ export interface ScriptedJobDefinition {
   tags?: Record<string, string>;
   /** A multi-node definition (`nodeProperties`) instead of `containerProperties`. */
   multiNode?: boolean;
+  /** What the jobs SubmitJob submits with this definition do; absent, they stay SUBMITTED. */
+  onSubmit?: JobScript;
 }
 
 export interface ScriptedAccount {

@@ -1,8 +1,11 @@
 // The route that answers the real SDK clients from a scripted account. It reads the model afresh
-// on every request, so a test can move the clock or rewrite a timeline between two calls.
+// on every request, so a test can move the clock or rewrite a timeline between two calls; scripted
+// deployments and jobs are first brought up to the clock.
 import { type AwsReply, type AwsRequest, awsError } from '../wire.js';
 import { batchRoute } from './batch.js';
+import { advanceDeployments } from './deployments.js';
 import { ecsRoute } from './ecs.js';
+import { advanceJobs } from './job-runs.js';
 import { emptyAccount, type ScriptedAccount } from './model.js';
 import { arns, type Input, lastPart, list, page, Rejection, reject, seconds } from './shared.js';
 
@@ -181,9 +184,19 @@ function faultFor(account: ScriptedAccount, request: AwsRequest): AwsReply | nul
   return awsError(error, `The scripted account refuses ${api} (a scripted fault).`, status);
 }
 
+/**
+ * Brings the account's scripted deployments and jobs to its clock. The route does it before every
+ * request; a test that reads the model itself after moving the clock calls it first.
+ */
+export function advanceAccount(account: ScriptedAccount): void {
+  advanceDeployments(account);
+  advanceJobs(account);
+}
+
 /** Answers ECS, Batch, SSM and Secrets Manager calls from `account`, read live on every request. */
 export function scriptedRoute(account: ScriptedAccount): (request: AwsRequest) => AwsReply {
   return (request) => {
+    advanceAccount(account);
     const refused = faultFor(account, request);
     if (refused) return refused;
     const a = regionView(account, request.region);

@@ -15,6 +15,12 @@ export function reject(type: string, message: string): never {
   throw new Rejection(awsError(type, message));
 }
 
+/** What ECS and Batch on Fargate say when a task cannot fetch the secrets its definition names. */
+export const SECRETS_PULL_FAILURE =
+  'ResourceInitializationError: unable to pull secrets or registry auth: execution resource ' +
+  'retrieval failed: unable to retrieve secret from asm: service call has been retried 1 ' +
+  'time(s): AccessDeniedException';
+
 /** ECS, SSM and Secrets Manager send epoch seconds; the model keeps milliseconds. */
 export const seconds = (ms: number) => ms / 1000;
 
