@@ -14,13 +14,13 @@ import {
 } from './account.js';
 import type { Command } from './command.js';
 import { CliError, EXIT } from './errors.js';
-import { printable, table } from './table.js';
+import { type Layout, layoutOf, printable, table } from './table.js';
 
 export const statusCommand: Command = {
   name: 'status',
   summary: 'the open and recent rotation records of one parameter or secret',
   usage:
-    'rotation-watcher status NAME|ARN [--secret] [--stack NAME] [--region R] [--profile NAME] [--json]',
+    'rotation-watcher status NAME|ARN [--secret] [--wide] [--stack NAME] [--region R] [--profile NAME] [--json]',
   help: `Shows the rotation records of one parameter or secret: each change the watcher followed, whether
 it is open, complete, overdue or superseded, and each consumer that held the old value and what
 became of it. The records are read from the state table when --stack names the watcher's stack
@@ -30,6 +30,8 @@ the running consumers created before it.
 
 Options:
   --secret      NAME is a Secrets Manager secret name, not a parameter name
+  --wide        print the HOLDING OLD column whole (else it is cut (…) to the terminal's width,
+                or to 100 columns when stdout is not a terminal)
   --region R    the value's region (default: WATCHER_REGIONS' first, else the current region)
   --json        print { value, source: "table"|"live", records } or the live report
   -h, --help    show this help
@@ -38,6 +40,7 @@ Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could 
 (nothing is printed on stdout when nothing at all could be read).`,
   options: {
     secret: { type: 'boolean', default: false },
+    wide: { type: 'boolean', default: false },
   },
   async run(positionals, values, io, context) {
     if (positionals.length !== 1)
@@ -104,23 +107,7 @@ Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could 
         io.out(`${printable(target.name)}: no rotation records in ${settings.stateTable}\n`);
         return EXIT.ok;
       }
-      io.out(
-        `${table(
-          ['CHANGED', 'VERSION', 'STATUS', 'HOLDING OLD', 'CLEARED', 'OPENED', 'CLOSED'],
-          records.map((record) => {
-            const holding = record.consumers.filter((c) => !CLEARED.has(c.state));
-            return [
-              record.value.changedAt,
-              record.value.version ?? '-',
-              record.status,
-              holding.length ? holding.map((c) => c.name).join(', ') : '-',
-              String(record.consumers.length - holding.length),
-              record.openedAt,
-              record.closedAt ?? '-',
-            ].map(printable);
-          }),
-        ).trimEnd()}\n`,
-      );
+      io.out(renderRecords(records, layoutOf(values, io)));
       return EXIT.ok;
     } finally {
       clients.destroy();
@@ -139,4 +126,22 @@ async function accountOf(clients: AwsClients, region: string): Promise<string> {
     'the account could not be told (sts get-caller-identity failed): check the credentials, or give the ARN',
     EXIT.incomplete,
   );
+}
+
+/** The records as a table fitted to `layout`: the HOLDING OLD column is the one cut (…). */
+export function renderRecords(records: RotationRecord[], layout: Layout): string {
+  const header = ['CHANGED', 'VERSION', 'STATUS', 'HOLDING OLD', 'CLEARED', 'OPENED', 'CLOSED'];
+  const rows = records.map((record) => {
+    const holding = record.consumers.filter((c) => !CLEARED.has(c.state));
+    return [
+      record.value.changedAt,
+      record.value.version ?? '-',
+      record.status,
+      holding.length ? holding.map((c) => c.name).join(', ') : '-',
+      String(record.consumers.length - holding.length),
+      record.openedAt,
+      record.closedAt ?? '-',
+    ].map(printable);
+  });
+  return `${table(header, rows, { width: layout.width, cut: [header.indexOf('HOLDING OLD')] }).trimEnd()}\n`;
 }

@@ -272,6 +272,20 @@ describe('what the stack tells: outputs', () => {
     expect(outputs.DashboardUrl?.Value).toBe(
       'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=<WatcherDashboard>',
     );
+    // China and GovCloud have consoles of their own.
+    const dashboardIn = (partition: string, region: string) =>
+      (
+        resolve(template, template.Outputs.DashboardUrl, {
+          'AWS::Partition': partition,
+          'AWS::Region': region,
+        }) as { Value: unknown }
+      ).Value;
+    expect(dashboardIn('aws-cn', 'cn-north-1')).toBe(
+      'https://console.amazonaws.cn/cloudwatch/home?region=cn-north-1#dashboards:name=<WatcherDashboard>',
+    );
+    expect(dashboardIn('aws-us-gov', 'us-gov-west-1')).toBe(
+      'https://console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#dashboards:name=<WatcherDashboard>',
+    );
     expect(template.Resources.StateTable.Type).toBe('AWS::DynamoDB::Table');
     expect(template.Resources.WatcherDashboard.Type).toBe('AWS::CloudWatch::Dashboard');
     // An existing topic is the one the stack reports to.

@@ -5,9 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { question } from '../../lib/cli/apply.js';
 import { isYes, wantsColour } from '../../lib/cli/io.js';
 import { renderRun, stateOf, verbOf } from '../../lib/cli/render.js';
+import { renderRecords } from '../../lib/cli/status.js';
 import { ellipsis, layoutOf, table } from '../../lib/cli/table.js';
 import { plan } from '../../lib/plan.js';
 import type { RunReport } from '../../lib/report.js';
+import type { RotationRecord } from '../../lib/rotations/index.js';
 import { cli } from '../helpers/cli.js';
 import { parameterChange } from '../helpers/events.js';
 import { aConsumer } from '../helpers/factories.js';
@@ -307,5 +309,30 @@ describe('rotation-watcher simulate says what it did not do', () => {
       'Usage: rotation-watcher simulate EVENT.json [--apply] [--wide] [--region R] [--json]',
     );
     expect(stdout).toContain('nothing was changed: pass --apply to\nact');
+  });
+});
+
+describe('status table', () => {
+  const record = {
+    pk: 'rot#ssm|us-east-1|123456789012|/prod/db|',
+    sk: 'change#2026-12-01T12:00:00.000Z#2',
+    value: { changedAt: '2026-12-01T12:00:00.000Z', version: '2' },
+    status: 'open',
+    openedAt: '2026-12-01T12:00:05.000Z',
+    closedAt: null,
+    consumers: Array.from({ length: 30 }, (_, i) => ({
+      kind: 'ecs-service',
+      name: `service-with-a-long-name-${i}`,
+      state: 'stale',
+    })),
+  } as unknown as RotationRecord;
+
+  it('cuts HOLDING OLD to fit 100 columns, and --wide prints it whole', () => {
+    const fitted = renderRecords([record], { width: 100, colour: false });
+    for (const line of fitted.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+    expect(fitted).toMatch(/ open {4}service-with-… {2}0 /);
+    expect(fitted).not.toContain('service-with-a-long-name-29');
+    const wide = renderRecords([record], { width: null, colour: false });
+    expect(wide).toContain('service-with-a-long-name-29');
   });
 });
