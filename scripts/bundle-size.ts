@@ -5,7 +5,7 @@
 // --save FILE writes the JSON that `npm run docs` renders into docs/deploy.md.
 //
 //   npx tsx scripts/bundle-size.ts [--runs 7] [--json] [--save docs/bundle-size.json] [--no-package]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { packageOffline } from './package.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, '.bundles');
@@ -132,27 +133,8 @@ if (process.argv.includes('--json')) {
 /** The zips `npx serverless package` writes, one per function: offline, with no credentials. */
 function packagedZips(): Array<{ fn: string; zipKb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'rw-bundle-size-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
-    AWS_CONFIG_FILE: join(dir, 'no-config'),
-  };
-  for (const key of [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-  ])
-    delete env[key];
   try {
-    const result = spawnSync('npx', ['serverless', 'package', '--package', dir], {
-      cwd: ROOT,
-      env,
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
+    const result = packageOffline(dir, {}, 300_000);
     if (result.status !== 0)
       throw new Error(
         `npx serverless package failed (exit ${result.status}): ${(result.stderr || result.stdout).slice(-2000)}`,

@@ -1,6 +1,3 @@
-// Moved to errors.ts (one classifier of AWS errors); re-exported for clients.ts.
-export { isAmbiguous, isThrottling } from './errors.js';
-
 /** Counts of one API's calls in a run. */
 export interface ApiCount {
   /** Operations the code asked for. */

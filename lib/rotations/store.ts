@@ -138,6 +138,35 @@ export class RotationStore {
   /** The records being tracked: open, or closed and not yet told. */
   async tracked(): Promise<Array<{ pk: string; sk: string }>> {
     const out: Array<{ pk: string; sk: string }> = [];
+    for (const item of await this.trackedItems())
+      if (item.record?.S && item.change?.S) out.push({ pk: item.record.S, sk: item.change.S });
+    return out;
+  }
+
+  /**
+   * How many tracked records are open, and how many are past their deadline (open ones the
+   * follow-ups have not closed yet, and ones closed overdue whose signal is not yet told).
+   */
+  async count(): Promise<{ open: number; overdue: number }> {
+    const now = this.now();
+    let open = 0;
+    let overdue = 0;
+    for (const item of await this.trackedItems()) {
+      const expires = Number(item.expiresAt?.N ?? Infinity);
+      // Items listed before they carried these: open, due a week before they expire.
+      const status = item.status?.S ?? 'open';
+      const deadline = item.deadline?.S
+        ? Date.parse(item.deadline.S)
+        : (expires - TRACKED_GRACE_S) * 1000;
+      if (status === 'open') open += 1;
+      if ((status === 'open' && deadline <= now) || status === 'overdue') overdue += 1;
+    }
+    return { open, overdue };
+  }
+
+  /** Every item of the tracked list, all pages, but those expired and not yet deleted. */
+  private async trackedItems(): Promise<Array<Record<string, AttributeValue>>> {
+    const items: Array<Record<string, AttributeValue>> = [];
     let start: QueryCommandOutput['LastEvaluatedKey'];
     do {
       const reply: QueryCommandOutput = await this.send<QueryCommandOutput>(
@@ -149,47 +178,16 @@ export class RotationStore {
         }),
       );
       // DynamoDB deletes expired items within days, not at once: those are skipped.
-      const now = (this.options.now?.() ?? new Date()).getTime() / 1000;
+      const now = this.now();
       for (const item of reply.Items ?? [])
-        if (item.record?.S && item.change?.S && Number(item.expiresAt?.N ?? Infinity) > now)
-          out.push({ pk: item.record.S, sk: item.change.S });
+        if (Number(item.expiresAt?.N ?? Infinity) * 1000 > now) items.push(item);
       start = reply.LastEvaluatedKey;
     } while (start);
-    return out;
+    return items;
   }
 
-  /**
-   * How many tracked records are open, and how many are past their deadline (open ones the
-   * follow-ups have not closed yet, and ones closed overdue whose signal is not yet told).
-   */
-  async count(): Promise<{ open: number; overdue: number }> {
-    const now = (this.options.now?.() ?? new Date()).getTime();
-    let open = 0;
-    let overdue = 0;
-    let start: QueryCommandOutput['LastEvaluatedKey'];
-    do {
-      const reply: QueryCommandOutput = await this.send<QueryCommandOutput>(
-        new QueryCommand({
-          TableName: this.options.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: TRACKED_PK } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of reply.Items ?? []) {
-        const expires = Number(item.expiresAt?.N ?? Infinity);
-        if (expires * 1000 <= now) continue;
-        // Items listed before they carried these: open, due a week before they expire.
-        const status = item.status?.S ?? 'open';
-        const deadline = item.deadline?.S
-          ? Date.parse(item.deadline.S)
-          : (expires - TRACKED_GRACE_S) * 1000;
-        if (status === 'open') open += 1;
-        if ((status === 'open' && deadline <= now) || status === 'overdue') overdue += 1;
-      }
-      start = reply.LastEvaluatedKey;
-    } while (start);
-    return { open, overdue };
+  private now(): number {
+    return (this.options.now?.() ?? new Date()).getTime();
   }
 
   private send<T>(command: { input: unknown }): Promise<T> {

@@ -2,9 +2,7 @@ import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { packageOffline } from '../../scripts/package.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation templates are untyped JSON
 export type Template = Record<string, any>;
@@ -18,32 +16,7 @@ export interface Packaged {
 /** `npx serverless package` with no credentials and no network, into a fresh folder. */
 export function packageStack(params: Record<string, string> = {}): Packaged {
   const dir = mkdtempSync(join(tmpdir(), 'rw-package-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-    // An unroutable proxy: anything that tried to reach the network would fail.
-    HTTPS_PROXY: 'http://127.0.0.1:9',
-    HTTP_PROXY: 'http://127.0.0.1:9',
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
-    AWS_CONFIG_FILE: join(dir, 'no-config'),
-  };
-  for (const key of [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_ENDPOINT_URL',
-  ])
-    delete env[key];
-  const args = [
-    'serverless',
-    'package',
-    '--package',
-    dir,
-    ...Object.entries(params).flatMap(([key, value]) => ['--param', `${key}=${value}`]),
-  ];
-  const result = spawnSync('npx', args, { cwd: ROOT, env, encoding: 'utf8', timeout: 180_000 });
+  const result = packageOffline(dir, params);
   let template: Template = {};
   try {
     template = JSON.parse(
