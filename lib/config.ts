@@ -1,6 +1,7 @@
 import { DEFAULT_API_SHARE } from './aws/index.js';
 import { POLICY_ACTIONS, type PolicyAction } from './domain/index.js';
 import { isRegion } from './refs/index.js';
+import { DEFAULT_WAVES, parseWaves, type WaveSpec } from './rotations/waves.js';
 
 /** The watcher's settings, read once at the boundary (handler or CLI) and passed down. */
 export interface Settings {
@@ -33,6 +34,13 @@ export interface Settings {
    * (WATCHER_REMIND_EVERY), ms; 0: on every run. Needs the state table to remember.
    */
   remindEveryMs: number;
+  /**
+   * How the restarts of one change go out (WATCHER_WAVES): `all` at once, or in waves, a canary
+   * first (`1,25%,100%`). Waves need the state table to remember where they are.
+   */
+  waves: WaveSpec;
+  /** How long a wave's new deployments must run with no task failing before the next wave (WATCHER_BAKE), ms. */
+  bakeMs: number;
 }
 
 /** A setting with a value the watcher cannot use; the message names the variable and what is allowed. */
@@ -79,7 +87,28 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
             '24h',
             '0 (every run), ',
           ),
+    waves: wavesSetting(value('WATCHER_WAVES')),
+    bakeMs: bake(value('WATCHER_BAKE')),
   };
+}
+
+function wavesSetting(raw: string | null): WaveSpec {
+  const spec = parseWaves(raw ?? DEFAULT_WAVES);
+  if (typeof spec === 'string')
+    throw new SettingsError(
+      `WATCHER_WAVES must be all or a comma list of counts and percentages such as 1,25%,100% (${spec})`,
+    );
+  return spec;
+}
+
+function bake(raw: string | null): number {
+  if (raw === '0') return 0;
+  const ms = parseDuration(raw ?? '5m');
+  if (ms === null || ms > 86_400_000)
+    throw new SettingsError(
+      `WATCHER_BAKE must be 0 or a duration up to 24h such as 5m, 90s or 1h, got ${JSON.stringify((raw ?? '').slice(0, 40))}`,
+    );
+  return ms;
 }
 
 function durationSetting(name: string, raw: string | null, fallback: string, also = ''): number {

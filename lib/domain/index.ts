@@ -30,6 +30,7 @@ export {
 export type { CachedDefinition, DefinitionStore, Loaded, TagsLoaded } from './definition.js';
 export type { Gap, GapScope } from './gap.js';
 export type { MoveMemory, MoveTime, TimeBasis } from './moves.js';
+export type { Nudge } from './nudge.js';
 export type {
   ChannelKind,
   Outcome,

@@ -1,4 +1,4 @@
-import type { Change } from '../domain/index.js';
+import type { Change, Nudge } from '../domain/index.js';
 
 /** What became of one event, or of one SQS record carrying an event. */
 export interface RecordResult {
@@ -13,4 +13,6 @@ export interface RecordResult {
   error: string | null;
   /** The watcher's own delayed message: look at this rotation record again. */
   followUp?: { pk: string; sk: string; chain?: string };
+  /** An ECS deployment or a Batch job changed state: the waves that restarted it look again. */
+  nudge?: Nudge;
 }

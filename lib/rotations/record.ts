@@ -1,6 +1,7 @@
 import type { Change, PolicyAction } from '../domain/index.js';
 import { valueKey } from '../events/index.js';
 import { isRestart } from '../plan.js';
+import type { Waves } from './waves.js';
 
 /**
  * What became of one consumer that held the old value when the watcher first looked:
@@ -95,6 +96,11 @@ export interface RotationRecord {
    * and it cannot close complete. Absent in older records (counted as not read whole).
    */
   readWhole?: boolean;
+  /**
+   * The staged restarts of this change (WATCHER_WAVES): each wave, what each restart became, and
+   * a halt. Absent when nothing was restarted for it, or the waves were `all`.
+   */
+  waves?: Waves;
   /** Bumped by every write; a write succeeds only on the revision it read. */
   rev: number;
 }
