@@ -20,6 +20,8 @@ export function buildDeps(
   where: Where & {
     /** The changes queue, for delayed follow-ups (the functions); none: the sweep follows up. */
     queueUrl?: string | null;
+    /** The clock every part reads (tests and the demo move their own); the system's by default. */
+    now?: () => Date;
   },
 ): PipelineDeps {
   const { clients, cache, ...read } = buildReadDeps(settings, where);
@@ -40,7 +42,12 @@ export function buildDeps(
     // A record per rotation, followed up through the changes queue until it is complete.
     rotations: table
       ? {
-          store: new RotationStore({ table, region: at, clients }),
+          store: new RotationStore({
+            table,
+            region: at,
+            clients,
+            ...(where.now ? { now: where.now } : {}),
+          }),
           queueUrl: where.queueUrl ?? null,
         }
       : undefined,
@@ -48,6 +55,7 @@ export function buildDeps(
     moves: table ? tableMoves({ table, region: at, clients }) : undefined,
     // When each stale consumer was last told of: reminders once per WATCHER_REMIND_EVERY.
     reminders: table ? new ReminderStore({ table, region: at, clients }) : undefined,
+    ...(where.now ? { now: where.now } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { type Plan, type PlannedAction, plan } from './plan.js';
 import { remember, sortOut } from './remind.js';
 import { buildReport, plannedOutcomes, type RunReport } from './report.js';
 import { followRun, type RunDeps, withRestarts } from './rotations/index.js';
+import { gate, lookAtWaves, noteRestarts } from './rotations/stage.js';
 
 import type { Leases } from './state/lease.js';
 import type { ReminderStore } from './state/reminders.js';
@@ -86,9 +87,24 @@ async function pipeline(
   const { clients, cache, settings, regions } = deps;
   const records = 'records' in input ? input.records : [];
   const watch = (name: string) => withinPrefix(name, settings.namePrefix);
-  const changes = dedupeChanges(records.flatMap((record) => record.changes)).filter((change) =>
-    watch(change.name),
-  );
+  // Waves in flight that a follow-up, an ECS or Batch event or the sweep brings: looked at first,
+  // and the changes whose next wave may go are read with the run's own.
+  const waves =
+    options.apply && deps.rotations
+      ? await clients.until(options.readBy, () =>
+          lookAtWaves(
+            records,
+            { ...deps, rotations: deps.rotations as RunDeps['rotations'] },
+            {
+              sweep: 'sweep' in input,
+            },
+          ),
+        )
+      : { changes: [], outcomes: [] };
+  const changes = dedupeChanges([
+    ...records.flatMap((record) => record.changes),
+    ...waves.changes,
+  ]).filter((change) => watch(change.name));
   const read: DiscoveryResult =
     'sweep' in input || changes.length > 0
       ? await clients.until(options.readBy, () =>
@@ -112,15 +128,24 @@ async function pipeline(
           consumers: await withRestarts(read.consumers, read.changes, deps.rotations.store),
         }
       : read;
-  const planned = confirmedOnly(plan(result.consumers, settings), options.confirmed);
+  // The restarts go out in waves (WATCHER_WAVES): those a wave does not let go now are held back.
+  const gated = await gate(
+    confirmedOnly(plan(result.consumers, settings), options.confirmed),
+    result,
+    deps,
+    options.apply && !settings.dryRun,
+  );
+  const planned = gated.plan;
   const actions = options.apply
     ? await clients.until(options.actBy, () =>
         execute(planned.actions, { clients, dryRun: settings.dryRun, leases: deps.leases }),
       )
     : [];
   const outcomes: Outcome[] = options.apply
-    ? actions.map(({ consumer: _, ...outcome }) => outcome)
+    ? actions.map(({ consumer: _, ref: _ref, ...outcome }) => outcome)
     : plannedOutcomes(planned);
+  outcomes.push(...waves.outcomes, ...gated.outcomes);
+  if (options.apply) outcomes.push(...(await noteRestarts(gated, actions, deps)));
   // The memory of each rotation, and the follow-ups that look again until it is complete.
   const followed =
     options.apply && deps.rotations
@@ -131,6 +156,7 @@ async function pipeline(
           { ...deps, rotations: deps.rotations },
           {
             open: !('sweep' in input),
+            opened: gated.opened,
             actBy: options.actBy,
             decided: new Map(planned.decisions.map((d) => [d.consumer, d.action])),
           },

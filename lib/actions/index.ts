@@ -4,6 +4,7 @@ import {
   ConsumerGoneError,
   MayHaveChanged,
   NotRestartableError,
+  type Restarted,
   strategyFor,
 } from '../consumers/index.js';
 import type { Consumer, Outcome, RestartKind } from '../domain/index.js';
@@ -24,6 +25,8 @@ export interface ActionOutcome extends Outcome {
   consumer: Consumer;
   /** Not done now, but not failed either: the records of its changes are kept for a retry. */
   retry?: boolean;
+  /** What a restart done began: the new deployment's id, or the job submitted in its place. */
+  ref?: string | null;
 }
 
 /**
@@ -62,11 +65,8 @@ export async function execute(
         };
       }
       try {
-        return {
-          ...base,
-          status: 'done',
-          detail: await restart(action.consumer, options.clients),
-        };
+        const restarted = await restart(action.consumer, options.clients);
+        return { ...base, status: 'done', detail: restarted.detail, ref: restarted.ref };
       } catch (error) {
         // Give the consumer back only when nothing can have changed, so that a retry may act at
         // once; after a partial or unknown outcome the lease keeps concurrent runs off it.
@@ -86,7 +86,7 @@ export async function execute(
  * Restarts a consumer by its kind's strategy (a redeploy for a service, a resubmit for a job),
  * each change sent once.
  */
-async function restart(consumer: Consumer, clients: AwsClients): Promise<string> {
+async function restart(consumer: Consumer, clients: AwsClients): Promise<Restarted> {
   const strategy = strategyFor(consumer.kind);
   if (!strategy.restart) throw new NotRestartableError(`a ${consumer.kind} is never restarted`);
   return strategy.restart(consumer, clients, changeOnce);

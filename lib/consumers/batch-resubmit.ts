@@ -12,7 +12,7 @@ import { type AwsClients, describeError } from '../aws/index.js';
 import type { Consumer } from '../domain/index.js';
 import { jobsDescribed, jobsPage } from './batch-reads.js';
 import { MayHaveChanged, NotRestartableError } from './errors.js';
-import { type ChangeOnce, CLOCK_SKEW_MS } from './restart.js';
+import { type ChangeOnce, CLOCK_SKEW_MS, type Restarted } from './restart.js';
 
 /** Tag a resubmitted job carries, naming the job it replaces (so a repeated event does not resubmit twice). */
 export const REPLACES_TAG = 'rotation-watcher:replaces';
@@ -26,12 +26,15 @@ export async function resubmit(
   consumer: Consumer,
   clients: AwsClients,
   once: ChangeOnce,
-): Promise<string> {
+): Promise<Restarted> {
   const job = consumer.job;
   if (!job) throw new NotRestartableError('the job has no details to resubmit with');
   if (job.replacedBy) {
     await terminate(consumer, job.jobId, job.replacedBy, clients);
-    return `job ${job.jobId} was already resubmitted as ${job.replacedBy}; it is terminated now`;
+    return {
+      detail: `job ${job.jobId} was already resubmitted as ${job.replacedBy}; it is terminated now`,
+      ref: job.replacedBy,
+    };
   }
   const submit = job.submit as Partial<SubmitJobCommandInput> & {
     tags?: Record<string, string>;
@@ -57,7 +60,10 @@ export async function resubmit(
       { cause: error },
     );
   }
-  return `resubmitted as job ${submitted.jobId}; job ${job.jobId} terminated`;
+  return {
+    detail: `resubmitted as job ${submitted.jobId}; job ${job.jobId} terminated`,
+    ref: submitted.jobId ?? null,
+  };
 }
 
 /** The parts of a job's description that SubmitJob takes back, so a resubmit is the same job. */

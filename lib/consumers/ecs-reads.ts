@@ -189,3 +189,48 @@ async function servicesNamed(
   );
   return reply.services ?? [];
 }
+
+/** Services of one cluster as ECS reports them now (no tags), 10 a call; a failed call throws. */
+export async function servicesNow(
+  region: string,
+  cluster: string,
+  services: string[],
+  clients: AwsClients,
+): Promise<Service[]> {
+  const replies = await Promise.all(
+    chunks(services, DESCRIBE_SERVICES_MAX).map((batch) =>
+      servicesNamed(region, { cluster, services: batch }, clients),
+    ),
+  );
+  return replies.flat();
+}
+
+/**
+ * The stopped tasks of one deployment (ECS's `startedBy` is the deployment id), as ECS still
+ * lists them (for an hour or more after they stop); a failed call throws.
+ */
+export async function stoppedTasksOf(
+  region: string,
+  cluster: string,
+  deploymentId: string,
+  clients: AwsClients,
+): Promise<Task[]> {
+  const ecs = clients.get('ecs', region);
+  const arns = await allPages(async (nextToken) => {
+    const page = await clients.limited('ecs', region, () =>
+      ecs.send(
+        new ListTasksCommand({
+          cluster,
+          startedBy: deploymentId,
+          desiredStatus: 'STOPPED',
+          nextToken,
+        }),
+      ),
+    );
+    return { items: page.taskArns, next: page.nextToken };
+  });
+  const gaps: Gap[] = [];
+  const tasks = await describeTasks(region, cluster, arns.slice(0, 100), clients, gaps);
+  if (gaps.length > 0) throw new Error(`DescribeTasks failed: ${gaps[0]?.error}`);
+  return tasks;
+}

@@ -6,7 +6,7 @@ import { type AwsClients, classifyAwsError, describeError } from '../aws/index.j
 import type { Consumer } from '../domain/index.js';
 import { readService, serviceDetails } from './ecs-reads.js';
 import { ConsumerGoneError, NotRestartableError } from './errors.js';
-import { type ChangeOnce, CLOCK_SKEW_MS } from './restart.js';
+import { type ChangeOnce, CLOCK_SKEW_MS, type Restarted } from './restart.js';
 
 /**
  * UpdateService with forceNewDeployment: ECS replaces every task, and new tasks read the new
@@ -17,7 +17,7 @@ export async function redeploy(
   consumer: Consumer,
   clients: AwsClients,
   once: ChangeOnce,
-): Promise<string> {
+): Promise<Restarted> {
   const cluster = consumer.service?.cluster ?? consumer.parent;
   if (!cluster) throw new NotRestartableError('the service has no cluster');
   const ecs = clients.once('ecs', consumer.region);
@@ -32,12 +32,18 @@ export async function redeploy(
         const primary =
           reply.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY') ??
           reply.service?.deployments?.[0];
-        return `new deployment ${primary?.id ?? '(id not returned)'}`;
+        return {
+          detail: `new deployment ${primary?.id ?? '(id not returned)'}`,
+          ref: primary?.id ?? null,
+        };
       },
       async (since, error) => {
         const made = await deploymentSince(consumer, cluster, since, clients);
         return made
-          ? `new deployment ${made} (the answer was lost: ${describeError(error)}; DescribeServices shows it)`
+          ? {
+              detail: `new deployment ${made} (the answer was lost: ${describeError(error)}; DescribeServices shows it)`,
+              ref: made,
+            }
           : null;
       },
     );

@@ -55,7 +55,7 @@ export {
   MayHaveChanged,
   NotRestartableError,
 } from './errors.js';
-export type { ChangeOnce } from './restart.js';
+export type { ChangeOnce, Restarted } from './restart.js';
 export { assessConsumer, assessRun, type Verdict } from './staleness.js';
 export type {
   ConsumerStrategy,

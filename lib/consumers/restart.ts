@@ -10,5 +10,12 @@ export type ChangeOnce = <T>(
   madeSince: (since: number, error: unknown) => Promise<T | null>,
 ) => Promise<T>;
 
+/** What a restart did: the sentence for its outcome, and what it began (a deployment id, a job id). */
+export interface Restarted {
+  detail: string;
+  /** The deployment the redeploy began, or the job submitted in the resubmitted one's place. */
+  ref: string | null;
+}
+
 /** Clocks differ between this machine and AWS; a deployment or job this much older still counts as ours. */
 export const CLOCK_SKEW_MS = 60_000;

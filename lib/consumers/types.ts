@@ -12,7 +12,7 @@ import type {
 } from '../domain/index.js';
 import type { ScannedJob } from './batch-scan.js';
 import type { ScannedTask } from './ecs-scan.js';
-import type { ChangeOnce } from './restart.js';
+import type { ChangeOnce, Restarted } from './restart.js';
 import type { Verdict } from './staleness.js';
 
 /** What a scan of a region needs: the clients, the definitions already read, who to tell. */
@@ -85,5 +85,5 @@ export interface ConsumerStrategy {
   /** The known consumers of this kind as they are now, reading only them. */
   reread<K extends KnownConsumer>(known: K[], look: Look): Promise<Reread<K>>;
   /** Restarts it, sending each change once through `once`; what changed, for the outcome. */
-  restart?(consumer: Consumer, clients: AwsClients, once: ChangeOnce): Promise<string>;
+  restart?(consumer: Consumer, clients: AwsClients, once: ChangeOnce): Promise<Restarted>;
 }

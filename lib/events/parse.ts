@@ -1,5 +1,6 @@
 import { clip } from '../refs/errors.js';
 import { partitionOf } from '../refs/index.js';
+import { deploymentNudge, jobNudge } from './deployments.js';
 import { EventError, MalformedEventError } from './errors.js';
 import { parameterChange, parameterPolicy } from './parameters.js';
 import {
@@ -20,17 +21,20 @@ const HANDLERS: Record<string, Handler> = {
   'aws.secretsmanager|Secret Label Updated': secretLabel,
   'aws.secretsmanager|AWS API Call via CloudTrail': secretCloudTrail,
   'aws.secretsmanager|AWS Service Event via CloudTrail': secretCloudTrail,
+  'aws.ecs|ECS Deployment State Change': deploymentNudge,
+  'aws.batch|Batch Job State Change': jobNudge,
 };
 
-/** The detail-types the watcher acts on, by source. */
+/** The detail-types the watcher reads, by source: changes of values and the state of its restarts. */
 export const HANDLED_EVENTS = Object.keys(HANDLERS).map((key) => {
   const [source = '', detailType = ''] = key.split('|');
   return { source, detailType };
 });
 
 /**
- * Turns one EventBridge event into changes. An event of a kind the watcher does not handle
- * yields no change and a reason; an event of a handled kind with bad fields throws.
+ * Turns one EventBridge event into changes, or into a nudge when it tells of an ECS deployment or
+ * a Batch job. An event of a kind the watcher does not handle yields no change and a reason; an
+ * event of a handled kind with bad fields throws.
  *
  * @throws MalformedEventError naming the field that is wrong.
  */
@@ -106,8 +110,8 @@ function fromEvent(recordId: string | null, event: unknown): RecordResult {
   const followUp = followUpOf(event);
   if (followUp) return { recordId, changes: [], ignored: null, error: null, followUp };
   try {
-    const { changes, ignored } = parseEvent(event);
-    return { recordId, changes, ignored, error: null };
+    const { changes, ignored, nudge } = parseEvent(event);
+    return { recordId, changes, ignored, error: null, ...(nudge ? { nudge } : {}) };
   } catch (error) {
     if (!(error instanceof EventError)) throw error;
     return failed(recordId, recordId ? `SQS record ${recordId}: ${error.message}` : error.message);

@@ -98,6 +98,40 @@ export const CloudTrailDetailSchema = z.looseObject({
 });
 export type CloudTrailDetail = z.infer<typeof CloudTrailDetailSchema>;
 
+/**
+ * `aws.ecs` / `ECS Deployment State Change`: a service deployment started, reached steady state
+ * or failed (FAILED only with the deployment circuit breaker on). The service's ARN is
+ * `resources[0]`.
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
+ * @example { "eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED", "deploymentId": "ecs-svc/123",
+ *            "updatedAt": "2020-05-23T11:11:11Z", "reason": "ECS deployment circuit breaker: task failed to start." }
+ */
+export const DeploymentStateDetailSchema = z.looseObject({
+  eventType: z.string().max(64).optional(),
+  eventName: text(128),
+  deploymentId: text(256),
+  updatedAt: z.string().max(64).optional(),
+  reason: z.string().max(4096).nullish(),
+});
+
+/**
+ * `aws.batch` / `Batch Job State Change`: the detail is the job as DescribeJobs returns it (none
+ * for the submission itself). Only the fields below are read.
+ * https://docs.aws.amazon.com/batch/latest/userguide/batch_job_events.html
+ * @example { "jobArn": "arn:aws:batch:us-east-1:123456789012:job/4c7599ae-0a82-49aa-ba5a-4727fcce14a8",
+ *            "jobName": "event-test", "jobId": "4c7599ae-0a82-49aa-ba5a-4727fcce14a8",
+ *            "jobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/PexjEHappyPathCanary2JobQueue",
+ *            "status": "RUNNABLE", "attempts": [], "createdAt": 1641944200058, ... }
+ */
+export const BatchJobDetailSchema = z.looseObject({
+  jobId: text(256),
+  jobArn: ARN.optional(),
+  jobName: z.string().max(256).optional(),
+  jobQueue: z.string().max(2048).optional(),
+  status: text(64),
+  statusReason: z.string().max(4096).nullish(),
+});
+
 /** One SQS record as Lambda delivers it; the EventBridge event is the JSON in `body`. */
 export const SqsRecordSchema = z.looseObject({
   messageId: text(256),

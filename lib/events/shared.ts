@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Change } from '../domain/index.js';
+import type { Change, Nudge } from '../domain/index.js';
 import { clip } from '../refs/errors.js';
 import { MalformedEventError } from './errors.js';
 import type { Envelope } from './schemas.js';
@@ -9,6 +9,8 @@ export interface EventResult {
   changes: Change[];
   /** Why the event yields no change, when it is of a kind the watcher does not act on. */
   ignored: string | null;
+  /** An ECS deployment or a Batch job changed state (then no change and nothing ignored). */
+  nudge?: Nudge;
 }
 
 export type Base = Pick<

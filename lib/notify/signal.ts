@@ -11,6 +11,7 @@ import type { SignalKind } from './types.js';
 export const SIGNAL_SOURCE = 'rotation-watcher';
 export const COMPLETE_DETAIL_TYPE = 'Rotation Complete';
 export const OVERDUE_DETAIL_TYPE = 'Rotation Overdue';
+export const HALTED_DETAIL_TYPE = 'Rotation Halted';
 
 interface SignalSpec {
   /** The event's detail-type, and the outcome's first words. */
@@ -44,6 +45,14 @@ export const SIGNALS: Record<SignalKind, SignalSpec> = {
     names: (consumer) => consumer.state === 'stale-at-deadline',
     most: Number.POSITIVE_INFINITY,
   },
+  halted: {
+    detailType: HALTED_DETAIL_TYPE,
+    severity: 'alarm',
+    emoji: ':octagonal_sign:',
+    heading: 'Left on the old value',
+    names: (consumer) => !CLEARED.has(consumer.state),
+    most: Number.POSITIVE_INFINITY,
+  },
 };
 
 /** The title, as a run report's: Slack's header (without the prefix) and SNS's subject. */
@@ -56,6 +65,7 @@ export function signalText(record: RotationRecord, signal: SignalKind): string {
   const { stage, version } = record.value;
   // Which version the rotation put in place: a secret's stage and version id, a parameter's number.
   const name = `${record.value.name} (${stage ? `${stage} ` : ''}version ${version ?? 'unknown'})`;
+  if (signal === 'halted') return haltedText(record, name);
   if (signal === 'complete') {
     const count = record.consumers.length;
     const scope = record.covered
@@ -68,6 +78,17 @@ export function signalText(record: RotationRecord, signal: SignalKind): string {
     .slice(0, 10)
     .map((consumer) => consumer.name)
     .join(', ')}${left.length > 10 ? ', …' : ''}.`;
+}
+
+/** `Rotation Halted` in one sentence: what failed, AWS's reasons, and how many are left. */
+function haltedText(record: RotationRecord, name: string): string {
+  const halt = record.waves?.halt;
+  const left = record.consumers.filter((consumer) => !CLEARED.has(consumer.state)).length;
+  const what =
+    halt?.by === 'person'
+      ? 'a person halted them'
+      : `the restart of ${halt?.name ?? 'a consumer'}${halt?.ref ? ` (${halt.ref})` : ''} failed: ${halt?.reason ?? 'unknown'}${halt?.stopped.length ? `; stopped: ${halt.stopped.slice(0, 3).join('; ')}` : ''}`;
+  return `Rotation halted: no further wave restarts consumers of ${name}, because ${what}. ${left} consumer${left === 1 ? '' : 's'} left on the old value. Fix the value (a new change starts new waves, canary first), or \`rotation-watcher resume ${record.value.name}\`.`;
 }
 
 /** The record's consumers, those still holding the old value first (each part in record order). */
@@ -142,6 +163,28 @@ export function signalDetail(record: RotationRecord, listed = DETAIL_CONSUMERS) 
     supersedes: record.supersedes,
     // What "complete" covered: the regions scanned and the account; nothing else was looked at.
     covered: record.covered ?? null,
+    // The staged restarts and why they stopped (`Rotation Halted`); null without waves.
+    halt: record.waves?.halt ?? null,
+    waves: record.waves
+      ? {
+          spec: record.waves.spec,
+          status: record.waves.status,
+          waves: record.waves.waves.length,
+          // The wave in flight's restarts (as many as consumers are listed: the size budget).
+          restarts: record.waves.restarts
+            .filter((restart) => restart.wave === (record.waves?.waves.length ?? 0) - 1)
+            .slice(0, Math.min(listed, DETAIL_CONSUMERS))
+            .map(({ arn, name, kind, wave, ref, state, reason }) => ({
+              arn,
+              name,
+              kind,
+              wave,
+              ref,
+              state,
+              reason,
+            })),
+        }
+      : null,
     consumerCount: record.consumers.length,
     consumers,
     ...(ordered.length > consumers.length

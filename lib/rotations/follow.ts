@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { ActionOutcome } from '../actions/index.js';
 import { describeError } from '../aws/index.js';
-import type { ActionKind, Consumer, DiscoveryResult, Outcome } from '../domain/index.js';
+import type { ActionKind, Change, Consumer, DiscoveryResult, Outcome } from '../domain/index.js';
 import { valueKey } from '../events/index.js';
 import { NotARecordError } from './errors.js';
 import { changeOf, movesWhatIsRead, observationsOf } from './observations.js';
@@ -19,6 +19,7 @@ import {
 import { reread } from './reread.js';
 import { tell } from './signal.js';
 import { type FollowDeps, type FollowUpMessage, recordFailure } from './types.js';
+import { lookDelaySeconds } from './waves.js';
 
 /** SQS holds a message back 15 minutes at most: a follow-up looks again that often. */
 export const FOLLOW_UP_DELAY_S = 900;
@@ -47,7 +48,12 @@ export async function recordRun(
   result: DiscoveryResult,
   actions: ActionOutcome[],
   deps: FollowDeps,
-  options: { open: boolean; decided?: ReadonlyMap<Consumer, ActionKind> } = { open: true },
+  options: {
+    open: boolean;
+    decided?: ReadonlyMap<Consumer, ActionKind>;
+    /** Records this run opened before it acted (`PK SK`, the waves' gate): opened, as if here. */
+    opened?: ReadonlySet<string>;
+  } = { open: true },
 ): Promise<Recorded> {
   const now = deps.now?.() ?? new Date();
   const acted = new Map(
@@ -72,27 +78,16 @@ export async function recordRun(
     const pk = recordPk(change);
     const sk = recordSk(change);
     recorded.looked.add(`${pk} ${sk}`);
+    const openedBefore = options.opened?.has(`${pk} ${sk}`) ?? false;
     let seen = null as RotationRecord | null;
     try {
       const written = await deps.store.update(pk, sk, (current) => {
         seen = current;
         if (!current) {
           // Only events open records: the sweep sees every value's last change, however old, and
-          // only follows up what an event began.
+          // only follows up what an event began (or what it restarts: see lib/rotations/stage.ts).
           if (!options.open) return null;
-          const observations = observing(null);
-          const record = newRecord(
-            change,
-            observations,
-            now,
-            deps.settings.completeDeadlineMs,
-            result.complete,
-          );
-          const covered = {
-            regions: deps.regions ?? [change.region],
-            accounts: change.account ? [change.account] : [],
-          };
-          const first = observeOrKeep({ ...record, covered }, observations, now, result.complete);
+          const first = openRecord(change, observing(null), result.complete, deps, now);
           return { record: first.record, result: { signal: first.signal, opened: true } };
         }
         // Discovery read the whole account for the value: it may add consumers an earlier,
@@ -106,35 +101,55 @@ export async function recordRun(
       // An event's run keeps its record on the sweep's list while it needs looking at (also on
       // a redelivery: the run that opened it may have stopped before listing it); when that
       // fails, the event comes back.
-      if (options.open && record && needsLooking(record))
+      if ((options.open || openedBefore) && record && needsLooking(record))
         await deps.store.track(record).catch((error: unknown) => {
           recorded.failed.add(wanted);
           outcomes.push(recordFailure(change.name, 'could not be listed for the sweep', error));
         });
-      if (!written) {
+      const opened = Boolean(written?.result.opened) || openedBefore;
+      if (!written && !opened) {
         // Unchanged: a closed record whose signal was never told is told now.
         if (seen) outcomes.push(...(await settle(seen, deps, now)));
         continue;
       }
-      if (written.result.opened) {
-        await supersede(written.record, deps, now).catch((error: unknown) => {
+      if (!record) continue;
+      if (opened) {
+        await supersede(record, deps, now).catch((error: unknown) => {
           outcomes.push(
             recordFailure(change.name, 'the older record could not be marked superseded', error),
           );
         });
       }
-      if (written.result.signal)
+      if (written?.result.signal)
         outcomes.push(...(await tell(written.record, written.result.signal, deps)));
       // One chain of follow-ups per record, begun when it opens: a redelivery, another event of
       // the same rotation or the sweep only updates it (and signals, if it closes).
-      else if (written.result.opened)
-        outcomes.push(...(await startChain(written.record, deps, now)));
+      else if (opened) outcomes.push(...(await startChain(record, deps, now)));
     } catch (error) {
       if (options.open) recorded.failed.add(wanted);
       outcomes.push(recordFailure(change.name, 'could not be written', error));
     }
   }
   return recorded;
+}
+
+/**
+ * A new record for `change` with what the opening look observed (complete at once when nobody
+ * holds the old value and the look read the whole account).
+ */
+export function openRecord(
+  change: Change,
+  observations: Observation[],
+  whole: boolean,
+  deps: Pick<FollowDeps, 'settings' | 'regions'>,
+  now: Date,
+): { record: RotationRecord; signal: Signal } {
+  const record = newRecord(change, observations, now, deps.settings.completeDeadlineMs, whole);
+  const covered = {
+    regions: deps.regions ?? [change.region],
+    accounts: change.account ? [change.account] : [],
+  };
+  return observeOrKeep({ ...record, covered }, observations, now, whole);
 }
 
 /** Open, or closed and its signal not yet told (`undefined`: from before signals were noted). */
@@ -179,7 +194,7 @@ export async function followUp(
   // comes back (the error reaches the caller) and the chain lives on; if the record then cannot
   // name it (another copy of this link won), the sent link finds it does not own the record.
   const stays = observe(current, observations, now, complete, whole).record.status === 'open';
-  const next = schedule && stays ? await sendLink(current, deps) : null;
+  const next = schedule && stays ? await sendLink(current, deps, now) : null;
   const written = await deps.store.update(pk, sk, (latest) => {
     // Closed, or another copy of this link took the chain meanwhile: nothing more to do here.
     if (!latest || (schedule && !owns(latest, link))) return null;
@@ -200,7 +215,7 @@ export async function followUp(
 async function startChain(record: RotationRecord, deps: FollowDeps, now: Date): Promise<Outcome[]> {
   if (record.status !== 'open' || !deps.queueUrl || record.nextLook) return [];
   try {
-    const link = await sendLink(record, deps);
+    const link = await sendLink(record, deps, now);
     if (link)
       await deps.store.update(record.pk, record.sk, (latest) =>
         latest?.status === 'open' && !latest.nextLook
@@ -234,7 +249,7 @@ function lapsed(record: RotationRecord, now: Date): boolean {
 /** The record naming `chain` as the link that looks next, one delay from now. */
 function chained(record: RotationRecord, chain: string | null, now: Date): RotationRecord {
   if (!chain) return record;
-  const at = new Date(now.getTime() + FOLLOW_UP_DELAY_S * 1000).toISOString();
+  const at = new Date(now.getTime() + delayOf(record, now) * 1000).toISOString();
   return { ...record, nextLook: chain, nextLookAt: at };
 }
 
@@ -298,8 +313,16 @@ async function supersede(record: RotationRecord, deps: FollowDeps, now: Date): P
   }
 }
 
+/** How long the record's next look waits: shorter while a wave of its restarts is in flight. */
+const delayOf = (record: RotationRecord, now: Date) =>
+  lookDelaySeconds(record.waves, now, FOLLOW_UP_DELAY_S);
+
 /** Sends a new link of the record's chain, delayed one look; its id, or null with no queue. */
-async function sendLink(record: RotationRecord, deps: FollowDeps): Promise<string | null> {
+async function sendLink(
+  record: RotationRecord,
+  deps: FollowDeps,
+  now: Date,
+): Promise<string | null> {
   if (!deps.queueUrl) return null;
   const chain = randomUUID();
   const message: FollowUpMessage = {
@@ -312,7 +335,7 @@ async function sendLink(record: RotationRecord, deps: FollowDeps): Promise<strin
     new SendMessageCommand({
       QueueUrl: deps.queueUrl,
       MessageBody: JSON.stringify(message),
-      DelaySeconds: FOLLOW_UP_DELAY_S,
+      DelaySeconds: delayOf(record, now),
     }),
   );
   return chain;

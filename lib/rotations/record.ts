@@ -181,7 +181,7 @@ export function newRecord(
 }
 
 /** What a record's change means for the world when it is written. */
-export type Signal = 'complete' | 'overdue' | null;
+export type Signal = 'complete' | 'overdue' | 'halted' | null;
 
 /**
  * The record after a look at its consumers: each one's new state (a consumer not seen by a

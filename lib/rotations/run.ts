@@ -42,7 +42,13 @@ export async function followRun(
   result: DiscoveryResult,
   actions: ActionOutcome[],
   deps: RunDeps,
-  options: { open: boolean; actBy?: number; decided: ReadonlyMap<Consumer, ActionKind> },
+  options: {
+    open: boolean;
+    actBy?: number;
+    decided: ReadonlyMap<Consumer, ActionKind>;
+    /** Records the waves' gate opened before the run acted (`PK SK`). */
+    opened?: ReadonlySet<string>;
+  },
 ): Promise<{ outcomes: Outcome[]; retry: string[] }> {
   const followDeps: FollowDeps = {
     clients: deps.clients,
@@ -74,6 +80,7 @@ export async function followRun(
   const recorded = await recordRun(result, actions, followDeps, {
     open: options.open,
     decided: options.decided,
+    ...(options.opened ? { opened: options.opened } : {}),
   });
   const { outcomes } = recorded;
   // A record that could not be opened: its event comes back, as only events open records.

@@ -112,7 +112,8 @@ export function parseWaves(raw: string): WaveSpec | string {
       if (value < 1 || value > 100) return `a percentage must be from 1% to 100%, got ${part}`;
       steps.push({ percent: value });
     } else if (/^\d{1,5}$/.test(part) && Number(part) >= 1) steps.push({ count: Number(part) });
-    else return `expected counts (such as 1) or percentages (such as 25%), got ${JSON.stringify(part.slice(0, 20))}`;
+    else
+      return `expected counts (such as 1) or percentages (such as 25%), got ${JSON.stringify(part.slice(0, 20))}`;
   }
   return steps;
 }
@@ -272,6 +273,8 @@ export function noteSent(
 /** What AWS says now of one restart of the wave in flight. */
 export type RestartFact =
   | { state: 'in-progress' }
+  /** AWS could not be asked: nothing is concluded (not even a stall). */
+  | { state: 'unread' }
   | { state: 'settled'; at: string; reason?: string }
   | { state: 'failed'; reason: string; stopped: string[] };
 
@@ -294,9 +297,13 @@ export function settle(
   const restarts = current.restarts.map((restart) => {
     if (restart.wave !== index || restart.state === 'failed') return restart;
     const fact = facts.get(restart.arn);
-    if (!fact || fact.state === 'in-progress') {
+    if (!fact || fact.state === 'in-progress' || fact.state === 'unread') {
       // No progress for too long: a stalled rollout.
-      if (restart.state === 'in-flight' && Date.parse(at) - Date.parse(restart.at) > STALL_AFTER_MS) {
+      if (
+        fact?.state === 'in-progress' &&
+        restart.state === 'in-flight' &&
+        Date.parse(at) - Date.parse(restart.at) > STALL_AFTER_MS
+      ) {
         const reason = `no progress ${Math.round(STALL_AFTER_MS / 60_000)} minutes after the restart (the rollout stalled)`;
         halt ??= haltOf(restart, reason, [], at);
         return { ...restart, state: 'failed' as const, reason };
@@ -308,12 +315,16 @@ export function settle(
       return { ...restart, state: 'failed' as const, reason: fact.reason };
     }
     if (restart.state === 'settled') return restart;
-    return { ...restart, state: 'settled' as const, settledAt: fact.at, reason: fact.reason ?? null };
+    return {
+      ...restart,
+      state: 'settled' as const,
+      settledAt: fact.at,
+      reason: fact.reason ?? null,
+    };
   });
   const waves = [...current.waves];
   const wave = waves[index] as Wave;
-  if (halt)
-    return { waves: { ...current, restarts, waves, status: 'halted', halt }, halted: true };
+  if (halt) return { waves: { ...current, restarts, waves, status: 'halted', halt }, halted: true };
   const mine = restarts.filter((restart) => restart.wave === index);
   const settled = wave.members.every((arn) =>
     mine.some((restart) => restart.arn === arn && restart.state === 'settled'),
@@ -393,7 +404,7 @@ export function resumeByHand(current: Waves, now: Date): { waves: Waves; retry: 
 
 /** The wave in flight has restarts AWS has not finished, or its bake has not ended. */
 export function inFlight(waves: Waves | undefined, now: Date): boolean {
-  if (!waves || waves.status !== 'rolling') return false;
+  if (waves?.status !== 'rolling') return false;
   const wave = waves.waves.at(-1);
   return Boolean(wave && !(wave.bakedAt && wave.bakedAt <= now.toISOString()));
 }
@@ -403,7 +414,7 @@ export function inFlight(waves: Waves | undefined, now: Date): boolean {
  * may go), or has members not restarted yet (held by WATCHER_MAX_ACTIONS or the API budget).
  */
 export function wantsRun(waves: Waves | undefined, now: Date): boolean {
-  if (!waves || waves.status !== 'rolling') return false;
+  if (waves?.status !== 'rolling') return false;
   const wave = waves.waves.at(-1);
   if (!wave) return true;
   if (wave.bakedAt && wave.bakedAt <= now.toISOString()) return true;

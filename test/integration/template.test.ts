@@ -13,6 +13,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { withinPrefix } from '../../lib/config.js';
+import {
+  DEPLOYMENT_EVENT_NAMES,
+  HANDLED_EVENTS,
+  JOB_STATUSES,
+  parseEvent,
+} from '../../lib/events/index.js';
 import type { PipelineRun } from '../../lib/pipeline.js';
 import type { RunMeasures } from '../../lib/runtime.js';
 import {
@@ -20,6 +26,7 @@ import {
   cfnLint,
   type Packaged,
   packageStack,
+  type Resource,
   resolve,
   resourcesOf,
   roleStatements,
@@ -35,6 +42,8 @@ const RULES = [
   'SecretLabelRule',
   'SecretApiCallRule',
   'SecretRotationRule',
+  'DeploymentStateRule',
+  'JobStateRule',
 ];
 const FORBIDDEN =
   /^(ssm:GetParameter|ssm:GetParameters|ssm:GetParametersByPath|secretsmanager:GetSecretValue|secretsmanager:BatchGetSecretValue|kms:Decrypt)$/;
@@ -576,6 +585,73 @@ describe('IAM: least privilege', () => {
   });
 });
 
+describe('event rules and the code that reads their events', () => {
+  /** Every rule that matches events (the sweep's schedule has no pattern), by its logical name. */
+  const patternRules = (packaged: Packaged) =>
+    Object.entries(packaged.template.Resources as Record<string, Resource>)
+      .filter(([, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern)
+      .map(([name, r]) => ({
+        name,
+        pattern: resolve(packaged.template, r.Properties.EventPattern) as {
+          source: string[];
+          'detail-type': string[];
+          detail?: Record<string, unknown>;
+        },
+        targets: resolve(packaged.template, r.Properties.Targets) as Array<{ Arn: unknown }>,
+      }));
+
+  it('has one rule for each kind of event the code reads, and none for a kind it does not', () => {
+    for (const packaged of [defaults, custom]) {
+      const rules = patternRules(packaged);
+      expect(rules.map((rule) => rule.name).sort()).toEqual([...RULES].sort());
+      const letThrough = rules.flatMap(({ pattern }) =>
+        pattern.source.flatMap((source) =>
+          pattern['detail-type'].map((detailType) => ({ source, detailType })),
+        ),
+      );
+      for (const kind of letThrough) expect(HANDLED_EVENTS).toContainEqual(kind);
+      for (const kind of HANDLED_EVENTS) expect(letThrough).toContainEqual(kind);
+    }
+  });
+
+  it('sends every matched event to the changes queue, which accepts it from these rules only', () => {
+    const rules = patternRules(defaults);
+    for (const { targets } of rules)
+      expect(targets).toEqual([{ Id: 'changes-queue', Arn: '<ChangesQueue.Arn>' }]);
+    const policy = resolve(
+      defaults.template,
+      defaults.template.Resources.ChangesQueuePolicy.Properties,
+    ) as {
+      PolicyDocument: {
+        Statement: Array<{
+          Principal: unknown;
+          Condition: { ArnEquals: { 'aws:SourceArn': string[] } };
+        }>;
+      };
+    };
+    const [statement, ...others] = policy.PolicyDocument.Statement;
+    expect(others).toEqual([]);
+    expect(statement?.Principal).toEqual({ Service: 'events.amazonaws.com' });
+    expect([...(statement?.Condition.ArnEquals['aws:SourceArn'] ?? [])].sort()).toEqual(
+      rules.map(({ name }) => `<${name}.Arn>`).sort(),
+    );
+  });
+
+  it("lets through the ECS deployment events and Batch job states the code waits for, by the code's own lists", () => {
+    const byName = Object.fromEntries(patternRules(defaults).map((rule) => [rule.name, rule]));
+    expect(byName.DeploymentStateRule?.pattern).toEqual({
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Deployment State Change'],
+      detail: { eventName: [...DEPLOYMENT_EVENT_NAMES] },
+    });
+    expect(byName.JobStateRule?.pattern).toEqual({
+      source: ['aws.batch'],
+      'detail-type': ['Batch Job State Change'],
+      detail: { status: [...JOB_STATUSES] },
+    });
+  });
+});
+
 describe('event patterns, matched by EventBridge (moto)', () => {
   const samples: Record<string, string[]> = {
     ParameterChangeRule: [
@@ -600,6 +676,8 @@ describe('event patterns, matched by EventBridge (moto)', () => {
       'secretsmanager/delete-secret',
     ],
     SecretRotationRule: ['secretsmanager/rotation-succeeded'],
+    DeploymentStateRule: ['ecs/deployment-completed', 'ecs/deployment-failed'],
+    JobStateRule: ['batch/job-failed', 'batch/job-running', 'batch/job-succeeded'],
   };
 
   /** Puts every rule, resolved for `overrides`, on moto's default bus with its own SQS target. */
@@ -668,6 +746,8 @@ describe('event patterns, matched by EventBridge (moto)', () => {
       'secretsmanager/rotation-failed',
       'secretsmanager/put-secret-value-access-denied',
       'ssm/create-failed-ec2-image',
+      'ecs/deployment-in-progress',
+      'batch/job-runnable',
     ];
     const matched = await routeAll(
       {},
@@ -682,6 +762,45 @@ describe('event patterns, matched by EventBridge (moto)', () => {
     expect(Object.values(matched).flat()).not.toContain('other/ec2-state-change');
     expect(Object.values(matched).flat()).not.toContain('secretsmanager/rotation-failed');
     expect(Object.values(matched).flat()).not.toContain('ssm/create-failed-ec2-image');
+    expect(Object.values(matched).flat()).not.toContain('ecs/deployment-in-progress');
+    expect(Object.values(matched).flat()).not.toContain('batch/job-runnable');
+  }, 60_000);
+
+  it('lets through exactly the ECS deployment events and Batch job states the code turns into nudges', async () => {
+    const states = [
+      ...['IN_PROGRESS', 'COMPLETED', 'FAILED'].map((state) => ({
+        fixture: 'ecs/deployment-completed',
+        field: 'eventName',
+        value: `SERVICE_DEPLOYMENT_${state}`,
+      })),
+      ...['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'].map(
+        (value) => ({ fixture: 'batch/job-running', field: 'status', value }),
+      ),
+    ];
+    const events = states.map(({ fixture, field, value }) => {
+      const event = loadEvent(fixture);
+      (event.detail as Record<string, unknown>)[field] = value;
+      return { name: value, event };
+    });
+
+    const matched = await routeAll({}, events);
+
+    // The code's own verdict on each event agrees with the rules, state by state.
+    const nudging = (source: string) =>
+      events
+        .filter(({ event }) => event.source === source && parseEvent(event).nudge !== undefined)
+        .map(({ name }) => name)
+        .sort();
+    expect(matched.DeploymentStateRule).toEqual(nudging('aws.ecs'));
+    expect(matched.JobStateRule).toEqual(nudging('aws.batch'));
+    expect(matched.DeploymentStateRule).toEqual([
+      'SERVICE_DEPLOYMENT_COMPLETED',
+      'SERVICE_DEPLOYMENT_FAILED',
+    ]);
+    expect(matched.JobStateRule).toEqual(['FAILED', 'RUNNING', 'SUCCEEDED']);
+    // No other rule takes them: they would reach the queue twice.
+    for (const rule of RULES.filter((r) => r !== 'DeploymentStateRule' && r !== 'JobStateRule'))
+      expect(matched[rule]).toEqual([]);
   }, 60_000);
 
   it.each(['/prod/', 'prod/'])(

@@ -265,7 +265,8 @@ function expectReadOrRejected(input: unknown): void {
     return;
   }
   expect(Array.isArray(result.changes)).toBe(true);
-  expect(result.ignored === null).toBe(result.changes.length > 0);
+  // A nudge (an ECS deployment or Batch job state) carries neither a change nor a reason.
+  expect(result.ignored === null).toBe(result.changes.length > 0 || result.nudge !== undefined);
   expect(result.ignored?.length ?? 0).toBeLessThan(1_000);
 }
 
@@ -286,7 +287,7 @@ function expectWellFormed(result: RecordResult): void {
     expect(result.changes).toEqual([]);
     expect(result.ignored).toBeNull();
   } else {
-    expect(result.ignored === null).toBe(result.changes.length > 0);
+    expect(result.ignored === null).toBe(result.changes.length > 0 || result.nudge !== undefined);
   }
 }
 

@@ -574,7 +574,7 @@ describe('parseEvent', () => {
     });
   });
 
-  it('lists the five kinds of event it handles, for the EventBridge rule', () => {
+  it('lists the seven kinds of event it reads, for the EventBridge rules', () => {
     expect(HANDLED_EVENTS).toEqual(
       expect.arrayContaining([
         { source: 'aws.ssm', detailType: 'Parameter Store Change' },
@@ -582,9 +582,12 @@ describe('parseEvent', () => {
         { source: 'aws.secretsmanager', detailType: 'Secret Label Updated' },
         { source: 'aws.secretsmanager', detailType: 'AWS API Call via CloudTrail' },
         { source: 'aws.secretsmanager', detailType: 'AWS Service Event via CloudTrail' },
+        // The state of the watcher's own restarts, for staged restarts (nudges, not changes).
+        { source: 'aws.ecs', detailType: 'ECS Deployment State Change' },
+        { source: 'aws.batch', detailType: 'Batch Job State Change' },
       ]),
     );
-    expect(HANDLED_EVENTS).toHaveLength(5);
+    expect(HANDLED_EVENTS).toHaveLength(7);
   });
 });
 

@@ -1,0 +1,231 @@
+// What AWS says now of the restarts of a record's wave in flight: each service's deployment
+// (DescribeServices; the stopped tasks' reasons when it failed, or when a task stopped during the
+// bake) and each resubmitted job (DescribeJobs). Events only say when to look: what is concluded
+// is read here, so an event late, repeated or out of order changes nothing.
+
+import type { JobDetail } from '@aws-sdk/client-batch';
+import type { Task } from '@aws-sdk/client-ecs';
+import type { AwsClients } from '../aws/index.js';
+import { jobsDescribed } from '../consumers/batch-reads.js';
+import { servicesNow, stoppedTasksOf } from '../consumers/ecs-reads.js';
+import type { Nudge } from '../domain/index.js';
+import type { RestartFact, WaveRestart, Waves } from './waves.js';
+
+/** Stops that say nothing of the value: a person's, a scale-in or a replacement, the host's. */
+const HARMLESS_STOPS = new Set(['UserInitiated', 'SpotInterruption', 'TerminationNotice']);
+
+/** Whether a stopped task failed on its own (could not start, its essential container exited, a health check). */
+export function badStop(task: Pick<Task, 'stopCode' | 'stoppedReason'>): boolean {
+  if (!task.stopCode) return false;
+  if (HARMLESS_STOPS.has(task.stopCode)) return false;
+  if (task.stopCode === 'ServiceSchedulerInitiated')
+    return /health ?check/i.test(task.stoppedReason ?? '');
+  return true;
+}
+
+/**
+ * The facts of the wave in flight: its restarts not yet settled, and, while it bakes, the settled
+ * ones (a task of their deployment that stopped since the wave settled, a job that failed).
+ * `nudges` keep what the events said when AWS no longer shows it (a rolled-back deployment).
+ */
+export async function readFacts(
+  waves: Waves,
+  clients: AwsClients,
+  nudges: Nudge[] = [],
+  now: Date = new Date(),
+): Promise<Map<string, RestartFact>> {
+  const index = waves.waves.length - 1;
+  const wave = waves.waves[index];
+  const facts = new Map<string, RestartFact>();
+  if (!wave || waves.status !== 'rolling') return facts;
+  const looked = waves.restarts.filter(
+    (restart) =>
+      restart.wave === index &&
+      restart.ref !== null &&
+      (restart.state === 'in-flight' || (restart.state === 'settled' && wave.settledAt !== null)),
+  );
+  const services = looked.filter((restart) => restart.kind === 'redeploy');
+  const jobs = looked.filter((restart) => restart.kind === 'resubmit');
+  await Promise.all([
+    ...groupBy(services, (r) => `${r.region} ${r.parent ?? ''}`).map((group) =>
+      serviceFacts(group, wave.settledAt, clients, nudges, facts, now),
+    ),
+    ...groupBy(jobs, (r) => r.region).map((group) => jobFacts(group, clients, nudges, facts, now)),
+  ]);
+  // A redeploy whose answer named no deployment: followed by its service's newest deployment.
+  for (const restart of waves.restarts)
+    if (restart.wave === index && restart.ref === null && restart.state === 'in-flight')
+      facts.set(restart.arn, { state: 'unread' });
+  return facts;
+}
+
+async function serviceFacts(
+  restarts: WaveRestart[],
+  bakingSince: string | null,
+  clients: AwsClients,
+  nudges: Nudge[],
+  facts: Map<string, RestartFact>,
+  now: Date,
+): Promise<void> {
+  const first = restarts[0] as WaveRestart;
+  const cluster = first.parent ?? clusterOf(first.arn);
+  let described: Awaited<ReturnType<typeof servicesNow>>;
+  try {
+    described = await servicesNow(
+      first.region,
+      cluster,
+      restarts.map((r) => r.arn),
+      clients,
+    );
+  } catch {
+    for (const restart of restarts) facts.set(restart.arn, { state: 'unread' });
+    return;
+  }
+  await Promise.all(
+    restarts.map(async (restart) => {
+      const service = described.find((s) => s.serviceArn === restart.arn);
+      try {
+        facts.set(
+          restart.arn,
+          await serviceFact(restart, service, bakingSince, clients, nudges, now),
+        );
+      } catch (error) {
+        // The stopped tasks could not be listed: nothing is concluded on this look.
+        facts.set(restart.arn, { state: 'unread' });
+        void error;
+      }
+    }),
+  );
+}
+
+type Described = Awaited<ReturnType<typeof servicesNow>>[number];
+
+async function serviceFact(
+  restart: WaveRestart,
+  service: Described | undefined,
+  bakingSince: string | null,
+  clients: AwsClients,
+  nudges: Nudge[],
+  clock: Date,
+): Promise<RestartFact> {
+  const now = clock.toISOString();
+  if (!service || service.status === 'INACTIVE' || service.status === 'DRAINING')
+    return { state: 'settled', at: now, reason: 'the service was deleted' };
+  const cluster = restart.parent ?? clusterOf(restart.arn);
+  const said = nudges.find(
+    (nudge): nudge is Extract<Nudge, { kind: 'ecs-deployment' }> =>
+      nudge.kind === 'ecs-deployment' && nudge.deploymentId === restart.ref,
+  );
+  const stopped = async (deployment: string) =>
+    (await stoppedTasksOf(restart.region, cluster, deployment, clients))
+      .filter(badStop)
+      .map((task) => task.stoppedReason ?? task.stopCode ?? 'stopped');
+  if (restart.state === 'settled') {
+    // Baking: a task of the new deployment that failed since the wave settled halts the waves.
+    const since = Date.parse(bakingSince ?? restart.settledAt ?? restart.at);
+    const failed = (
+      await stoppedTasksOf(restart.region, cluster, restart.ref as string, clients)
+    ).filter((task) => badStop(task) && (task.stoppedAt?.getTime() ?? 0) >= since);
+    if (failed.length === 0) return { state: 'settled', at: restart.settledAt ?? now };
+    return {
+      state: 'failed',
+      reason: `a task of deployment ${restart.ref} stopped during the bake (${failed[0]?.stopCode})`,
+      stopped: failed.map((task) => task.stoppedReason ?? task.stopCode ?? 'stopped'),
+    };
+  }
+  const deployments = service.deployments ?? [];
+  const mine = deployments.find((deployment) => deployment.id === restart.ref);
+  if (mine) {
+    if (mine.rolloutState === 'COMPLETED')
+      return { state: 'settled', at: (mine.updatedAt ?? clock).toISOString() };
+    if (mine.rolloutState === 'FAILED' || said?.eventName === 'SERVICE_DEPLOYMENT_FAILED')
+      return {
+        state: 'failed',
+        reason: mine.rolloutStateReason ?? said?.reason ?? `deployment ${restart.ref} failed`,
+        stopped: await stopped(restart.ref as string),
+      };
+    return { state: 'in-progress' };
+  }
+  // No longer listed: rolled back by the circuit breaker, or replaced by a newer deployment.
+  const primary = deployments.find((deployment) => deployment.status === 'PRIMARY');
+  const rolledBack =
+    said?.eventName === 'SERVICE_DEPLOYMENT_FAILED' ||
+    /roll(ing|ed)?[ -]?back/i.test(primary?.rolloutStateReason ?? '');
+  if (rolledBack)
+    return {
+      state: 'failed',
+      reason:
+        said?.reason ?? primary?.rolloutStateReason ?? `deployment ${restart.ref} was rolled back`,
+      stopped: await stopped(restart.ref as string),
+    };
+  if (primary && (primary.createdAt?.getTime() ?? 0) >= Date.parse(restart.at) - 60_000) {
+    if (primary.rolloutState === 'COMPLETED')
+      return {
+        state: 'settled',
+        at: (primary.updatedAt ?? clock).toISOString(),
+        reason: `replaced by deployment ${primary.id}, which completed`,
+      };
+    if (primary.rolloutState === 'FAILED')
+      return {
+        state: 'failed',
+        reason: primary.rolloutStateReason ?? `deployment ${primary.id} failed`,
+        stopped: await stopped(primary.id as string),
+      };
+  }
+  return { state: 'in-progress' };
+}
+
+async function jobFacts(
+  restarts: WaveRestart[],
+  clients: AwsClients,
+  nudges: Nudge[],
+  facts: Map<string, RestartFact>,
+  now: Date,
+): Promise<void> {
+  const region = (restarts[0] as WaveRestart).region;
+  let jobs: JobDetail[];
+  try {
+    jobs = await jobsDescribed(
+      region,
+      restarts.map((r) => r.ref as string),
+      clients,
+    );
+  } catch {
+    for (const restart of restarts) facts.set(restart.arn, { state: 'unread' });
+    return;
+  }
+  for (const restart of restarts) {
+    const job = jobs.find((j) => j.jobId === restart.ref);
+    const said = nudges.find((n) => n.kind === 'batch-job' && n.jobId === restart.ref);
+    const status = job?.status ?? (said?.kind === 'batch-job' ? said.status : undefined);
+    if (status === 'FAILED') {
+      const reason =
+        job?.statusReason ??
+        (said?.kind === 'batch-job' ? said.statusReason : null) ??
+        `job ${restart.ref} failed`;
+      const exited = (job?.attempts ?? [])
+        .map((attempt) => attempt.container?.reason ?? attempt.statusReason)
+        .filter((text): text is string => Boolean(text));
+      facts.set(restart.arn, { state: 'failed', reason, stopped: exited });
+    } else if (restart.state === 'settled')
+      facts.set(restart.arn, { state: 'settled', at: restart.settledAt ?? restart.at });
+    else if (status === 'RUNNING' || status === 'SUCCEEDED') {
+      const started = job?.startedAt ?? job?.stoppedAt;
+      facts.set(restart.arn, {
+        state: 'settled',
+        at: started ? new Date(started).toISOString() : now.toISOString(),
+      });
+    } else facts.set(restart.arn, { state: job ? 'in-progress' : 'unread' });
+  }
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return [...groups.values()];
+}
+
+/** `arn:…:service/CLUSTER/NAME` → CLUSTER. */
+function clusterOf(arn: string): string {
+  return arn.split('/').at(-2) ?? arn;
+}

@@ -1,0 +1,287 @@
+// Staged restarts on the scripted account, whose deployments progress with its clock: a healthy
+// rotation goes out canary first, each wave only after the one before it completed and baked;
+// a canary whose deployment fails halts every later wave with `Rotation Halted`. ECS, Batch and
+// SSM are the scripted account; the state table, the topic and its subscriber are moto's.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildDeps } from '../../lib/compose.js';
+import { readSettings } from '../../lib/config.js';
+import { parsePayload, type RecordResult } from '../../lib/events/index.js';
+import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
+import { type RotationRecord, recordPk } from '../../lib/rotations/record.js';
+import { RotationStore } from '../../lib/rotations/store.js';
+import { type Moto, startMoto } from '../../scripts/moto.js';
+import { Seeder } from '../../scripts/seed.js';
+import { parameterChange } from '../helpers/events.js';
+import { useScriptedAccount } from '../helpers/scripted.js';
+import {
+  type DeploymentScript,
+  emptyAccount,
+  type ScriptedService,
+  type ScriptedTask,
+} from '../support/account/index.js';
+
+const scripted = useScriptedAccount();
+const REGION = 'us-east-1';
+const NAME = '/app/db/password';
+const CHANGE = Date.parse('2026-11-20T12:00:00Z');
+const MINUTE = 60_000;
+
+let moto: Moto;
+let seeder: Seeder;
+let table: string;
+let topic: { topicArn: string; queueUrl: string };
+let deps: PipelineDeps;
+let store: RotationStore;
+let tableNumber = 0;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  for (const service of ['DYNAMODB', 'SNS', 'SQS'])
+    process.env[`AWS_ENDPOINT_URL_${service}`] = moto.endpoint;
+  seeder = new Seeder();
+  topic = await seeder.topicWithSubscriber(REGION, 'waves-alerts');
+}, 60_000);
+
+afterAll(async () => {
+  for (const service of ['DYNAMODB', 'SNS', 'SQS'])
+    delete process.env[`AWS_ENDPOINT_URL_${service}`];
+  await moto?.stop();
+});
+
+/** Services named by their running task counts, each tagged redeploy, each rollout scripted. */
+function account(services: Array<{ name: string; tasks: number; onDeploy: DeploymentScript }>) {
+  const a = emptyAccount(CHANGE + 2 * MINUTE);
+  a.clusters = ['prod'];
+  a.parameters = [{ name: NAME, version: 2, lastModified: CHANGE }];
+  a.taskDefinitions = [{ family: 'app', revision: 1, secrets: [{ name: 'DB', valueFrom: NAME }] }];
+  a.services = services.map(
+    (s): ScriptedService => ({
+      cluster: 'prod',
+      name: s.name,
+      status: 'ACTIVE',
+      desiredCount: s.tasks,
+      tags: { 'rotation-watcher:action': 'redeploy' },
+      onDeploy: s.onDeploy,
+      deployments: [
+        {
+          id: `ecs-svc/${s.name}-0`,
+          status: 'PRIMARY',
+          rolloutState: 'COMPLETED',
+          createdAt: CHANGE - 60 * MINUTE,
+          updatedAt: CHANGE - 50 * MINUTE,
+          taskDefinition: 'app:1',
+        },
+      ],
+    }),
+  );
+  a.tasks = services.flatMap((s) =>
+    Array.from(
+      { length: s.tasks },
+      (_, k): ScriptedTask => ({
+        cluster: 'prod',
+        id: `${s.name}-old-${k}`,
+        taskDefinition: 'app:1',
+        group: `service:${s.name}`,
+        startedBy: `ecs-svc/${s.name}-0`,
+        createdAt: CHANGE - 60 * MINUTE,
+        startedAt: CHANGE - 59 * MINUTE,
+        lastStatus: 'RUNNING',
+        desiredStatus: 'RUNNING',
+      }),
+    ),
+  );
+  Object.assign(scripted.account, a);
+}
+
+beforeEach(async () => {
+  table = await seeder.stateTable(REGION, `waves-${++tableNumber}`);
+  const settings = readSettings({
+    WATCHER_STATE_TABLE: table,
+    WATCHER_SNS_TOPIC_ARN: topic.topicArn,
+    WATCHER_BAKE: '5m',
+  });
+  deps = buildDeps(settings, { home: REGION, now: () => new Date(scripted.account.now) });
+  store = new RotationStore({ table, region: REGION, clients: deps.clients });
+  await seeder.drain(REGION, topic.queueUrl);
+}, 30_000);
+
+const event = () => parsePayload(parameterChange(NAME, { id: 'evt-1' }));
+const redeployed = (run: Awaited<ReturnType<typeof runPipeline>>) =>
+  run.report.actions
+    .filter((action) => action.kind === 'redeploy' && action.status === 'done')
+    .map((action) => action.target.split('/').at(-1) ?? action.target);
+
+async function record(): Promise<RotationRecord> {
+  const [newest] = await store.list(
+    recordPk({
+      service: 'ssm',
+      region: REGION,
+      account: '123456789012',
+      name: NAME,
+      versionStage: null,
+    }),
+  );
+  if (!newest) throw new Error('no record');
+  return newest;
+}
+
+/** The record's follow-up message, as its chain would bring it back. */
+async function followUp(): Promise<RecordResult[]> {
+  const { pk, sk } = await record();
+  return [{ recordId: null, changes: [], ignored: null, error: null, followUp: { pk, sk } }];
+}
+
+/** ECS's `ECS Deployment State Change` for a service's newest deployment, as the handler gets it. */
+function deploymentEvent(service: string, eventName: string, reason: string): RecordResult[] {
+  const s = scripted.account.services.find((x) => x.name === service) as ScriptedService;
+  const deployment = s.deployments.find((d) => d.status === 'PRIMARY') ?? s.deployments[0];
+  return [
+    {
+      recordId: null,
+      changes: [],
+      ignored: null,
+      error: null,
+      nudge: {
+        kind: 'ecs-deployment',
+        service: `arn:aws:ecs:${REGION}:123456789012:service/prod/${service}`,
+        deploymentId: deployment?.id ?? '',
+        eventName,
+        reason,
+        at: new Date(scripted.account.now).toISOString(),
+      },
+    },
+  ];
+}
+
+describe('healthy waves', () => {
+  it('go out canary first, each wave only after the one before completed and baked', async () => {
+    const complete: DeploymentScript = { kind: 'complete', after: 60 };
+    account([
+      { name: 'a', tasks: 3, onDeploy: complete },
+      { name: 'b', tasks: 1, onDeploy: complete },
+      { name: 'c', tasks: 2, onDeploy: complete },
+      { name: 'd', tasks: 4, onDeploy: complete },
+      { name: 'e', tasks: 5, onDeploy: complete },
+    ]);
+    const timeline: Array<[number, string[]]> = [];
+    const step = async (minutes: number, records: RecordResult[]) => {
+      scripted.account.now += minutes * MINUTE;
+      const run = await runPipeline({ records }, deps, { apply: true });
+      const done = redeployed(run);
+      if (done.length > 0) timeline.push([(scripted.account.now - CHANGE) / MINUTE, done.sort()]);
+      return run;
+    };
+    // The canary: the service with the fewest tasks; the others are held back, saying why.
+    const first = await step(0, event());
+    expect(redeployed(first)).toEqual(['b']);
+    const held = first.report.actions.filter(
+      (a) => a.kind === 'redeploy' && a.status === 'skipped',
+    );
+    expect(held).toHaveLength(4);
+    expect(held[0]?.detail).toMatch(/waits for a later wave.*canary/);
+    // The event again (a redelivery) starts nothing twice.
+    expect(redeployed(await step(0, event()))).toEqual([]);
+    // Its rollout completes at +90 s: ECS says so; the bake begins, nothing goes yet.
+    expect(
+      redeployed(
+        await step(
+          2,
+          deploymentEvent(
+            'b',
+            'SERVICE_DEPLOYMENT_COMPLETED',
+            'ECS deployment ecs-svc/x completed.',
+          ),
+        ),
+      ),
+    ).toEqual([]);
+    expect((await record()).waves?.waves[0]?.settledAt).not.toBeNull();
+    expect(redeployed(await step(3, await followUp()))).toEqual([]);
+    // The bake (5 minutes from the completion) is over: wave 2, 25% of the four left → 1.
+    expect(redeployed(await step(3, await followUp()))).toEqual(['c']);
+    // Wave 2 completes and bakes; then the last wave takes the rest.
+    expect(redeployed(await step(2, await followUp()))).toEqual([]);
+    expect(redeployed(await step(6, await followUp()))).toEqual(['a', 'd', 'e']);
+    await step(2, await followUp());
+    await step(6, await followUp());
+    const last = await record();
+    expect(timeline).toEqual([
+      [2, ['b']],
+      [10, ['c']],
+      [18, ['a', 'd', 'e']],
+    ]);
+    expect(last.waves?.waves.map((w) => w.members.length)).toEqual([1, 1, 3]);
+    expect(last.waves?.restarts.every((r) => r.state === 'settled')).toBe(true);
+    expect(last.status).toBe('complete');
+    // Every service was redeployed exactly once.
+    for (const service of scripted.account.services) expect(service.deployments.length).toBe(2);
+  }, 120_000);
+});
+
+describe('a failing canary', () => {
+  it('is the only restart, and Rotation Halted names it, its deployment and ECS reasons', async () => {
+    account([
+      { name: 'a', tasks: 3, onDeploy: { kind: 'complete', after: 60 } },
+      { name: 'b', tasks: 1, onDeploy: { kind: 'rollback', after: 60 } },
+      { name: 'c', tasks: 2, onDeploy: { kind: 'complete', after: 60 } },
+    ]);
+    const first = await runPipeline({ records: event() }, deps, { apply: true });
+    expect(redeployed(first)).toEqual(['b']);
+    const canary = scripted.account.services.find((s) => s.name === 'b');
+    const failedDeployment = canary?.deployments[0]?.id;
+    scripted.account.now += 2 * MINUTE;
+    const failed = await runPipeline(
+      {
+        records: deploymentEvent(
+          'b',
+          'SERVICE_DEPLOYMENT_FAILED',
+          'ECS deployment circuit breaker: tasks failed to start.',
+        ),
+      },
+      deps,
+      { apply: true },
+    );
+    expect(redeployed(failed)).toEqual([]);
+    const halted = await record();
+    expect(halted.waves?.status).toBe('halted');
+    expect(halted.waves?.halt).toMatchObject({
+      by: 'watcher',
+      name: 'b',
+      ref: failedDeployment,
+    });
+    expect(halted.waves?.halt?.stopped.join(' ')).toMatch(/ResourceInitializationError/);
+    // Told once, as an alarm, naming what a person needs.
+    const published = await seeder.drain(REGION, topic.queueUrl);
+    const halts = published
+      .map(
+        (m) =>
+          JSON.parse(m.body) as {
+            Subject?: string;
+            Message: string;
+            MessageAttributes?: Record<string, { Value: string }>;
+          },
+      )
+      .filter((m) => m.Subject?.includes('Rotation Halted'));
+    expect(halts).toHaveLength(1);
+    const text = halts[0]?.Message ?? '';
+    expect(text).toContain(failedDeployment);
+    expect(text).toMatch(/circuit breaker/);
+    expect(text).toMatch(/ResourceInitializationError/);
+    expect(text).toMatch(/\ba\b/);
+    expect(text).toMatch(/\bc\b/);
+    expect(halts[0]?.MessageAttributes?.severity?.Value).toBe('alarm');
+    // Nothing more goes, whatever comes: follow-ups, the sweep, the event again.
+    for (const records of [await followUp(), event()]) {
+      scripted.account.now += 10 * MINUTE;
+      expect(redeployed(await runPipeline({ records }, deps, { apply: true }))).toEqual([]);
+    }
+    scripted.account.now += 10 * MINUTE;
+    expect(redeployed(await runPipeline({ sweep: true }, deps, { apply: true }))).toEqual([]);
+    expect(scripted.account.services.find((s) => s.name === 'a')?.deployments).toHaveLength(1);
+    expect(scripted.account.services.find((s) => s.name === 'c')?.deployments).toHaveLength(1);
+    // Told once only.
+    const again = (await seeder.drain(REGION, topic.queueUrl)).filter((m) =>
+      m.body.includes('Rotation Halted'),
+    );
+    expect(again).toHaveLength(0);
+  }, 120_000);
+});
