@@ -94,9 +94,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
 function wavesSetting(raw: string | null): WaveSpec {
   const spec = parseWaves(raw ?? DEFAULT_WAVES);
-  if (typeof spec === 'string')
+  if (typeof spec === 'object' && 'error' in spec)
     throw new SettingsError(
-      `WATCHER_WAVES must be all or a comma list of counts and percentages such as 1,25%,100% (${spec})`,
+      `WATCHER_WAVES must be all or a comma list of counts and percentages such as 1,25%,100%, got ${JSON.stringify((raw ?? '').slice(0, 40))} (${spec.error})`,
     );
   return spec;
 }

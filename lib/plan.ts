@@ -36,9 +36,11 @@ export interface Decision {
 export interface PlannedAction {
   kind: RestartKind;
   consumer: Consumer;
-  /** `skipped` when the cap on actions per run held it back. */
+  /** `skipped` when the cap on actions per run, or the waves, held it back. */
   status: 'planned' | 'skipped';
   detail: string;
+  /** What held a skipped restart back: WATCHER_MAX_ACTIONS, or its change's waves (WATCHER_WAVES). */
+  heldBy?: 'max-actions' | 'waves';
 }
 
 export interface Policy {
@@ -72,6 +74,7 @@ export function plan(consumers: Consumer[], policy: Policy): Plan {
         kind: action,
         consumer,
         status: 'skipped',
+        heldBy: 'max-actions',
         detail: `held back: WATCHER_MAX_ACTIONS allows ${policy.maxActions} redeploys and resubmits a run; the next run or the sweep takes it up`,
       });
     }

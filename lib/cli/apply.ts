@@ -75,7 +75,8 @@ export function question(planned: Plan, regions: string[]): string | null {
   const sent = planned.actions.filter((action) => action.status === 'planned');
   const services = sent.filter((action) => action.kind === 'redeploy').length;
   const jobs = sent.filter((action) => action.kind === 'resubmit').length;
-  const held = planned.actions.length - sent.length;
+  const capped = planned.actions.filter((action) => action.heldBy === 'max-actions').length;
+  const waiting = planned.actions.filter((action) => action.heldBy === 'waves').length;
   const told = planned.decisions.filter(
     (decision) => decision.action === 'notify' || decision.severity === 'alarm',
   ).length;
@@ -84,7 +85,11 @@ export function question(planned: Plan, regions: string[]): string | null {
     services > 0 && `redeploy ${services} service${services === 1 ? '' : 's'}`,
     jobs > 0 && `resubmit ${jobs} job${jobs === 1 ? '' : 's'}`,
   ].filter((part): part is string => Boolean(part));
-  const heldBack = held > 0 ? ` (${held} more held back by WATCHER_MAX_ACTIONS)` : '';
+  const reasons = [
+    capped > 0 && `${capped} more held back by WATCHER_MAX_ACTIONS`,
+    waiting > 0 && `${waiting} more waiting for later waves`,
+  ].filter(Boolean);
+  const heldBack = reasons.length > 0 ? ` (${reasons.join(', ')})` : '';
   if (restarts.length > 0) return `${capital(restarts.join(' and '))}${where}${heldBack}? [y/N] `;
   if (told > 0)
     return `Nothing to restart${heldBack}; notify about ${told} consumer${told === 1 ? '' : 's'}${where}? [y/N] `;

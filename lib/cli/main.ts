@@ -16,6 +16,7 @@ import { simulateCommand } from './simulate.js';
 import { stackTable } from './stack.js';
 import { statusCommand } from './status.js';
 import { waitCommand } from './wait.js';
+import { haltCommand, resumeCommand } from './waves.js';
 import { whoUsesCommand } from './who-uses.js';
 
 const COMMANDS: Command[] = [
@@ -25,6 +26,8 @@ const COMMANDS: Command[] = [
   simulateCommand,
   statusCommand,
   waitCommand,
+  haltCommand,
+  resumeCommand,
 ];
 
 const PROGRAM_HELP = `rotation-watcher: find the ECS services, tasks and Batch jobs still running on an old

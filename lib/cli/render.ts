@@ -1,5 +1,7 @@
 import type { Outcome } from '../domain/index.js';
 import type { RunReport } from '../report.js';
+import type { RotationRecord } from '../rotations/index.js';
+import type { Halt, Waves } from '../rotations/waves.js';
 import { type Colour, ellipsis, type Layout, paint, printable, table } from './table.js';
 
 type ConsumerRow = RunReport['consumers'][number];
@@ -147,4 +149,100 @@ export function verbOf(action: Pick<Outcome, 'kind' | 'status'>): string {
     return `${kind} ${status}`;
   }
   return `${kind} ${status}`;
+}
+
+/**
+ * The staged restarts of one record: a line on the waves, then for an open record a row per wave
+ * (the first is the canary) and a row per restart, and the halt with what resumes it. A closed
+ * record's waves are history: one line, and its halt if any.
+ */
+export function renderWaves(record: RotationRecord, layout: Layout, resume: string): string {
+  const waves = record.waves as Waves;
+  const failed = waves.restarts.filter((restart) => restart.state === 'failed').length;
+  const lines = [
+    `Waves of the change at ${printable(record.value.changedAt)}${record.value.version ? ` (version ${printable(record.value.version)})` : ''}: ${paint(waves.status, WAVES_COLOUR[waves.status], layout.colour)} (WATCHER_WAVES ${printable(waves.spec)}), ${count(waves.waves.length, 'wave')}, ${count(waves.restarts.length, 'restart')}${failed ? `, ${failed} failed` : ''}`,
+  ];
+  const indent = (text: string) =>
+    text
+      .trimEnd()
+      .split('\n')
+      .map((line) => `  ${line}`);
+  const width = layout.width === null ? null : Math.max(40, layout.width - 2);
+  if (record.status === 'open' && waves.waves.length > 0) {
+    lines.push(
+      ...indent(
+        table(
+          ['WAVE', 'MEMBERS', 'OPENED', 'SETTLED', 'BAKED UNTIL'],
+          waves.waves.map((wave, index) =>
+            [
+              index === 0 ? '1 canary' : String(index + 1),
+              String(wave.members.length),
+              wave.openedAt,
+              wave.settledAt ?? '-',
+              wave.bakedAt ?? '-',
+            ].map(printable),
+          ),
+          { width },
+        ),
+      ),
+    );
+    if (waves.restarts.length > 0) {
+      const header = ['WAVE', 'CONSUMER', 'KIND', 'REF', 'STATE', 'REASON'];
+      const rows = waves.restarts.map((restart) =>
+        [
+          String(restart.wave + 1),
+          restart.name,
+          restart.kind,
+          restart.ref ?? '-',
+          restart.state,
+          restart.reason ?? '-',
+        ].map(printable),
+      );
+      const state = header.indexOf('STATE');
+      lines.push(
+        ...indent(
+          table(header, rows, {
+            width,
+            cut: [header.indexOf('REASON'), header.indexOf('CONSUMER'), header.indexOf('REF')],
+            paint: (cell, row, column) =>
+              column === state && waves.restarts[row]?.state === 'failed'
+                ? paint(cell, 'red', layout.colour)
+                : cell,
+          }),
+        ),
+      );
+    }
+  }
+  if (waves.halt) {
+    lines.push(...haltText(waves.halt).map((line) => `  ${line}`));
+    if (record.status === 'open')
+      lines.push(`  Nothing more is restarted until \`${resume}\` (once the value is fixed).`);
+  }
+  const resumed = waves.resumed ?? [];
+  const last = resumed.at(-1);
+  if (last)
+    lines.push(
+      `  Resumed ${count(resumed.length, 'time')}, last at ${printable(last.resumedAt)} (halted: ${printable(last.reason)})`,
+    );
+  return `${lines.join('\n')}\n`;
+}
+
+/** A halt as people read it: when, by whom, on which restart, and AWS's reasons (a line each). */
+export function haltText(halt: Halt): string[] {
+  const who = halt.by === 'person' ? 'by hand' : 'by the watcher';
+  const on = halt.name ?? halt.consumer;
+  const where = on ? `: ${on}${halt.ref ? ` (${halt.ref})` : ''}` : '';
+  const lines = [`Halted at ${halt.at} ${who}${where}: ${halt.reason}`];
+  if (halt.stopped.length) lines.push(`stopped tasks: ${halt.stopped.join('; ')}`);
+  return lines.map(printable);
+}
+
+const WAVES_COLOUR: Record<Waves['status'], Colour> = {
+  rolling: 'yellow',
+  halted: 'red',
+  done: 'green',
+};
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

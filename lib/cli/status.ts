@@ -1,5 +1,7 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../aws/index.js';
+import type { Settings } from '../config.js';
+import type { Target } from '../domain/index.js';
 import { CLEARED, type RotationRecord, RotationStore, recordPk } from '../rotations/index.js';
 import {
   notFoundError,
@@ -12,8 +14,9 @@ import {
   tableRegion,
   targetOf,
 } from './account.js';
-import type { Command } from './command.js';
+import type { Command, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
+import { renderWaves } from './render.js';
 import { type Layout, layoutOf, printable, table } from './table.js';
 
 export const statusCommand: Command = {
@@ -77,28 +80,8 @@ Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could 
         }
         return report.complete ? EXIT.ok : EXIT.incomplete;
       }
-      const tableAt = tableRegion(settings, regions);
-      const account = target.account ?? (await accountOf(clients, home));
-      const pk = recordPk({
-        service: target.service,
-        region: target.region ?? home,
-        account,
-        name: target.name,
-        versionStage: target.versionStage,
-      });
-      let records: RotationRecord[];
-      try {
-        records = await new RotationStore({
-          table: settings.stateTable,
-          region: tableAt,
-          clients,
-        }).list(pk);
-      } catch (error) {
-        throw new CliError(
-          `the state table ${settings.stateTable} could not be read in ${tableAt}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
-          EXIT.incomplete,
-        );
-      }
+      const where = await valueRecords(settings.stateTable, settings, target, regions, clients);
+      const records = await readOrFail(where, () => where.store.list(where.pk));
       if (values.json) {
         io.out(`${JSON.stringify({ value: target.name, source: 'table', records }, null, 2)}\n`);
         return EXIT.ok;
@@ -107,13 +90,74 @@ Exit codes: 0 answered, 2 bad input, 3 part of the account (or the table) could 
         io.out(`${printable(target.name)}: no rotation records in ${settings.stateTable}\n`);
         return EXIT.ok;
       }
-      io.out(renderRecords(records, layoutOf(values, io)));
+      io.out(renderRecords(records, layoutOf(values, io), commandFor('resume', given, values)));
       return EXIT.ok;
     } finally {
       clients.destroy();
     }
   },
 };
+
+/** Where a value's rotation records are kept: the store on the state table, and their key. */
+export interface ValueRecords {
+  store: RotationStore;
+  pk: string;
+  table: string;
+  region: string;
+}
+
+/**
+ * The rotation records of `target` in the state table `table` (in its ARN's region, else the
+ * first region); the account is the ARN's, else the credentials' (one STS call).
+ */
+export async function valueRecords(
+  table: string,
+  settings: Settings,
+  target: Target,
+  regions: string[],
+  clients: AwsClients,
+  account: string | null = null,
+): Promise<ValueRecords> {
+  const region = tableRegion(settings, regions);
+  const home = regions[0] as string;
+  const pk = recordPk({
+    service: target.service,
+    region: target.region ?? home,
+    account: target.account ?? account ?? (await accountOf(clients, home)),
+    name: target.name,
+    versionStage: target.versionStage,
+  });
+  return { store: new RotationStore({ table, region, clients }), pk, table, region };
+}
+
+/** Runs `read` on the state table; a failure is exit 3, one line naming the table. */
+export async function readOrFail<T>(where: ValueRecords, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(
+      `the state table ${where.table} could not be read in ${where.region}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+      EXIT.incomplete,
+    );
+  }
+}
+
+/**
+ * The command line that runs `command` on the value as it was named here, with the options that
+ * chose it (so that it can be pasted as it is).
+ */
+export function commandFor(command: string, given: string, values: Values): string {
+  const shell = (text: string) =>
+    /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+  const options = [
+    values.secret ? ['--secret'] : [],
+    ...(['region', 'stack', 'profile'] as const).map((name) =>
+      typeof values[name] === 'string' ? [`--${name}`, shell(values[name] as string)] : [],
+    ),
+  ].flat();
+  return printable(['rotation-watcher', command, shell(given), ...options].join(' '));
+}
 
 async function accountOf(clients: AwsClients, region: string): Promise<string> {
   try {
@@ -128,20 +172,35 @@ async function accountOf(clients: AwsClients, region: string): Promise<string> {
   );
 }
 
-/** The records as a table fitted to `layout`: the HOLDING OLD column is the one cut (…). */
-export function renderRecords(records: RotationRecord[], layout: Layout): string {
+/**
+ * The records as a table fitted to `layout` (the HOLDING OLD column is the one cut (…)), then the
+ * waves of each record that staged its restarts; `resume` is the command line that resumes them.
+ */
+export function renderRecords(
+  records: RotationRecord[],
+  layout: Layout,
+  resume = 'rotation-watcher resume NAME',
+): string {
   const header = ['CHANGED', 'VERSION', 'STATUS', 'HOLDING OLD', 'CLEARED', 'OPENED', 'CLOSED'];
   const rows = records.map((record) => {
     const holding = record.consumers.filter((c) => !CLEARED.has(c.state));
     return [
       record.value.changedAt,
       record.value.version ?? '-',
-      record.status,
+      record.waves?.status === 'halted' && record.status === 'open'
+        ? 'open, halted'
+        : record.status,
       holding.length ? holding.map((c) => c.name).join(', ') : '-',
       String(record.consumers.length - holding.length),
       record.openedAt,
       record.closedAt ?? '-',
     ].map(printable);
   });
-  return `${table(header, rows, { width: layout.width, cut: [header.indexOf('HOLDING OLD')] }).trimEnd()}\n`;
+  const waves = records.flatMap((record) =>
+    record.waves ? [renderWaves(record, layout, resume)] : [],
+  );
+  return [
+    `${table(header, rows, { width: layout.width, cut: [header.indexOf('HOLDING OLD')] }).trimEnd()}\n`,
+    ...waves,
+  ].join('\n');
 }

@@ -1,7 +1,9 @@
 // What `wait` judges beyond its consumers, from the value's own metadata: whether the value
 // exists, whether a rotation is still under way, whether the version waited for is current, and
-// whether every replica caught up. Pure, so each rule is tested on its own.
+// whether every replica caught up; and what it says of waves a rotation record says are halted.
+// Pure, so each rule is tested on its own.
 import type { Change, Target } from '../domain/index.js';
+import type { Halt } from '../rotations/waves.js';
 import { printable } from './table.js';
 
 /** The one version `--version` waits for, and whether it was ever seen current. */
@@ -92,4 +94,23 @@ function versionHoldup(value: Change, wanted: WantedVersion): string | null {
   // Current once and replaced since: a newer value, waited for as usual (stricter, never looser).
   if (wanted.seenCurrent) return null;
   return `version ${printable(wanted.id)} is no longer pending and never became current (AWSCURRENT is on ${printable(value.version ?? 'none')}): the rotation may have failed`;
+}
+
+/**
+ * What `wait` says of a rotation whose waves are halted: the halt's reason (and the restart that
+ * failed), and the command that lets the waves go on. Halted waves never make anything complete:
+ * the consumers they hold back still run the old value, and `wait` judges by those.
+ */
+export function haltedNote(halt: Halt, resume: string): string {
+  const on = halt.name ?? halt.consumer;
+  const failed = on ? `the restart of ${on}${halt.ref ? ` (${halt.ref})` : ''} failed: ` : '';
+  const why = halt.by === 'person' ? ' by hand' : `: ${failed}${halt.reason.replace(/\.$/, '')}`;
+  return printable(`the waves are halted${why}; nothing more is restarted until \`${resume}\``);
+}
+
+/** The halt as `wait --json` gives it: null when the waves are not halted (or not known). */
+export function haltedAnswer(halt: Halt | null, resume: string) {
+  if (!halt) return null;
+  const { at, by, reason, consumer, name, ref, stopped } = halt;
+  return { at, by, reason, consumer, name, ref, stopped, resume };
 }

@@ -1,6 +1,7 @@
 import type { AwsClients } from '../aws/index.js';
 import type { Change, Target } from '../domain/index.js';
 import type { RunReport } from '../report.js';
+import type { Halt } from '../rotations/waves.js';
 import {
   notFoundError,
   nothingRead,
@@ -17,8 +18,16 @@ import type { Command, Values } from './command.js';
 import { CliError, EXIT } from './errors.js';
 import { durationFlag } from './flags.js';
 import type { Io } from './io.js';
+import { commandFor } from './status.js';
 import { printable } from './table.js';
-import { holdups, versionRefusal, type WantedVersion } from './wait-checks.js';
+import {
+  haltedAnswer,
+  haltedNote,
+  holdups,
+  versionRefusal,
+  type WantedVersion,
+} from './wait-checks.js';
+import { haltReader } from './waves.js';
 
 const DEFAULT_TIMEOUT = '30m';
 const DEFAULT_INTERVAL = '30s';
@@ -44,6 +53,11 @@ AWSCURRENT: RotateSecret returns before AWSCURRENT moves), nor while a replica h
 with its primary. A replicated secret's replicas are followed: their regions are scanned too,
 and their consumers count.
 
+With the watcher's state table (--stack, or WATCHER_STATE_TABLE), wait also says when the
+staged restarts of the value's newest rotation are halted: the halt's reason, and the
+\`rotation-watcher resume\` that lets them go on. The waves never decide the answer: only the
+consumers running the old value do.
+
 Options:
   --secret        NAME is a Secrets Manager secret name, not a parameter name
   --version ID    wait for this version: a secret's version id, a parameter's version number.
@@ -58,7 +72,7 @@ Options:
                   seconds)
   --region R      region(s) to scan, comma-separated (default: WATCHER_REGIONS, else the current region)
   --json          print { complete, value, waitedSeconds, checks, left, gaps, pending, regions,
-                  accounts, replicas } when done (with "error" when nothing could be read)
+                  accounts, replicas, halted } when done (with "error" when nothing could be read)
   -h, --help      show this help
 
 What "complete" covers: the regions scanned and the account of the credentials, both named in
@@ -92,6 +106,11 @@ complete, are listed).`,
     // One set of clients for every check: the API budget's buckets carry over, so checks close
     // together share the watcher's share of each bucket instead of each taking it anew.
     const deps = readDeps(settings, regions, context);
+    // With the state table, whether the rotation's waves are halted: said, never taken for done.
+    const halts = settings.stateTable
+      ? haltReader(settings.stateTable, settings, target, regions, deps.clients, io)
+      : null;
+    const resume = commandFor('resume', given, values);
     try {
       for (let checks = 1; ; checks++) {
         const run = await scanValue(target, deps, quiet);
@@ -105,11 +124,18 @@ complete, are listed).`,
         const left = holdingOld(run.report);
         const pending = holdups(run.value, run.result.changes, wanted);
         const done = left.length === 0 && pending.length === 0;
-        if (done || waited >= timeoutMs) {
+        const last = done || waited >= timeoutMs;
+        // Read for the answer, and for the progress line when a person watches it.
+        const halted =
+          halts && (last || io.interactive)
+            ? await halts(target.account ?? run.value?.account ?? null)
+            : null;
+        const outcome = { name: target.name, run, left, pending, waited, checks, halted, resume };
+        if (last) {
           if (io.interactive) io.err('\r\x1b[K');
-          return finish(io, values, { name: target.name, run, left, pending, waited, checks });
+          return finish(io, values, outcome);
         }
-        if (io.interactive) io.err(`\r\x1b[K${progress(target.name, left, pending, waited)}`);
+        if (io.interactive) io.err(`\r\x1b[K${progress(outcome)}`);
         // The last sleep ends at the timeout, so a timeout shorter than the interval still checks.
         await clock.sleep(Math.min(intervalMs, timeoutMs - waited));
       }
@@ -154,6 +180,10 @@ interface Outcome {
   pending: string[];
   waited: number;
   checks: number;
+  /** The halt of the rotation's waves, when the state table says they are halted. */
+  halted: Halt | null;
+  /** The command line that resumes them. */
+  resume: string;
 }
 
 function finish(io: Io, values: Values, outcome: Outcome): number {
@@ -167,6 +197,9 @@ function finish(io: Io, values: Values, outcome: Outcome): number {
       `complete: no running consumer of ${printable(outcome.name)} holds an older value (${scope(run)}; waited ${format(waited)})\n`,
     );
   else if (code === EXIT.timedOut) io.out(timedOut(outcome));
+  // Nothing holds the old value now, yet the waves stopped: the value may be the bad one.
+  if (outcome.halted && code !== EXIT.timedOut)
+    io.err(`note: ${haltedNote(outcome.halted, outcome.resume)}\n`);
   warnGaps(report, io);
   if (code === EXIT.incomplete)
     io.err(
@@ -176,10 +209,20 @@ function finish(io: Io, values: Values, outcome: Outcome): number {
 }
 
 /** Nothing could be read: an answer that says so, never an empty file, and exit 3. */
-function unreadable(io: Io, values: Values, outcome: Omit<Outcome, 'left' | 'pending'>): number {
+function unreadable(
+  io: Io,
+  values: Values,
+  outcome: Omit<Outcome, 'left' | 'pending' | 'halted' | 'resume'>,
+): number {
   const error = nothingRead(outcome.run.report);
   if (values.json)
-    io.out(json({ complete: false, error, ...answer({ ...outcome, left: [], pending: [] }) }));
+    io.out(
+      json({
+        complete: false,
+        error,
+        ...answer({ ...outcome, left: [], pending: [], halted: null, resume: '' }),
+      }),
+    );
   io.err(`rotation-watcher: ${error}\n`);
   return EXIT.incomplete;
 }
@@ -208,6 +251,7 @@ function answer(outcome: Outcome) {
       followed: true,
       version: replicaChange(run, replica.region)?.version ?? null,
     })),
+    halted: haltedAnswer(outcome.halted, outcome.resume),
   };
 }
 
@@ -229,6 +273,7 @@ function timedOut(outcome: Outcome): string {
         ];
   if (run.value?.missing)
     lines.push(`${printable(name)} does not exist any more: its consumers hold its last value`);
+  if (outcome.halted) lines.push(`and ${haltedNote(outcome.halted, outcome.resume)}`);
   return `${[...lines, `(${scope(run)})`].join('\n')}\n`;
 }
 
@@ -255,13 +300,14 @@ function replicaChange(run: ValueRun, region: string): Change | undefined {
   return run.result.changes.find((change) => change.region === region);
 }
 
-function progress(name: string, left: ReportConsumer[], pending: string[], waited: number): string {
+function progress({ name, left, pending, waited, halted, resume }: Outcome): string {
   const who = left
     .slice(0, 3)
     .map((c) => printable(c.name))
     .join(', ');
   const consumers = `${left.length} consumer${left.length === 1 ? '' : 's'} still on the old value${left.length ? ` (${who}${left.length > 3 ? ', …' : ''})` : ''}`;
-  return `${printable(name)}: ${consumers}${pending.length ? `; ${pending[0]}` : ''}; waited ${format(waited)}`;
+  const halt = halted ? `; ${haltedNote(halted, resume)}` : '';
+  return `${printable(name)}: ${consumers}${pending.length ? `; ${pending[0]}` : ''}${halt}; waited ${format(waited)}`;
 }
 
 function wantedVersion(raw: Values[string]): WantedVersion | null {

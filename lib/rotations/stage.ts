@@ -155,6 +155,7 @@ export async function gate(
     return {
       ...action,
       status: 'skipped',
+      heldBy: 'waves',
       detail: held.get(arn) ?? 'held back: another change it reads waits for its own wave',
     };
   });
@@ -257,7 +258,10 @@ export async function lookAtWaves(
           return store.get(pk, sk);
         }),
       )
-    ).filter((record): record is RotationRecord => record?.waves?.status === 'rolling');
+    ).filter(
+      (record): record is RotationRecord =>
+        record?.status === 'open' && record.waves?.status === 'rolling',
+    );
   } catch (error) {
     return {
       changes: [],

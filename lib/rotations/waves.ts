@@ -98,9 +98,9 @@ export interface Candidate {
 
 /**
  * Reads `WATCHER_WAVES`: `all`, or a comma list of counts and percentages (`1,25%,100%`).
- * @returns the spec, or a message saying what is wrong.
+ * @returns the spec, or what is wrong with it.
  */
-export function parseWaves(raw: string): WaveSpec | string {
+export function parseWaves(raw: string): WaveSpec | { error: string } {
   const text = raw.trim().toLowerCase();
   if (text === 'all') return 'all';
   const parts = text.split(',').map((part) => part.trim());
@@ -109,11 +109,14 @@ export function parseWaves(raw: string): WaveSpec | string {
     const percent = /^(\d{1,3})%$/.exec(part);
     if (percent) {
       const value = Number(percent[1]);
-      if (value < 1 || value > 100) return `a percentage must be from 1% to 100%, got ${part}`;
+      if (value < 1 || value > 100)
+        return { error: `a percentage must be from 1% to 100%, got ${part}` };
       steps.push({ percent: value });
     } else if (/^\d{1,5}$/.test(part) && Number(part) >= 1) steps.push({ count: Number(part) });
     else
-      return `expected counts (such as 1) or percentages (such as 25%), got ${JSON.stringify(part.slice(0, 20))}`;
+      return {
+        error: `expected counts (such as 1) or percentages (such as 25%), got ${JSON.stringify(part.slice(0, 20))}`,
+      };
   }
   return steps;
 }

@@ -42,7 +42,12 @@ beforeAll(async () => {
   await seed.parameter(REGION, PARAM, 'v1');
 }, 90_000);
 
-const settings = () => ({ WATCHER_STATE_TABLE: table, WATCHER_SNS_TOPIC_ARN: topic });
+// All at once: what is checked here is drift --apply's own contract (the waves, below, once).
+const settings = () => ({
+  WATCHER_STATE_TABLE: table,
+  WATCHER_SNS_TOPIC_ARN: topic,
+  WATCHER_WAVES: 'all',
+});
 
 async function leases(): Promise<Array<{ pk: string; owner: string }>> {
   const db = new DynamoDBClient({ region: REGION });
@@ -54,7 +59,7 @@ async function leases(): Promise<Array<{ pk: string; owner: string }>> {
 }
 
 /** The CLI on a terminal: `answer` is what the person types at the question. */
-async function onTerminal(args: string[], answer: boolean) {
+async function onTerminal(args: string[], answer: boolean, extra: Record<string, string> = {}) {
   let stdout = '';
   let stderr = '';
   const asked: string[] = [];
@@ -71,11 +76,23 @@ async function onTerminal(args: string[], answer: boolean) {
       return answer;
     },
   };
-  const code = await run(args, io, { env: { ...process.env, ...settings() } });
+  const code = await run(args, io, { env: { ...process.env, ...settings(), ...extra } });
   return { code, stdout, stderr, asked };
 }
 
 describe('drift --apply', () => {
+  it('with waves, asks to restart the canary only and says how many wait for later waves', async () => {
+    const result = await onTerminal(['drift', '--apply', '--region', REGION], false, {
+      WATCHER_WAVES: '1,25%,100%',
+    });
+    // web has the fewest tasks: the canary; api waits for it.
+    expect(result.asked).toEqual([
+      'Redeploy 1 service in us-east-1 (1 more waiting for later waves)? [y/N] ',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/redeploy skipped\s+\S+\/api — held back: it waits for/);
+  });
+
   it('asks on a terminal what it is about to do, and changes nothing on a no', async () => {
     const result = await onTerminal(['drift', '--apply', '--region', REGION], false);
     expect(result.asked).toEqual(['Redeploy 2 services in us-east-1? [y/N] ']);

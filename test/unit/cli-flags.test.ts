@@ -78,7 +78,7 @@ describe('an unknown option', () => {
     const { code, stderr } = await cli(['drfit']);
     expect(code).toBe(2);
     expect(firstError(stderr)).toBe(
-      'unknown command "drfit"; did you mean drift? the commands are refs, who-uses, drift, simulate, status, wait',
+      'unknown command "drfit"; did you mean drift? the commands are refs, who-uses, drift, simulate, status, wait, halt, resume',
     );
   });
 });

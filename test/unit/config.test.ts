@@ -30,6 +30,8 @@ describe('readSettings', () => {
       apiShare: 0.25,
       completeDeadlineMs: 86_400_000,
       remindEveryMs: 86_400_000,
+      waves: [{ count: 1 }, { percent: 25 }, { percent: 100 }],
+      bakeMs: 300_000,
     });
   });
 
@@ -105,6 +107,12 @@ describe('readSettings', () => {
     ['WATCHER_COMPLETE_DEADLINE', '1d12h', 'completeDeadlineMs', 129_600_000],
     ['WATCHER_REMIND_EVERY', '6h', 'remindEveryMs', 21_600_000],
     ['WATCHER_REMIND_EVERY', '0', 'remindEveryMs', 0],
+    ['WATCHER_WAVES', 'all', 'waves', 'all'],
+    ['WATCHER_WAVES', 'ALL', 'waves', 'all'],
+    ['WATCHER_WAVES', '2, 10%,50', 'waves', [{ count: 2 }, { percent: 10 }, { count: 50 }]],
+    ['WATCHER_BAKE', '0', 'bakeMs', 0],
+    ['WATCHER_BAKE', '90s', 'bakeMs', 90_000],
+    ['WATCHER_BAKE', '1h', 'bakeMs', 3_600_000],
   ])('reads %s=%j as %s %j', (name, value, field, expected) => {
     expect(readSettings({ [name]: value })).toHaveProperty(field, expected);
   });
@@ -125,6 +133,12 @@ describe('readSettings', () => {
       ['WATCHER_API_SHARE', '1.5', /fraction above 0 and at most 1/],
       ['WATCHER_API_SHARE', '50%', /fraction above 0 and at most 1/],
       ['WATCHER_API_SHARE', '-0.5', /fraction above 0 and at most 1/],
+      ['WATCHER_WAVES', '1,,25%', /comma list of counts and percentages/],
+      ['WATCHER_WAVES', '0,50%', /expected counts \(such as 1\)/],
+      ['WATCHER_WAVES', '1,150%', /from 1% to 100%/],
+      ['WATCHER_WAVES', 'canary', /expected counts/],
+      ['WATCHER_BAKE', 'soon', /0 or a duration up to 24h/],
+      ['WATCHER_BAKE', '2d', /0 or a duration up to 24h/],
       ['WATCHER_COMPLETE_DEADLINE', 'tomorrow', /duration from 1m to 30d/],
       ['WATCHER_COMPLETE_DEADLINE', '10s', /duration from 1m to 30d/],
       ['WATCHER_COMPLETE_DEADLINE', '31d', /duration from 1m to 30d/],

@@ -98,6 +98,8 @@ describe('a rotation signal of 5,000 consumers with long names', () => {
       'deadline',
       'supersedes',
       'covered',
+      'halt',
+      'waves',
       'consumerCount',
       'consumers',
       'consumersNotListed',
