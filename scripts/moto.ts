@@ -60,17 +60,18 @@ function motoPython(server: string): string {
 }
 
 /**
- * Starts a moto server on a free port of 127.0.0.1 and waits until it answers. `taskTimes`: ECS
- * tasks get the createdAt and startedAt AWS always returns and moto 5.2 does not
- * (scripts/moto-task-times.py); everything else is moto as it is.
+ * Starts a moto server on a free port of 127.0.0.1 and waits until it answers. `ecs`: ECS as AWS
+ * shows it where moto 5.2 does not (scripts/moto-ecs.py): tasks get their createdAt and
+ * startedAt, StopTask its stopCode and stoppedAt, a forced new deployment is IN_PROGRESS, and a
+ * rollout completes or fails on cue (the tag `moto:rollout`); everything else is moto as it is.
  */
-export async function startMoto(options: { taskTimes?: boolean } = {}): Promise<Moto> {
+export async function startMoto(options: { ecs?: boolean } = {}): Promise<Moto> {
   const binary = findMotoServer();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const address = ['-H', '127.0.0.1', '-p', String(port)];
-  const child = options.taskTimes
-    ? spawn(motoPython(binary), [join(ROOT, 'scripts', 'moto-task-times.py'), ...address], {
+  const child = options.ecs
+    ? spawn(motoPython(binary), [join(ROOT, 'scripts', 'moto-ecs.py'), ...address], {
         stdio: ['ignore', 'ignore', 'pipe'],
       })
     : spawn(binary, address, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -129,6 +129,14 @@ export function signalNotes(record: RotationRecord): { counts: string; value: st
   };
 }
 
+/** The halt as the event says it (without which channels took the signal: that is the record's own bookkeeping). */
+function haltDetail(record: RotationRecord) {
+  const halt = record.waves?.halt;
+  if (!halt) return null;
+  const { told: _told, ...said } = halt;
+  return said;
+}
+
 /** At most this many consumers in a signal's event (about 300 bytes each). */
 export const DETAIL_CONSUMERS = 400;
 
@@ -164,7 +172,7 @@ export function signalDetail(record: RotationRecord, listed = DETAIL_CONSUMERS) 
     // What "complete" covered: the regions scanned and the account; nothing else was looked at.
     covered: record.covered ?? null,
     // The staged restarts and why they stopped (`Rotation Halted`); null without waves.
-    halt: record.waves?.halt ?? null,
+    halt: haltDetail(record),
     waves: record.waves
       ? {
           spec: record.waves.spec,

@@ -245,7 +245,17 @@ export function observe(
   const left = all.filter((consumer) => !CLEARED.has(consumer.state));
   if (left.length === 0 && complete && readWhole)
     return {
-      record: { ...record, consumers: all, readWhole, status: 'complete', closedAt: at },
+      record: {
+        ...record,
+        consumers: all,
+        readWhole,
+        status: 'complete',
+        closedAt: at,
+        // Nobody holds the old value: no wave is left to go.
+        ...(record.waves?.status === 'rolling'
+          ? { waves: { ...record.waves, status: 'done' } }
+          : {}),
+      },
       signal: 'complete',
     };
   if (at >= record.deadline)

@@ -13,11 +13,12 @@ describe('npm run demo', () => {
       cwd: ROOT,
       env,
       encoding: 'utf8',
-      timeout: 120_000,
+      timeout: 180_000,
     });
     const out = result.stdout;
     expect(result.status, result.stderr).toBe(0);
-    expect(out).not.toMatch(/FAIL/);
+    // No check failed (ECS's own words, such as SERVICE_DEPLOYMENT_FAILED, may say FAIL).
+    expect(out).not.toMatch(/^ {3}FAIL |^FAILED after/m);
     for (const promise of [
       'ok   every record was handled',
       'ok   four consumers found',
@@ -33,6 +34,29 @@ describe('npm run demo', () => {
       'ok   Rotation Complete received for the parameter and for the secret',
       'ok   Slack told of both, one short message each',
       'ok   the record is complete',
+      // Staged restarts: a healthy rotation, canary first, then the waves in order.
+      'ok   only the canary, search (1 task, the fewest), was redeployed',
+      'ok   the three others are held back, each saying it waits for a later wave',
+      'ok   wave 2 waits while wave 1 bakes',
+      'ok   wave 2 went only after wave 1 completed and baked: cart',
+      'ok   wave 3 waits while wave 2 bakes',
+      'ok   wave 3 went only after wave 2 completed and baked: orders and profile',
+      'ok   status shows the three waves: the canary (1), then 1, then 2',
+      'ok   no service was redeployed twice',
+      'ok   every restart settled and every wave baked',
+      'ok   the rotation record is complete',
+      'ok   Rotation Complete received for /prod/api/token',
+      // A failing canary halts the waves.
+      'ok   only the canary, invoices (1 task), was redeployed',
+      "ok   Rotation Halted received once on the bus's queue",
+      "ok   it names the canary, its deployment, ECS's reason and the stopped task's reason",
+      'ok   it names the consumers left on the old value (refunds, payouts)',
+      'ok   the SNS topic got it, as an alarm',
+      'ok   Slack got it',
+      'ok   status says the waves are halted',
+      'ok   refunds and payouts were not redeployed',
+      'ok   the canary, invoices, goes first again; the others wait',
+      'ok   the new record (version 3) rolls its own waves; the halted one is superseded',
     ]) {
       expect(out).toContain(promise);
     }
@@ -51,9 +75,54 @@ describe('npm run demo', () => {
       /complete: no running consumer of \/prod\/db\/password holds an older value/,
     );
     expect(out).toMatch(/Done in [\d.]+ s: every step did what it says/);
+
+    // The healthy rotation's timeline: the canary, then each wave only after the one before it
+    // completed and baked (WATCHER_BAKE=5s in the demo).
+    const timeline = out.slice(
+      out.indexOf('the timeline of /prod/api/token'),
+      out.indexOf('19. Rotate /prod/payments/webhook-secret'),
+    );
+    const restarts = [
+      ...timeline.matchAll(/^\s+\+\s*([\d.]+) s\s+wave (\d)(?: \(canary\))?: (\w+) \(/gm),
+    ].map((m) => ({ at: Number(m[1]), wave: Number(m[2]), name: m[3] }));
+    const completed = new Map(
+      [...timeline.matchAll(/^\s+\+\s*([\d.]+) s\s+(\w+): rollout COMPLETED/gm)].map((m) => [
+        m[2],
+        Number(m[1]),
+      ]),
+    );
+    expect(restarts.map((r) => `${r.wave}:${r.name}`)).toEqual([
+      '1:search',
+      '2:cart',
+      '3:orders',
+      '3:profile',
+    ]);
+    const at = (name: string) => restarts.find((r) => r.name === name)?.at ?? Number.NaN;
+    expect(at('cart')).toBeGreaterThanOrEqual((completed.get('search') ?? Number.NaN) + 4.9);
+    expect(at('orders')).toBeGreaterThanOrEqual((completed.get('cart') ?? Number.NaN) + 4.9);
+    expect(timeline).toMatch(
+      /\+\s*[\d.]+ s\s+the follow-up after the last bake: the rotation is complete/,
+    );
+
+    // The failing canary: Rotation Halted as received on the bus's queue, with ECS's reasons.
+    const halted = out.slice(out.indexOf("Rotation Halted, as received on the bus's queue"));
+    expect(halted).toMatch(/"detail-type": "Rotation Halted"/);
+    expect(halted).toMatch(
+      /"name": "invoices",\s+│\s+"ref": "ecs-svc\/\d+",\s+│\s+"reason": "ECS deployment circuit breaker: tasks failed to start\."/,
+    );
+    expect(halted).toMatch(
+      /"ResourceInitializationError: unable to pull secrets or registry auth: .*unable to retrieve secrets from ssm: .*AccessDeniedException/,
+    );
+    expect(out).toMatch(
+      /SNS: Subject: rotation-watcher: Rotation Halted: \/prod\/payments\/webhook-secret; severity=alarm/,
+    );
+    expect(out).toMatch(
+      /Rotation halted: no further wave restarts consumers of \/prod\/payments\/webhook-secret \(version 2\), because the restart of invoices \(ecs-svc\/\d+\) failed: ECS deployment circuit breaker/,
+    );
+    expect(out).toMatch(/2\s+open, halted\s/);
     // Nothing the demo wrote as a watched value may show up in what it prints.
     expect(out + result.stderr).not.toMatch(
-      /demo-password-v\d|demo-key-v\d|demo-dd-v\d|"password":"demo-v/,
+      /demo-password-v\d|demo-key-v\d|demo-dd-v\d|"password":"demo-v|demo-token-v\d|demo-webhook-v\d/,
     );
-  }, 150_000);
+  }, 210_000);
 });

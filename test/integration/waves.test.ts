@@ -99,6 +99,7 @@ beforeEach(async () => {
     WATCHER_STATE_TABLE: table,
     WATCHER_SNS_TOPIC_ARN: topic.topicArn,
     WATCHER_BAKE: '5m',
+    WATCHER_API_SHARE: '1',
   });
   deps = buildDeps(settings, { home: REGION, now: () => new Date(scripted.account.now) });
   store = new RotationStore({ table, region: REGION, clients: deps.clients });
