@@ -19,7 +19,7 @@ import {
 import { reread } from './reread.js';
 import { tell } from './signal.js';
 import { type FollowDeps, type FollowUpMessage, recordFailure } from './types.js';
-import { lookDelaySeconds } from './waves.js';
+import { inFlight, lookDelaySeconds } from './waves.js';
 
 /** SQS holds a message back 15 minutes at most: a follow-up looks again that often. */
 export const FOLLOW_UP_DELAY_S = 900;
@@ -185,9 +185,14 @@ export async function followUp(
   const link = takeOver ? (current.nextLook ?? undefined) : options.chain;
   const schedule = options.schedule || takeOver;
   if (schedule && !owns(current, link)) return [];
-  const whole = !current.readWhole && deps.lookWhole !== undefined;
-  const { observations, complete } =
-    whole && deps.lookWhole
+  // While a wave of its restarts is in flight the record cannot close (those consumers are being
+  // replaced) and the waves' own look reads what matters: this link only carries the chain on,
+  // unless the deadline has come.
+  const waiting = inFlight(current.waves, now) && now.toISOString() < current.deadline;
+  const whole = !waiting && !current.readWhole && deps.lookWhole !== undefined;
+  const { observations, complete } = waiting
+    ? { observations: [], complete: false }
+    : whole && deps.lookWhole
       ? await deps.lookWhole(current)
       : await reread(current, changeOf(current), deps.clients, now);
   // The next link goes out before the record names it: if the send fails, this link's message

@@ -24,8 +24,8 @@ export function badStop(task: Pick<Task, 'stopCode' | 'stoppedReason'>): boolean
 }
 
 /**
- * The facts of the wave in flight: its restarts not yet settled, and, while it bakes, the settled
- * ones (a task of their deployment that stopped since the wave settled, a job that failed).
+ * The facts of the wave in flight: its restarts not yet settled, and, once its bake has ended, the
+ * settled ones (a task of their deployment that stopped since the wave settled, a job that failed).
  * `nudges` keep what the events said when AWS no longer shows it (a rolled-back deployment).
  */
 export async function readFacts(
@@ -38,11 +38,14 @@ export async function readFacts(
   const wave = waves.waves[index];
   const facts = new Map<string, RestartFact>();
   if (!wave || waves.status !== 'rolling') return facts;
+  // The bake is judged once, when it ends: ECS lists a stopped task for an hour or more, so a
+  // look then sees every stop since the wave settled (a wave waits for it either way).
+  const baked = wave.bakedAt !== null && wave.bakedAt <= now.toISOString();
   const looked = waves.restarts.filter(
     (restart) =>
       restart.wave === index &&
       restart.ref !== null &&
-      (restart.state === 'in-flight' || (restart.state === 'settled' && wave.settledAt !== null)),
+      (restart.state === 'in-flight' || (restart.state === 'settled' && baked)),
   );
   const services = looked.filter((restart) => restart.kind === 'redeploy');
   const jobs = looked.filter((restart) => restart.kind === 'resubmit');
