@@ -171,8 +171,15 @@ async function pipeline(
       ? await sortOut(draft, result, planned, deps.reminders, settings)
       : { report: draft, told: [], outcomes: [] };
   const toTell = { ...sorted.report, actions: [...sorted.report.actions, ...sorted.outcomes] };
+  // A rotation's signal told (Complete, Overdue, Halted) is its own message: not news for a report.
+  const news = {
+    ...toTell,
+    actions: toTell.actions.filter(
+      (action) => !(action.status === 'done' && CHANNELS.has(action.kind)),
+    ),
+  };
   const notifications =
-    options.apply && worthTelling(toTell)
+    options.apply && worthTelling(news)
       ? await notify(runMessage(toTell), {
           clients,
           settings,
@@ -201,6 +208,8 @@ async function pipeline(
     handedOver: false,
   };
 }
+
+const CHANNELS: ReadonlySet<string> = new Set(['sns', 'slack', 'eventbridge']);
 
 /**
  * A run cut short by its time limit does nothing with the part it read: acting and telling on

@@ -19,6 +19,7 @@ export const OTHER = 'eu-west-1';
 export const PARAMETER = '/prod/db/password';
 export const SLACK_PARAMETER = '/watcher/slack-webhook';
 const ACTION_TAG = 'rotation-watcher:action';
+const WAVE_TAG = 'rotation-watcher:wave';
 /** The key of the existing encrypted topic (ExistingTopicKeyArn). */
 export const EXISTING_TOPIC_KEY = `arn:aws:kms:${HOME}:${ACCOUNT}:key/0e5f6a7b-1111-4c2d-9e8f-existingkey0`;
 const PASS_ROLES = [
@@ -35,6 +36,11 @@ export interface Configuration {
   /** The stack's own topic (encrypted with its own key), or an existing one, with or without a key. */
   topic: 'created' | 'existing' | 'existing encrypted';
   namePrefix: string;
+  /**
+   * The stack's Waves parameter (WATCHER_WAVES): `all` restarts every consumer at once; absent,
+   * the template's default (a canary, then waves).
+   */
+  waves?: string;
 }
 
 /**
@@ -42,8 +48,11 @@ export interface Configuration {
  * and the topic (and its key), with the name prefix set in every other one. PassRoleArns changes
  * the role and no call: each configuration's calls are evaluated with and without it (`roleFor`).
  * Regions is two regions throughout (its calls are a superset of one region's); DryRun false and
- * MutableImages at its default, redeploy (the other values only take restarts away). The other
- * parameters (AlertEmail, QueueDelaySeconds, the schedules) change neither the role nor the calls.
+ * MutableImages at its default, redeploy (the other values only take restarts away). Waves is
+ * `all` (every restart at once: one run makes them all); the staged restarts' own calls are the
+ * waves scenario's (iam.test.ts), with the template's default Waves. The other parameters
+ * (AlertEmail, QueueDelaySeconds, the schedules, Bake) change neither the role nor the calls of a
+ * run.
  */
 export function configurations(): Configuration[] {
   const out: Configuration[] = [];
@@ -59,7 +68,7 @@ export function configurations(): Configuration[] {
             `${topic} topic`,
             namePrefix ? `prefix ${namePrefix}` : 'no prefix',
           ].join(', ');
-          out.push({ label, defaultAction, slack, bus, topic, namePrefix });
+          out.push({ label, defaultAction, slack, bus, topic, namePrefix, waves: 'all' });
         }
   return out;
 }
@@ -82,10 +91,11 @@ export interface World {
 
 /**
  * Seeds the account once: a parameter and a secret; in the home region a cluster with a service
- * tagged redeploy and an untagged one, both reading both; in a second region a service tagged
- * redeploy reading the parameter by ARN; a Batch queue with a job definition tagged resubmit and
- * an untagged one; the Slack parameter, an existing topic, a stand-in for the stack's topic, and a
- * bus. Jobs are submitted per run (`holdJobs`).
+ * tagged redeploy (and `rotation-watcher:wave=canary`: the canary when restarts go out in waves)
+ * and an untagged one, both reading both; in a second region a service tagged redeploy reading the
+ * parameter by ARN; a Batch queue with a job definition tagged resubmit and an untagged one; the
+ * Slack parameter, an existing topic, a stand-in for the stack's topic, and a bus. Jobs are
+ * submitted per run (`holdJobs`).
  */
 export async function seedWorld(env: MotoHandle, slackUrl: string): Promise<World> {
   const { seed } = env;
@@ -104,11 +114,10 @@ export async function seedWorld(env: MotoHandle, slackUrl: string): Promise<Worl
   const td = await seed.taskDefinition(HOME, 'app', [
     { name: 'app', secrets: { DB_PASSWORD: PARAMETER, API_KEY: secret } },
   ]);
-  const tagged = await seed.service(HOME, cluster, 'checkout', td, {
-    tags: { [ACTION_TAG]: 'redeploy', team: 'payments' },
-  });
+  const taggedTags = { [ACTION_TAG]: 'redeploy', [WAVE_TAG]: 'canary', team: 'payments' };
+  const tagged = await seed.service(HOME, cluster, 'checkout', td, { tags: taggedTags });
   const untagged = await seed.service(HOME, cluster, 'billing', td, { tags: { team: 'billing' } });
-  known.tags.set(tagged.arn, { [ACTION_TAG]: 'redeploy', team: 'payments' });
+  known.tags.set(tagged.arn, taggedTags);
   known.tags.set(untagged.arn, { team: 'billing' });
 
   const otherCluster = await seed.cluster(OTHER, 'prod-eu');
@@ -266,6 +275,7 @@ export function parametersOf(config: Configuration, world: World, passRoles: boo
     Regions: `${HOME},${OTHER}`,
     DryRun: 'false',
     PassRoleArns: passRoles ? PASS_ROLES.join(',') : '',
+    ...(config.waves === undefined ? {} : { Waves: config.waves }),
   };
 }
 

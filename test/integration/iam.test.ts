@@ -3,7 +3,9 @@
 // onCall hook), turned into the IAM requests AWS authorises for it (action, resource ARNs, the
 // resources' tags, the request's tags, service keys), and evaluated against the role resolved for
 // that configuration with @cloud-copilot/iam-simulate. A denied call fails; so does a grant that
-// no recorded call needs.
+// no recorded call needs. The configurations restart all at once (Waves all); the staged restarts'
+// own calls (the look at a wave in flight that ECS and Batch events and the record's follow-up
+// bring, and the next wave let go) are recorded by a scenario with the template's default waves.
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -12,8 +14,13 @@ vi.mock('../../lib/aws/index.js', async (importOriginal) => {
   return recording(await importOriginal<typeof import('../../lib/aws/index.js')>());
 });
 
+import { DescribeJobsCommand, type JobDetail, ListJobsCommand } from '@aws-sdk/client-batch';
+import { DescribeServicesCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createHandler as createOnChange } from '../../functions/on-change.js';
 import { createHandler as createSweep } from '../../functions/sweep.js';
+import { buildDeps } from '../../lib/compose.js';
+import { readSettings } from '../../lib/config.js';
 import { ACCOUNT } from '../../scripts/seed.js';
 import { type SlackStub, startSlackStub } from '../../scripts/slack-stub.js';
 import { packageStack, type Template } from '../helpers/cloudformation.js';
@@ -57,8 +64,15 @@ const resetSweep = () => {
   sweep = createSweep();
 };
 
+// moto's services run their desired count, so a service's deployment is COMPLETED (moto 5.2 keeps
+// one deployment per service, its id and times rewritten in place by a forced new deployment;
+// without this its rolloutState stays IN_PROGRESS for ever and no wave could end). The server
+// started for this file (useMoto, below) inherits it; taken back once it runs (beforeAll).
+process.env.MOTO_ECS_SERVICE_RUNNING = '1';
 const env = useMoto();
 const CONFIGURATIONS = configurations();
+/** The runs the cross-configuration checks need: each configuration's, the failure paths', the waves'. */
+const RUNS = CONFIGURATIONS.length + 2;
 
 /**
  * Statements used by the Lambda service on the functions' behalf, not by their code, so no
@@ -101,6 +115,7 @@ let template: Template;
 let world: World;
 
 beforeAll(async () => {
+  delete process.env.MOTO_ECS_SERVICE_RUNNING;
   slack = await startSlackStub();
   const packaged = packageStack();
   expect(packaged.result.status, packaged.result.stderr).toBe(0);
@@ -203,6 +218,20 @@ async function runConfiguration(config: Configuration, run: number, options = { 
     ...takeCalls().map((call) => ({ fn: 'sweep' as const, call })),
   ];
 
+  const denied = await evaluateRun(config, calls, jobs);
+  return { reply, swept, calls: calls.map(({ call }) => call), changed, jobs, denied };
+}
+
+/**
+ * Evaluates a run's recorded calls against the configuration's role (with and without
+ * PassRoleArns), keeps the lot for the checks across configurations, and returns the requests
+ * denied.
+ */
+async function evaluateRun(
+  config: Configuration,
+  calls: Array<{ fn: Fn; call: RecordedCall }>,
+  jobs: Run['jobs'],
+): Promise<string[]> {
   world.known.topicKeys = topicKeys(template, config, world);
   const roles = [false, true].map((passRoles) => roleFor(template, config, world, passRoles));
   const evaluated: Evaluated[] = [];
@@ -215,10 +244,9 @@ async function runConfiguration(config: Configuration, run: number, options = { 
         verdicts: await Promise.all(roles.map((role) => evaluate(role, request))),
       });
   runs.push({ config, roles, evaluated, jobs });
-  const denied = evaluated
+  return evaluated
     .filter((e) => e.verdicts.some((verdict) => verdict.decision !== 'Allowed'))
     .map(describeRequest);
-  return { reply, swept, calls: calls.map(({ call }) => call), changed, jobs, denied };
 }
 
 describe('every call the functions make is allowed by the packaged role', () => {
@@ -312,7 +340,204 @@ describe('every call the functions make is allowed by the packaged role', () => 
       await proxy.stop();
     }
   });
+
+  it("and when restarts go out in waves (the template's Waves and Bake): the canary alone, an ECS deployment event, the follow-up that looks at the bake and lets the next wave go, a Batch job event", async () => {
+    // The template's default waves: the tagged service, tagged the canary, goes first; the rest
+    // wait until its deployment COMPLETED and baked. Slack, the bus and the stack's own topic, so
+    // that a halt is told on every channel.
+    const base = CONFIGURATIONS.find(
+      (c) => c.defaultAction === 'notify' && c.slack && c.bus && c.topic === 'created',
+    ) as Configuration;
+    const { waves: _all, ...staged } = base;
+    const config: Configuration = { ...staged, label: `${base.label}, default waves` };
+    const run = CONFIGURATIONS.length + 2;
+    await freshTables(template, world);
+    // The stack's changes queue (WATCHER_QUEUE_URL): the record's follow-ups are its messages, and
+    // a follow-up that cannot send the next one is handed back.
+    const sqs = new SQSClient({ region: HOME });
+    await sqs.send(new CreateQueueCommand({ QueueName: 'rotation-watcher-dev-ChangesQueue' }));
+    sqs.destroy();
+    const environment = environmentFor(template, 'OnDashchangeLambdaFunction', config, world);
+    expect(environment.WATCHER_WAVES).toBe('1,25%,100%');
+    expect(environment.WATCHER_BAKE).toBe('5m');
+    /** How far ahead the clock of the looks after the bake is: past the 5-minute bake. */
+    const BAKE_PASSED_MS = 6 * 60_000;
+    const jobs = await holdJobs(env, world, run);
+    await rotate(env, run);
+    slack.received.length = 0;
+    takeCalls();
+    const calls: Array<{ fn: Fn; call: RecordedCall }> = [];
+    /**
+     * One on-change invocation (a cold start) with the template's environment, given what the
+     * changes queue delivers; `ahead`: its clock that far ahead of now (the bake has passed).
+     */
+    const deliver = async (payload: unknown, ahead = 0) => {
+      useEnvironment(environment);
+      const handler =
+        ahead === 0
+          ? createOnChange()
+          : createOnChange(() =>
+              buildDeps(readSettings(process.env), {
+                home: HOME,
+                queueUrl: process.env.WATCHER_QUEUE_URL?.trim() || null,
+                now: () => new Date(Date.now() + ahead),
+              }),
+            );
+      const reply = await handler(payload);
+      const made = takeCalls();
+      calls.push(...made.map((call) => ({ fn: 'on-change' as const, call })));
+      expect(reply).toEqual({ batchItemFailures: [] });
+      return made;
+    };
+    const restarted = (made: RecordedCall[]) => ({
+      services: callsTo(made, 'UpdateService').map((call) => inputOf(call).service),
+      jobs: callsTo(made, 'SubmitJob').map((call) => inputOf(call).jobDefinition),
+    });
+
+    // 1. The change: only the canary is redeployed.
+    const first = await deliver(sqsBatch(parameterEvent(`evt-${run}`)));
+    expect(restarted(first)).toEqual({ services: [world.services.tagged], jobs: [] });
+    const ecs = env.seed.ecs(HOME);
+    const { services: [service] = [] } = await ecs.send(
+      new DescribeServicesCommand({ cluster: world.cluster, services: [world.services.tagged] }),
+    );
+    const deployment = service?.deployments?.find((d) => d.status === 'PRIMARY');
+    expect(deployment?.rolloutState).toBe('COMPLETED');
+    const deploymentId = deployment?.id as string;
+
+    // 2. ECS says the canary's deployment completed: the look reads it (DescribeServices), the
+    // wave settles and bakes; nothing more goes yet.
+    const second = await deliver(
+      sqsBatch({
+        version: '0',
+        id: `evt-${run}-deployment`,
+        'detail-type': 'ECS Deployment State Change',
+        source: 'aws.ecs',
+        account: ACCOUNT,
+        time: new Date().toISOString(),
+        region: HOME,
+        resources: [world.services.tagged],
+        detail: {
+          eventType: 'INFO',
+          eventName: 'SERVICE_DEPLOYMENT_COMPLETED',
+          deploymentId,
+          updatedAt: (deployment?.updatedAt ?? new Date()).toISOString(),
+          reason: `ECS deployment ${deploymentId} completed.`,
+        },
+      }),
+    );
+    expect(
+      callsTo(second, 'DescribeServices').flatMap((call) => inputOf(call).services as string[]),
+    ).toContain(world.services.tagged);
+    expect(restarted(second)).toEqual({ services: [], jobs: [] });
+
+    // A task of the new deployment (moto's scheduler starts none) that a person stopped during
+    // the bake: the bake's look describes it, and it is no failure.
+    const [task] = await env.seed.serviceTasks(
+      HOME,
+      world.cluster,
+      'checkout',
+      service?.taskDefinition as string,
+      1,
+      deploymentId,
+    );
+    await ecs.send(
+      new StopTaskCommand({ cluster: world.cluster, task, reason: 'Stopped by a person' }),
+    );
+
+    // 3. The record's follow-up, as the watcher sent it, once the bake is over: the look at the
+    // bake (the deployment's stopped tasks), then the account read for the change, and the next
+    // wave let go.
+    const followUp = calls
+      .filter(({ call }) => call.api === 'SendMessage')
+      .map(({ call }) => JSON.parse(String(inputOf(call).MessageBody)) as Record<string, string>)
+      .filter((message) => message['rotation-watcher'] === 'follow-up')
+      .at(-1);
+    expect(followUp?.pk).toMatch(/^rot#/);
+    const third = await deliver(sqsBatch(followUp), BAKE_PASSED_MS);
+    const bakeLook = callsTo(third, 'ListTasks').filter(
+      (call) =>
+        inputOf(call).startedBy === deploymentId && inputOf(call).desiredStatus === 'STOPPED',
+    );
+    expect(bakeLook.length).toBeGreaterThan(0);
+    expect(
+      callsTo(third, 'DescribeTasks').flatMap((call) => inputOf(call).tasks as string[]),
+    ).toContain(task);
+    expect(restarted(third)).toEqual({ services: [], jobs: [world.definitions.tagged] });
+    expect(callsTo(third, 'TerminateJob').map((call) => inputOf(call).jobId)).toEqual([
+      jobs.tagged.split('/').pop(),
+    ]);
+
+    // 4. Batch says what became of the resubmitted job (the event's detail is the job as
+    // DescribeJobs shows it): the look reads it (DescribeJobs).
+    const job = await resubmittedJob(jobs);
+    expect(job.status).toBe('FAILED');
+    const fourth = await deliver(
+      sqsBatch({
+        version: '0',
+        id: `evt-${run}-job`,
+        'detail-type': 'Batch Job State Change',
+        source: 'aws.batch',
+        account: ACCOUNT,
+        time: new Date().toISOString(),
+        region: HOME,
+        resources: [job.jobArn],
+        detail: job,
+      }),
+      BAKE_PASSED_MS + 60_000,
+    );
+    expect(
+      callsTo(fourth, 'DescribeJobs').flatMap((call) => inputOf(call).jobs as string[]),
+    ).toContain(job.jobId);
+    // It failed: the waves halt, and Rotation Halted is told on every channel.
+    expect(restarted(fourth)).toEqual({ services: [], jobs: [] });
+    const halted = callsTo(fourth, 'PutEvents').flatMap(
+      (call) => inputOf(call).Entries as Array<{ DetailType: string }>,
+    );
+    expect(halted.map((entry) => entry.DetailType)).toContain('Rotation Halted');
+    expect(callsTo(fourth, 'Publish').length).toBeGreaterThan(0);
+    expect(slack.received.length).toBeGreaterThan(0);
+
+    expect(await evaluateRun(config, calls, jobs)).toEqual([]);
+  }, 60_000);
 });
+
+/**
+ * The job submitted in place of the held tagged one, once Batch has taken it to RUNNING,
+ * SUCCEEDED or FAILED (moto without Docker fails a job that would start at once).
+ */
+async function resubmittedJob(held: Run['jobs']): Promise<JobDetail> {
+  const batch = env.seed.batch(HOME);
+  const heldIds = new Set([held.tagged, held.untagged].map((arn) => arn.split('/').pop()));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const ids: string[] = [];
+    for (const jobStatus of JOB_STATUSES) {
+      const { jobSummaryList = [] } = await batch.send(
+        new ListJobsCommand({ jobQueue: world.queue, jobStatus }),
+      );
+      for (const summary of jobSummaryList)
+        if (summary.jobId && !heldIds.has(summary.jobId)) ids.push(summary.jobId);
+    }
+    const { jobs = [] } = ids.length
+      ? await batch.send(new DescribeJobsCommand({ jobs: ids }))
+      : { jobs: [] };
+    expect(jobs.length).toBeLessThanOrEqual(1);
+    const job = jobs[0];
+    if (job && ['RUNNING', 'SUCCEEDED', 'FAILED'].includes(job.status ?? '')) return job;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the resubmitted job did not start or end');
+}
+
+const JOB_STATUSES = [
+  'SUBMITTED',
+  'PENDING',
+  'RUNNABLE',
+  'STARTING',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+] as const;
 
 describe('the role grants nothing that no call needs', () => {
   /** Every grant of every configuration's role, but the platform's, by key, with its sources. */
@@ -345,9 +570,7 @@ describe('the role grants nothing that no call needs', () => {
   }
 
   it('every grant of every configuration is used by a recorded call (platform statements apart)', async () => {
-    expect(runs, 'run the whole file: the configurations record the calls').toHaveLength(
-      CONFIGURATIONS.length + 1,
-    );
+    expect(runs, 'run the whole file: the configurations record the calls').toHaveLength(RUNS);
     const { grants, inert } = await allGrants();
     const used = usedGrants();
     const unused = [...grants.keys()].filter((key) => !used.has(key) && !(key in KNOWN_UNUSED));
@@ -438,7 +661,7 @@ describe('batch:TagResource: only what a SubmitJob with tags needs', () => {
   };
 
   it('no configuration lets the role tag an existing job (to make it resubmit, then terminate it)', async () => {
-    expect(runs).toHaveLength(CONFIGURATIONS.length + 1);
+    expect(runs).toHaveLength(RUNS);
     for (const run of runs)
       for (const role of run.roles)
         for (const job of [run.jobs.tagged, run.jobs.untagged]) {

@@ -286,3 +286,78 @@ describe('a failing canary', () => {
     expect(again).toHaveLength(0);
   }, 120_000);
 });
+
+describe('a wave held back by WATCHER_MAX_ACTIONS', () => {
+  it('stays in flight: the rest of it goes on the next looks, and the next wave only after it', async () => {
+    const complete: DeploymentScript = { kind: 'complete', after: 60 };
+    account([
+      { name: 'a', tasks: 1, onDeploy: complete },
+      { name: 'b', tasks: 2, onDeploy: complete },
+      { name: 'c', tasks: 3, onDeploy: complete },
+      { name: 'd', tasks: 4, onDeploy: complete },
+    ]);
+    const capped: PipelineDeps = buildDeps(
+      readSettings({
+        WATCHER_STATE_TABLE: table,
+        WATCHER_WAVES: '1,100%',
+        WATCHER_BAKE: '0',
+        WATCHER_MAX_ACTIONS: '2',
+        WATCHER_API_SHARE: '1',
+      }),
+      { home: REGION, now: () => new Date(scripted.account.now) },
+    );
+    const step = async (minutes: number, records: RecordResult[]) => {
+      scripted.account.now += minutes * MINUTE;
+      return redeployed(await runPipeline({ records }, capped, { apply: true })).sort();
+    };
+    expect(await step(0, event())).toEqual(['a']);
+    // The canary completes; the second wave (b, c, d) opens, two at a time.
+    expect(await step(3, await followUp())).toEqual(['b', 'c']);
+    const open = await record();
+    expect(open.waves?.waves.map((w) => w.members.length)).toEqual([1, 3]);
+    // d is still the wave's: the next look sends it, though b and c are still rolling out.
+    expect(await step(0, await followUp())).toEqual(['d']);
+    expect(await step(3, await followUp())).toEqual([]);
+    for (const service of scripted.account.services) expect(service.deployments.length).toBe(2);
+  }, 60_000);
+});
+
+describe('a task of the canary failing during the bake', () => {
+  it('halts the waves when the bake ends, naming the stopped task’s reason', async () => {
+    const complete: DeploymentScript = { kind: 'complete', after: 60 };
+    account([
+      { name: 'a', tasks: 1, onDeploy: complete },
+      { name: 'b', tasks: 2, onDeploy: complete },
+    ]);
+    const step = async (minutes: number, records: RecordResult[]) => {
+      scripted.account.now += minutes * MINUTE;
+      return redeployed(await runPipeline({ records }, deps, { apply: true }));
+    };
+    expect(await step(0, event())).toEqual(['a']);
+    expect(
+      await step(2, deploymentEvent('a', 'SERVICE_DEPLOYMENT_COMPLETED', 'completed')),
+    ).toEqual([]);
+    // A minute into the bake, the new task's essential container exits (the new value is bad,
+    // and the app only reads it on its first request).
+    scripted.account.now += MINUTE;
+    const canary = scripted.account.services.find((s) => s.name === 'a');
+    const newest = canary?.deployments[0]?.id;
+    const task = scripted.account.tasks.find((t) => t.startedBy === newest);
+    if (!task) throw new Error('no task of the new deployment');
+    Object.assign(task, {
+      lastStatus: 'STOPPED',
+      desiredStatus: 'STOPPED',
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+      stoppedAt: scripted.account.now,
+    });
+    expect(await step(5, await followUp())).toEqual([]);
+    const halted = await record();
+    expect(halted.waves?.status).toBe('halted');
+    expect(halted.waves?.halt?.reason).toMatch(
+      /stopped during the bake \(EssentialContainerExited\)/,
+    );
+    expect(halted.waves?.halt?.stopped).toEqual(['Essential container in task exited']);
+    expect(scripted.account.services.find((s) => s.name === 'b')?.deployments).toHaveLength(1);
+  }, 60_000);
+});
