@@ -203,7 +203,16 @@ async function pipeline(
     actions,
     notifications,
     failedRecords: [
-      ...new Set([...failedRecords(records, result, actions, notifications), ...followed.retry]),
+      ...new Set([
+        ...failedRecords(records, result, actions, notifications),
+        ...followed.retry,
+        // Changes whose waves could not be kept: held back now, their events come back.
+        ...records.flatMap((record) =>
+          record.recordId && record.changes.some((change) => gated.failed.has(valueKey(change)))
+            ? [record.recordId]
+            : [],
+        ),
+      ]),
     ],
     handedOver: false,
   };

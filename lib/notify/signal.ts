@@ -133,7 +133,7 @@ export function signalNotes(record: RotationRecord): { counts: string; value: st
 function haltDetail(record: RotationRecord) {
   const halt = record.waves?.halt;
   if (!halt) return null;
-  const { told: _told, ...said } = halt;
+  const { told: _told, toldAt: _toldAt, ...said } = halt;
   return said;
 }
 

@@ -185,10 +185,14 @@ export async function followUp(
   const link = takeOver ? (current.nextLook ?? undefined) : options.chain;
   const schedule = options.schedule || takeOver;
   if (schedule && !owns(current, link)) return [];
-  // While a wave of its restarts is in flight the record cannot close (those consumers are being
-  // replaced) and the waves' own look reads what matters: this link only carries the chain on,
-  // unless the deadline has come.
-  const waiting = inFlight(current.waves, now) && now.toISOString() < current.deadline;
+  // While a wave of its restarts is in flight, links come every minute for the waves' own look;
+  // the consumers are read at the usual pace (and when the deadline has come), not on each.
+  const waves = inFlight(current.waves);
+  const waiting =
+    waves &&
+    now.toISOString() < current.deadline &&
+    Boolean(current.lookedAt) &&
+    now.getTime() - Date.parse(current.lookedAt ?? '') < FOLLOW_UP_DELAY_S * 1000;
   const whole = !waiting && !current.readWhole && deps.lookWhole !== undefined;
   const { observations, complete } = waiting
     ? { observations: [], complete: false }
@@ -204,8 +208,9 @@ export async function followUp(
     // Closed, or another copy of this link took the chain meanwhile: nothing more to do here.
     if (!latest || (schedule && !owns(latest, link))) return null;
     const seen = observe(latest, observations, now, complete, whole);
-    const record =
-      next && seen.record.status === 'open' ? chained(seen.record, next, now) : seen.record;
+    const looked =
+      waves && !waiting ? { ...seen.record, lookedAt: now.toISOString() } : seen.record;
+    const record = next && looked.status === 'open' ? chained(looked, next, now) : looked;
     return record === latest ? null : { record, result: seen.signal };
   });
   if (!written?.result) return [];

@@ -101,6 +101,11 @@ export interface RotationRecord {
    * a halt. Absent when nothing was restarted for it, or the waves were `all`.
    */
   waves?: Waves;
+  /**
+   * When a follow-up last read the record's consumers while its waves were in flight: such looks
+   * come every minute for the waves' sake, and read the consumers only every FOLLOW_UP_DELAY_S.
+   */
+  lookedAt?: string | null;
   /** Bumped by every write; a write succeeds only on the revision it read. */
   rev: number;
 }

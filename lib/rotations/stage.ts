@@ -5,15 +5,23 @@
 
 import type { ActionOutcome } from '../actions/index.js';
 import { describeError } from '../aws/index.js';
-import type { Change, Consumer, DiscoveryResult, Nudge, Outcome } from '../domain/index.js';
+import type {
+  CachedDefinition,
+  Change,
+  Consumer,
+  DiscoveryResult,
+  Nudge,
+  Outcome,
+  Reference,
+  Target,
+} from '../domain/index.js';
 import { type RecordResult, valueKey } from '../events/index.js';
 import { notify, signalMessage } from '../notify/index.js';
 import type { Plan, PlannedAction } from '../plan.js';
 import { isRestart } from '../plan.js';
-import { refersTo } from '../refs/index.js';
-import { openRecord } from './follow.js';
+import { openRecord, RESEND_AFTER_MS } from './follow.js';
 import { changeOf, movesWhatIsRead, observationsOf } from './observations.js';
-import { type RotationRecord, recordPk, recordSk } from './record.js';
+import { CLEARED, type RotationRecord, recordPk, recordSk } from './record.js';
 import type { RunDeps } from './run.js';
 import { toldOf } from './signal.js';
 import { recordFailure } from './types.js';
@@ -22,6 +30,7 @@ import {
   admit,
   type Candidate,
   noteSent,
+  noteUnsent,
   settle,
   specText,
   WAVE_TAG,
@@ -44,12 +53,17 @@ export interface Gate {
   /** Records the gate opened (`PK SK`): the run records them as opened by it. */
   opened: Set<string>;
   outcomes: Outcome[];
+  /** Values (valueKey) whose waves could not be kept: their events come back. */
+  failed: Set<string>;
 }
 
 /**
- * Holds back every planned restart its changes' waves do not let go now. A consumer stale for
- * several changes goes only when each of them lets it (a restart would carry every new value at
- * once). Without the state table the waves cannot be remembered: only the canary goes, each run.
+ * Holds back every planned restart its changes' waves do not let go now, then caps what goes at
+ * WATCHER_MAX_ACTIONS (so the cap is spent on what the waves let go, never on what they hold).
+ * A consumer stale for several changes goes only when each of them lets it (a restart carries
+ * every new value at once), and only when no other value it reads has waves that hold it (in
+ * flight, or halted: a value known to be bad). Without the state table the waves cannot be
+ * remembered: only the canary goes, each run.
  */
 export async function gate(
   planned: Plan,
@@ -59,26 +73,38 @@ export async function gate(
   persist = true,
 ): Promise<Gate> {
   const { settings } = deps;
-  const none: Gate = { plan: planned, staged: [], opened: new Set(), outcomes: [] };
+  const none: Gate = {
+    plan: planned,
+    staged: [],
+    opened: new Set(),
+    outcomes: [],
+    failed: new Set(),
+  };
   if (settings.waves === 'all') return none;
   const steps = settings.waves;
   const spec = specText(steps);
   const now = deps.now?.() ?? new Date();
-  const restarts = planned.actions.filter((action) => isRestart(action.kind));
+  // Every restart the plan wants, those the cap held back too: the cap is applied after.
+  const restarts = planned.actions.filter(
+    (action) =>
+      isRestart(action.kind) && (action.status === 'planned' || action.heldBy === 'max-actions'),
+  );
   if (restarts.length === 0) return none;
   const held = new Map<string, string>();
   const admittedBy = new Map<string, number>();
   const wanted = new Map<string, number>();
-  const gate: Gate = { ...none, plan: planned };
+  const gate: Gate = { ...none };
+  const staged = new Set<string>();
   for (const change of result.changes.filter(
     (c) => c.effect === 'value' && movesWhatIsRead(c, result.consumers),
   )) {
-    const mine = restarts.filter(
-      (action) =>
-        action.consumer.stale &&
-        action.consumer.references.some((ref) => refersTo(ref.target, change)),
+    // Candidates of this change: consumers it makes stale, judged against it alone.
+    const judged = new Map(
+      observationsOf(result.consumers, change, undefined, now).map((seen) => [seen.arn, seen]),
     );
+    const mine = restarts.filter((action) => (judged.get(action.consumer.arn)?.staleRuns ?? 0) > 0);
     if (mine.length === 0) continue;
+    staged.add(valueKey(change));
     for (const action of mine)
       wanted.set(action.consumer.arn, (wanted.get(action.consumer.arn) ?? 0) + 1);
     const candidates = mine.map((action) => candidateOf(action.consumer));
@@ -86,11 +112,17 @@ export async function gate(
       for (const arn of admitted) admittedBy.set(arn, (admittedBy.get(arn) ?? 0) + 1);
       for (const [arn, reason] of why) if (!held.has(arn)) held.set(arn, reason);
     };
+    const pk = recordPk(change);
+    const sk = recordSk(change);
     if (!deps.rotations || !persist) {
       const known =
         deps.rotations && change.timeSource === 'aws'
-          ? await deps.rotations.store.get(recordPk(change), recordSk(change)).catch(() => null)
+          ? await deps.rotations.store.get(pk, sk).catch(() => null)
           : null;
+      if (known && known.status !== 'open' && known.waves?.status !== 'halted') {
+        let_(new Set(candidates.map((c) => c.arn)), new Map());
+        continue;
+      }
       const shown = admit(known?.waves, candidates, steps, spec, now, change.name, result.complete);
       let_(shown.admit, persist ? withoutTable(shown.held) : shown.held);
       continue;
@@ -104,10 +136,27 @@ export async function gate(
         );
       continue;
     }
-    const pk = recordPk(change);
-    const sk = recordSk(change);
     try {
       const written = await deps.rotations.store.update(pk, sk, (current) => {
+        // A closed record's waves are no longer followed (its looks ended): a halt stands; else
+        // what is still stale goes at once, as the sweep restarted it before waves.
+        if (current && current.status !== 'open') {
+          const halted = current.waves?.status === 'halted';
+          return {
+            record: current,
+            result: {
+              admission: halted
+                ? admit(current.waves, candidates, steps, spec, now, change.name, false)
+                : {
+                    waves: current.waves,
+                    admit: new Set(candidates.map((c) => c.arn)),
+                    held: new Map(),
+                  },
+              opened: false,
+              closed: true,
+            },
+          };
+        }
         const base: RotationRecord =
           current ??
           openRecord(
@@ -129,37 +178,141 @@ export async function gate(
         const unchanged = current !== null && sameWaves(current.waves, admission.waves);
         return {
           record: unchanged ? base : { ...base, waves: admission.waves },
-          result: { admission, opened: current === null, unchanged },
+          result: { admission, opened: current === null, closed: false },
         };
       });
       if (!written) continue;
-      let_(written.result.admission.admit, written.result.admission.held);
-      if (written.result.opened) gate.opened.add(`${pk} ${sk}`);
+      const { admission, opened, closed } = written.result;
+      let_(admission.admit, admission.held);
+      if (closed) continue;
+      if (opened) {
+        gate.opened.add(`${pk} ${sk}`);
+        // On the sweep's list at once: a record the run could not finish still gets looked at.
+        await deps.rotations.store.track(written.record);
+      }
       gate.staged.push({ change, pk, sk, candidates: new Set(candidates.map((c) => c.arn)) });
     } catch (error) {
-      // The waves could not be read or written: nothing of this change is restarted blindly.
+      // The waves could not be read or written: nothing of this change is restarted blindly,
+      // and its events come back.
       for (const action of mine)
         held.set(
           action.consumer.arn,
           `held back: the waves of ${change.name} could not be kept (${describeError(error)}); the next run tries again`,
         );
+      gate.failed.add(valueKey(change));
       gate.outcomes.push(recordFailure(change.name, 'could not keep its waves', error));
     }
   }
+  // Other values each consumer reads, whose waves (of a change not in this run) hold it.
+  if (deps.rotations) {
+    const newest = new Map<string, Promise<RotationRecord | undefined>>();
+    const { store } = deps.rotations;
+    const newestOf = (pk: string) => {
+      let found = newest.get(pk);
+      if (!found) {
+        found = store
+          .list(pk, 1)
+          .then((records) => records[0])
+          .catch(() => undefined);
+        newest.set(pk, found);
+      }
+      return found;
+    };
+    for (const action of restarts) {
+      const arn = action.consumer.arn;
+      if (!wanted.has(arn) || held.has(arn)) continue;
+      // Every value its definitions read, not only those this run's changes concern (discovery
+      // has just read those definitions: the cache has them).
+      const definitions = await deps.cache
+        .getMany(
+          action.consumer.runs.map((r) => r.definitionArn).filter(Boolean),
+          async (missing) => ({ found: new Map(), failed: missing }),
+        )
+        .catch(() => new Map<string, CachedDefinition>());
+      const targets = [
+        ...action.consumer.references.map((ref) => ref.target),
+        ...[...definitions.values()].flatMap((d) =>
+          d.references.flatMap((ref: Reference) => (ref.target ? [ref.target] : [])),
+        ),
+      ];
+      const why = await heldElsewhere(action.consumer, targets, staged, newestOf);
+      if (why) held.set(arn, why);
+    }
+  }
+  let budget = settings.maxActions;
   const actions = planned.actions.map((action): PlannedAction => {
-    if (action.status !== 'planned' || !isRestart(action.kind)) return action;
+    if (!restarts.includes(action)) return action;
     const arn = action.consumer.arn;
     // Restarted only when each of its staged changes lets it go.
-    const letGo = (admittedBy.get(arn) ?? 0) >= (wanted.get(arn) ?? 0) && !held.has(arn);
-    if (letGo || !wanted.has(arn)) return action;
+    const letGo =
+      !wanted.has(arn) || ((admittedBy.get(arn) ?? 0) >= (wanted.get(arn) ?? 0) && !held.has(arn));
+    if (!letGo)
+      return {
+        ...action,
+        status: 'skipped',
+        heldBy: 'waves',
+        detail: held.get(arn) ?? 'held back: another change it reads waits for its own wave',
+      };
+    if (budget > 0) {
+      budget -= 1;
+      const { heldBy: _, ...rest } = action;
+      return {
+        ...rest,
+        status: 'planned',
+        detail:
+          planned.decisions.find((d) => d.consumer === action.consumer)?.reason ?? action.detail,
+      };
+    }
     return {
       ...action,
       status: 'skipped',
-      heldBy: 'waves',
-      detail: held.get(arn) ?? 'held back: another change it reads waits for its own wave',
+      heldBy: 'max-actions',
+      detail: `held back: WATCHER_MAX_ACTIONS allows ${settings.maxActions} redeploys and resubmits a run; the next run or the sweep takes it up`,
     };
   });
   return { ...gate, plan: { ...planned, actions } };
+}
+
+/**
+ * Why a consumer waits for another value's waves: the newest record of a value it reads (not one
+ * this run stages) is open with waves in flight or halted, and holds it among those still on the
+ * old value, not yet restarted by them.
+ */
+async function heldElsewhere(
+  consumer: Consumer,
+  targets: Target[],
+  staged: ReadonlySet<string>,
+  newestOf: (pk: string) => Promise<RotationRecord | undefined>,
+): Promise<string | null> {
+  const values = new Map<string, { pk: string; name: string }>();
+  for (const target of targets) {
+    if (!target.name) continue;
+    // A bare name is read in the consumer's own region and account.
+    const value = {
+      service: target.service,
+      region: target.region ?? consumer.region,
+      account: target.account ?? consumer.account,
+      name: target.name,
+      versionStage: target.service === 'secretsmanager' ? (target.versionStage ?? null) : null,
+    } as Change;
+    const key = valueKey(value);
+    if (!staged.has(key)) values.set(key, { pk: recordPk(value), name: target.name });
+  }
+  for (const { pk, name } of values.values()) {
+    const newest = await newestOf(pk);
+    const waves = newest?.waves;
+    if (newest?.status !== 'open' || !waves || waves.status === 'done') continue;
+    const holds = newest.consumers.some((c) => c.arn === consumer.arn && !CLEARED.has(c.state));
+    const restarted = waves.restarts.some((r) => r.arn === consumer.arn);
+    // A member of that value's wave in flight is one its waves let go.
+    const member =
+      waves.status === 'rolling' && Boolean(waves.waves.at(-1)?.members.includes(consumer.arn));
+    if (holds && !restarted && !member)
+      return waves.status === 'halted'
+        ? `held back: it also reads ${name}, whose waves are halted (${waves.halt?.reason ?? 'halted'}): a restart would read that value too`
+        : `held back: it also reads ${name}, whose waves have not reached it yet: a restart would read that value too`;
+  }
+  return null;
 }
 
 function withoutTable(held: Map<string, string>): Map<string, string> {
@@ -194,13 +347,23 @@ function candidateOf(consumer: Consumer): Candidate {
 export async function noteRestarts(
   gate: Gate,
   actions: ActionOutcome[],
-  deps: Pick<RunDeps, 'now'> & { rotations?: RunDeps['rotations'] },
+  deps: Omit<RunDeps, 'rotations'> & { rotations?: RunDeps['rotations'] },
 ): Promise<Outcome[]> {
-  const at = (deps.now?.() ?? new Date()).toISOString();
+  const now = deps.now?.() ?? new Date();
+  const at = now.toISOString();
   const done = actions.filter((action) => action.status === 'done' && isRestart(action.kind));
-  if (done.length === 0 || !deps.rotations) return [];
+  const failed = actions.filter((action) => action.status === 'failed' && isRestart(action.kind));
+  const { rotations } = deps;
+  if ((done.length === 0 && failed.length === 0) || !rotations) return [];
   const outcomes: Outcome[] = [];
   for (const staged of gate.staged) {
+    const unsent = failed
+      .filter((action) => staged.candidates.has(action.consumer.arn))
+      .map((action) => ({
+        arn: action.consumer.arn,
+        name: action.consumer.name,
+        error: action.detail,
+      }));
     const sent = done
       .filter((action) => staged.candidates.has(action.consumer.arn))
       .map((action) => ({
@@ -212,13 +375,18 @@ export async function noteRestarts(
         ref: action.ref ?? null,
         at,
       }));
-    if (sent.length === 0) continue;
+    if (sent.length === 0 && unsent.length === 0) continue;
     try {
-      await deps.rotations.store.update(staged.pk, staged.sk, (latest) => {
+      const written = await rotations.store.update(staged.pk, staged.sk, (latest) => {
         if (!latest?.waves) return null;
-        const waves = noteSent(latest.waves, sent);
-        return waves === latest.waves ? null : { record: { ...latest, waves }, result: null };
+        const noted = noteUnsent(noteSent(latest.waves, sent), unsent, now);
+        return noted.waves === latest.waves
+          ? null
+          : { record: { ...latest, waves: noted.waves }, result: noted.halted };
       });
+      // A restart AWS keeps refusing: the waves halt, and people are told why.
+      if (written?.result)
+        outcomes.push(...(await tellHalted(written.record, { ...deps, rotations })));
     } catch (error) {
       outcomes.push(
         recordFailure(staged.change.name, 'could not note the restarts of its wave', error),
@@ -246,22 +414,18 @@ export async function lookAtWaves(
   for (const record of records)
     if (record.followUp) keys.set(`${record.followUp.pk} ${record.followUp.sk}`, []);
   const outcomes: Outcome[] = [];
-  let found: RotationRecord[] = [];
+  const found: RotationRecord[] = [];
   try {
     if (nudges.length > 0 || options.sweep)
       for (const { pk, sk } of await store.tracked())
         keys.set(`${pk} ${sk}`, keys.get(`${pk} ${sk}`) ?? []);
-    found = (
-      await Promise.all(
-        [...keys.keys()].map((key) => {
-          const [pk = '', sk = ''] = key.split(' ');
-          return store.get(pk, sk);
-        }),
-      )
-    ).filter(
-      (record): record is RotationRecord =>
-        record?.status === 'open' && record.waves?.status === 'rolling',
-    );
+    // One at a time: a burst of Batch job events must not become a burst of reads.
+    for (const key of keys.keys()) {
+      const [pk = '', sk = ''] = key.split(' ');
+      const record = await store.get(pk, sk);
+      if (record?.status === 'open' && (record.waves?.status === 'rolling' || untold(record)))
+        found.push(record);
+    }
   } catch (error) {
     return {
       changes: [],
@@ -274,6 +438,14 @@ export async function lookAtWaves(
   const changes: Change[] = [];
   for (const record of found) {
     const key = `${record.pk} ${record.sk}`;
+    if (untold(record)) {
+      // A halt whose signal did not reach every channel (or whose run stopped before telling):
+      // told again by a later look, once the run that halted has had its time.
+      const since = now.getTime() - Date.parse(record.waves?.halt?.at ?? '');
+      if ((followed.has(key) || options.sweep) && since >= RESEND_AFTER_MS)
+        outcomes.push(...(await tellHalted(record, deps)));
+      continue;
+    }
     const mine = nudges.filter((nudge) => names(record.waves as Waves, nudge));
     // An event about someone else's deployment brings nothing to look at here.
     if (!followed.has(key) && !options.sweep && mine.length === 0) continue;
@@ -294,6 +466,12 @@ export async function lookAtWaves(
     }
   }
   return { changes: dedupe(changes), outcomes };
+}
+
+/** Halted by the watcher, and `Rotation Halted` not yet taken by every channel. */
+function untold(record: RotationRecord): boolean {
+  const halt = record.waves?.halt;
+  return record.waves?.status === 'halted' && halt?.by === 'watcher' && !halt.toldAt;
 }
 
 function dedupe(changes: Change[]): Change[] {
@@ -330,13 +508,22 @@ export async function tellHalted(record: RotationRecord, deps: RunDeps): Promise
     skip: toldOf({ told: [...told] }),
   });
   for (const outcome of outcomes) if (outcome.status === 'done') told.add(outcome.kind);
+  const all = !outcomes.some((outcome) => outcome.status === 'failed');
+  const at = (deps.now?.() ?? new Date()).toISOString();
   try {
     await deps.rotations.store.update(record.pk, record.sk, (latest) =>
       latest?.waves?.halt && latest.waves.halt.at === halt.at
         ? {
             record: {
               ...latest,
-              waves: { ...latest.waves, halt: { ...latest.waves.halt, told: [...told].sort() } },
+              waves: {
+                ...latest.waves,
+                halt: {
+                  ...latest.waves.halt,
+                  told: [...told].sort(),
+                  toldAt: all ? (latest.waves.halt.toldAt ?? at) : null,
+                },
+              },
             },
             result: null,
           }

@@ -44,7 +44,8 @@ export async function readFacts(
   const looked = waves.restarts.filter(
     (restart) =>
       restart.wave === index &&
-      restart.ref !== null &&
+      // A consumer that needed no restart has nothing to read.
+      !(restart.ref === null && restart.state === 'settled') &&
       (restart.state === 'in-flight' || (restart.state === 'settled' && baked)),
   );
   const services = looked.filter((restart) => restart.kind === 'redeploy');
@@ -55,10 +56,6 @@ export async function readFacts(
     ),
     ...groupBy(jobs, (r) => r.region).map((group) => jobFacts(group, clients, nudges, facts, now)),
   ]);
-  // A redeploy whose answer named no deployment: followed by its service's newest deployment.
-  for (const restart of waves.restarts)
-    if (restart.wave === index && restart.ref === null && restart.state === 'in-flight')
-      facts.set(restart.arn, { state: 'unread' });
   return facts;
 }
 
@@ -117,65 +114,93 @@ async function serviceFact(
   const cluster = restart.parent ?? clusterOf(restart.arn);
   const said = nudges.find(
     (nudge): nudge is Extract<Nudge, { kind: 'ecs-deployment' }> =>
-      nudge.kind === 'ecs-deployment' && nudge.deploymentId === restart.ref,
+      nudge.kind === 'ecs-deployment' && restart.ref !== null && nudge.deploymentId === restart.ref,
   );
   const stopped = async (deployment: string) =>
     (await stoppedTasksOf(restart.region, cluster, deployment, clients))
       .filter(badStop)
       .map((task) => task.stoppedReason ?? task.stopCode ?? 'stopped');
+  const deployments = service.deployments ?? [];
+  // A redeploy whose answer named no deployment is followed by the service's newest one.
+  const ref = restart.ref ?? newest(deployments, restart.at)?.id ?? null;
   if (restart.state === 'settled') {
     // Baking: a task of the new deployment that failed since the wave settled halts the waves.
+    if (!ref) return { state: 'settled', at: restart.settledAt ?? now };
     const since = Date.parse(bakingSince ?? restart.settledAt ?? restart.at);
-    const failed = (
-      await stoppedTasksOf(restart.region, cluster, restart.ref as string, clients)
-    ).filter((task) => badStop(task) && (task.stoppedAt?.getTime() ?? 0) >= since);
+    const failed = (await stoppedTasksOf(restart.region, cluster, ref, clients)).filter(
+      (task) => badStop(task) && (task.stoppedAt?.getTime() ?? 0) >= since,
+    );
     if (failed.length === 0) return { state: 'settled', at: restart.settledAt ?? now };
     return {
       state: 'failed',
-      reason: `a task of deployment ${restart.ref} stopped during the bake (${failed[0]?.stopCode})`,
+      reason: `a task of deployment ${ref} stopped during the bake (${failed[0]?.stopCode})`,
       stopped: failed.map((task) => task.stoppedReason ?? task.stopCode ?? 'stopped'),
     };
   }
-  const deployments = service.deployments ?? [];
-  const mine = deployments.find((deployment) => deployment.id === restart.ref);
-  if (mine) {
-    if (mine.rolloutState === 'COMPLETED')
+  const mine = deployments.find((deployment) => deployment.id === ref);
+  if (mine && ref) {
+    if (
+      mine.rolloutState === 'COMPLETED' ||
+      (mine.rolloutState == null && steady(mine, deployments))
+    )
       return { state: 'settled', at: (mine.updatedAt ?? clock).toISOString() };
     if (mine.rolloutState === 'FAILED' || said?.eventName === 'SERVICE_DEPLOYMENT_FAILED')
       return {
         state: 'failed',
-        reason: mine.rolloutStateReason ?? said?.reason ?? `deployment ${restart.ref} failed`,
-        stopped: await stopped(restart.ref as string),
+        reason: mine.rolloutStateReason ?? said?.reason ?? `deployment ${ref} failed`,
+        stopped: await stopped(ref),
       };
-    return { state: 'in-progress' };
-  }
-  // No longer listed: rolled back by the circuit breaker, or replaced by a newer deployment.
-  const primary = deployments.find((deployment) => deployment.status === 'PRIMARY');
-  const rolledBack =
-    said?.eventName === 'SERVICE_DEPLOYMENT_FAILED' ||
-    /roll(ing|ed)?[ -]?back/i.test(primary?.rolloutStateReason ?? '');
-  if (rolledBack)
-    return {
-      state: 'failed',
-      reason:
-        said?.reason ?? primary?.rolloutStateReason ?? `deployment ${restart.ref} was rolled back`,
-      stopped: await stopped(restart.ref as string),
-    };
-  if (primary && (primary.createdAt?.getTime() ?? 0) >= Date.parse(restart.at) - 60_000) {
-    if (primary.rolloutState === 'COMPLETED')
-      return {
-        state: 'settled',
-        at: (primary.updatedAt ?? clock).toISOString(),
-        reason: `replaced by deployment ${primary.id}, which completed`,
-      };
-    if (primary.rolloutState === 'FAILED')
+    // Without the circuit breaker ECS launches failing tasks again and again: as many failures
+    // as the service runs tasks is not a blip.
+    if ((mine.failedTasks ?? 0) >= Math.max(2, mine.desiredCount ?? 0))
       return {
         state: 'failed',
-        reason: primary.rolloutStateReason ?? `deployment ${primary.id} failed`,
-        stopped: await stopped(primary.id as string),
+        reason: `${mine.failedTasks} tasks of deployment ${ref} failed to start or stopped`,
+        stopped: await stopped(ref),
       };
+    return {
+      state: 'in-progress',
+      ...(mine.updatedAt ? { since: mine.updatedAt.toISOString() } : {}),
+    };
   }
-  return { state: 'in-progress' };
+  // No longer listed: rolled back by the circuit breaker (a rollback that completed no longer
+  // says so), or replaced by a deployment someone else began. Which one cannot be told from
+  // here, and a rollback is a failure: the waves halt, and a person decides.
+  if (!ref) return { state: 'in-progress' };
+  const primary = deployments.find((deployment) => deployment.status === 'PRIMARY');
+  return {
+    state: 'failed',
+    reason:
+      said?.eventName === 'SERVICE_DEPLOYMENT_FAILED'
+        ? (said.reason ?? `deployment ${ref} failed`)
+        : /roll(ing|ed)?[ -]?back/i.test(primary?.rolloutStateReason ?? '')
+          ? (primary?.rolloutStateReason ?? `deployment ${ref} was rolled back`)
+          : `deployment ${ref} is no longer listed (rolled back, or replaced by deployment ${primary?.id ?? 'unknown'}): a person must look`,
+    stopped: await stopped(ref),
+  };
+}
+
+type Deployment = NonNullable<Described['deployments']>[number];
+
+/** The service's newest deployment begun since `at` (less a minute of clock skew). */
+function newest(deployments: Deployment[], at: string): Deployment | undefined {
+  return [...deployments]
+    .filter((d) => (d.createdAt?.getTime() ?? 0) >= Date.parse(at) - 60_000)
+    .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))[0];
+}
+
+/**
+ * ECS reports no rolloutState for services behind a Classic Load Balancer: such a deployment is
+ * done when it is the only one, runs its desired count, and nothing failed.
+ */
+function steady(d: Deployment, all: Deployment[]): boolean {
+  return (
+    d.status === 'PRIMARY' &&
+    all.every((other) => other === d || other.status === 'INACTIVE') &&
+    (d.runningCount ?? 0) >= (d.desiredCount ?? 1) &&
+    (d.pendingCount ?? 0) === 0 &&
+    (d.failedTasks ?? 0) === 0
+  );
 }
 
 async function jobFacts(
@@ -218,7 +243,15 @@ async function jobFacts(
         state: 'settled',
         at: started ? new Date(started).toISOString() : now.toISOString(),
       });
-    } else facts.set(restart.arn, { state: job ? 'in-progress' : 'unread' });
+    } else if (!job) facts.set(restart.arn, { state: 'unread' });
+    // A job waiting for capacity (RUNNABLE) is not stalled: it may wait hours, as Batch intends.
+    else
+      facts.set(
+        restart.arn,
+        status === 'RUNNABLE'
+          ? { state: 'in-progress', since: now.toISOString() }
+          : { state: 'in-progress' },
+      );
   }
 }
 

@@ -48,8 +48,13 @@ export interface Wave {
   openedAt: string;
   /** When every member was settled: the bake began. */
   settledAt: string | null;
-  /** When the bake ends (settledAt + WATCHER_BAKE): the next wave may go. */
+  /** When the bake ends (settledAt + WATCHER_BAKE). */
   bakedAt: string | null;
+  /**
+   * When a look after the bake's end read every restart of the wave again and found none failed
+   * (no task stopped badly since the wave settled): only then may the next wave go.
+   */
+  judgedAt?: string | null;
 }
 
 /** Why the waves stopped: a failed restart, or a person (`rotation-watcher halt`). */
@@ -65,6 +70,8 @@ export interface Halt {
   stopped: string[];
   /** The channels that took `Rotation Halted`. */
   told?: string[];
+  /** When every configured channel had taken it; until then a later look tells it again. */
+  toldAt?: string | null;
 }
 
 export interface Waves {
@@ -81,7 +88,12 @@ export interface Waves {
   halt: Halt | null;
   /** Earlier halts a person resumed from, oldest first. */
   resumed?: Array<Halt & { resumedAt: string }>;
+  /** Restarts of the wave in flight that could not be sent, by consumer: how often, and why last. */
+  unsent?: Record<string, { count: number; error: string }>;
 }
+
+/** A restart that could not be sent this many times halts the waves (a person must look). */
+export const SEND_ATTEMPTS = 3;
 
 /** A consumer the plan would restart for the change, as the waves choose it. */
 export interface Candidate {
@@ -208,7 +220,7 @@ export function admit(
         restarted.add(arn);
       }
   let wave = waves.waves[index];
-  const baked = !wave || (wave.bakedAt !== null && wave.bakedAt <= at);
+  const baked = !wave || Boolean(wave.judgedAt);
   const inWaves = new Set(waves.waves.flatMap((w) => w.members));
   const left = candidates.filter((c) => !inWaves.has(c.arn) && !restarted.has(c.arn));
   if (baked && left.length > 0) {
@@ -220,7 +232,7 @@ export function admit(
     };
     waves.waves.push(wave);
     waves.status = 'rolling';
-  } else if (baked && waves.status === 'rolling') waves.status = 'done';
+  } else if (baked && whole && waves.status === 'rolling') waves.status = 'done';
   const number = waves.waves.length - 1;
   const members = new Set(wave?.members ?? []);
   for (const candidate of candidates) {
@@ -275,7 +287,8 @@ export function noteSent(
 
 /** What AWS says now of one restart of the wave in flight. */
 export type RestartFact =
-  | { state: 'in-progress' }
+  /** `since`: when AWS last recorded progress (the deployment's updatedAt); a stall counts from it. */
+  | { state: 'in-progress'; since?: string }
   /** AWS could not be asked: nothing is concluded (not even a stall). */
   | { state: 'unread' }
   | { state: 'settled'; at: string; reason?: string }
@@ -302,12 +315,16 @@ export function settle(
     const fact = facts.get(restart.arn);
     if (!fact || fact.state === 'in-progress' || fact.state === 'unread') {
       // No progress for too long: a stalled rollout.
+      const since = Math.max(
+        Date.parse(restart.at),
+        fact?.state === 'in-progress' && fact.since ? Date.parse(fact.since) : 0,
+      );
       if (
         fact?.state === 'in-progress' &&
         restart.state === 'in-flight' &&
-        Date.parse(at) - Date.parse(restart.at) > STALL_AFTER_MS
+        Date.parse(at) - since > STALL_AFTER_MS
       ) {
-        const reason = `no progress ${Math.round(STALL_AFTER_MS / 60_000)} minutes after the restart (the rollout stalled)`;
+        const reason = `no progress for ${Math.round(STALL_AFTER_MS / 60_000)} minutes (the rollout stalled)`;
         halt ??= haltOf(restart, reason, [], at);
         return { ...restart, state: 'failed' as const, reason };
       }
@@ -339,8 +356,19 @@ export function settle(
       ...wave,
       settledAt: since,
       bakedAt: new Date(Date.parse(since) + bakeMs).toISOString(),
+      // No bake: nothing more to judge than what settled it.
+      judgedAt: bakeMs === 0 ? at : null,
     };
-  }
+  } else if (
+    wave.settledAt &&
+    wave.bakedAt &&
+    wave.bakedAt <= at &&
+    !wave.judgedAt &&
+    // Judged only on a look after the bake's end that read each restart it sent again as
+    // settled (no task stopped badly since the wave settled); one not needed has nothing to read.
+    mine.every((restart) => restart.ref === null || facts.get(restart.arn)?.state === 'settled')
+  )
+    waves[index] = { ...wave, judgedAt: at };
   const changed =
     waves[index] !== wave || restarts.some((restart, i) => restart !== current.restarts[i]);
   return { waves: changed ? { ...current, restarts, waves } : current, halted: false };
@@ -405,11 +433,11 @@ export function resumeByHand(current: Waves, now: Date): { waves: Waves; retry: 
   };
 }
 
-/** The wave in flight has restarts AWS has not finished, or its bake has not ended. */
-export function inFlight(waves: Waves | undefined, now: Date): boolean {
+/** The wave in flight has restarts AWS has not finished, or its bake has not been judged. */
+export function inFlight(waves: Waves | undefined): boolean {
   if (waves?.status !== 'rolling') return false;
   const wave = waves.waves.at(-1);
-  return Boolean(wave && !(wave.bakedAt && wave.bakedAt <= now.toISOString()));
+  return Boolean(wave && !wave.judgedAt);
 }
 
 /**
@@ -420,7 +448,9 @@ export function wantsRun(waves: Waves | undefined, now: Date): boolean {
   if (waves?.status !== 'rolling') return false;
   const wave = waves.waves.at(-1);
   if (!wave) return true;
-  if (wave.bakedAt && wave.bakedAt <= now.toISOString()) return true;
+  if (wave.judgedAt) return true;
+  if (wave.settledAt) return false;
+  void now;
   const sent = new Set(waves.restarts.map((restart) => restart.arn));
   return wave.members.some((arn) => !sent.has(arn));
 }
@@ -430,11 +460,44 @@ export function wantsRun(waves: Waves | undefined, now: Date): boolean {
  * ends); otherwise the usual delay.
  */
 export function lookDelaySeconds(waves: Waves | undefined, now: Date, usual: number): number {
-  if (!inFlight(waves, now)) return usual;
+  if (!inFlight(waves)) return usual;
   const wave = waves?.waves.at(-1);
   if (wave?.bakedAt) {
     const left = Math.ceil((Date.parse(wave.bakedAt) - now.getTime()) / 1000) + 1;
     return Math.min(usual, Math.max(10, left));
   }
   return Math.min(usual, 60);
+}
+
+/**
+ * The waves after a run failed to send some restarts of the wave in flight: each failure
+ * counted; one that failed SEND_ATTEMPTS times halts the waves (AccessDenied, a bad parameter:
+ * sending again would fail the same way).
+ */
+export function noteUnsent(
+  current: Waves,
+  failed: Array<{ arn: string; name: string; error: string }>,
+  now: Date,
+): { waves: Waves; halted: boolean } {
+  if (failed.length === 0 || current.status !== 'rolling') return { waves: current, halted: false };
+  const unsent = { ...(current.unsent ?? {}) };
+  let halt: Halt | null = null;
+  for (const { arn, name, error } of failed) {
+    const count = (unsent[arn]?.count ?? 0) + 1;
+    unsent[arn] = { count, error };
+    if (count >= SEND_ATTEMPTS && !halt)
+      halt = {
+        at: now.toISOString(),
+        by: 'watcher',
+        consumer: arn,
+        name,
+        ref: null,
+        reason: `its restart could not be sent ${count} times: ${error}`,
+        stopped: [],
+        told: [],
+      };
+  }
+  return halt
+    ? { waves: { ...current, unsent, status: 'halted', halt }, halted: true }
+    : { waves: { ...current, unsent }, halted: false };
 }

@@ -361,3 +361,108 @@ describe('a task of the canary failing during the bake', () => {
     expect(scripted.account.services.find((s) => s.name === 'b')?.deployments).toHaveLength(1);
   }, 60_000);
 });
+
+describe('what the review found', () => {
+  const complete: DeploymentScript = { kind: 'complete', after: 60 };
+  const run = async (records: RecordResult[] | 'sweep', over: PipelineDeps = deps) =>
+    redeployed(
+      await runPipeline(records === 'sweep' ? { sweep: true } : { records }, over, { apply: true }),
+    ).sort();
+
+  it('spends WATCHER_MAX_ACTIONS on what the waves let go: the canary goes, wherever discovery lists it', async () => {
+    account([
+      { name: 'a', tasks: 4, onDeploy: complete },
+      { name: 'b', tasks: 3, onDeploy: complete },
+      { name: 'c', tasks: 2, onDeploy: complete },
+      { name: 'd', tasks: 1, onDeploy: complete },
+    ]);
+    const capped = buildDeps(
+      readSettings({
+        WATCHER_STATE_TABLE: table,
+        WATCHER_MAX_ACTIONS: '2',
+        WATCHER_API_SHARE: '1',
+      }),
+      { home: REGION, now: () => new Date(scripted.account.now) },
+    );
+    expect(await run(event(), capped)).toEqual(['d']);
+  }, 60_000);
+
+  it('holds a consumer another value’s waves have not reached, and one whose other value is halted', async () => {
+    const OTHER = '/app/api/key';
+    account([
+      { name: 'a', tasks: 1, onDeploy: { kind: 'rollback', after: 60 } },
+      { name: 'b', tasks: 2, onDeploy: complete },
+    ]);
+    // b also reads OTHER, which changes later; a does not.
+    scripted.account.parameters.push({ name: OTHER, version: 5, lastModified: CHANGE });
+    scripted.account.taskDefinitions.push({
+      family: 'both',
+      revision: 1,
+      secrets: [
+        { name: 'DB', valueFrom: NAME },
+        { name: 'KEY', valueFrom: OTHER },
+      ],
+    });
+    for (const task of scripted.account.tasks)
+      if (task.group === 'service:b') task.taskDefinition = 'both:1';
+    const b = scripted.account.services.find((s) => s.name === 'b') as ScriptedService;
+    for (const d of b.deployments) d.taskDefinition = 'both:1';
+    // NAME's canary is a; b waits for its wave.
+    expect(await run(event())).toEqual(['a']);
+    // Then OTHER changes: its only consumer is b, but NAME's waves have not reached b.
+    scripted.account.now += MINUTE;
+    const other = scripted.account.parameters.find((p) => p.name === OTHER);
+    if (other) Object.assign(other, { version: 6, lastModified: scripted.account.now });
+    expect(await run(parsePayload(parameterChange(OTHER, { id: 'evt-2' })))).toEqual([]);
+    // a's deployment fails and rolls back: NAME's waves halt; OTHER's event again restarts nothing.
+    scripted.account.now += 2 * MINUTE;
+    await run(
+      deploymentEvent(
+        'a',
+        'SERVICE_DEPLOYMENT_FAILED',
+        'ECS deployment circuit breaker: tasks failed to start.',
+      ),
+    );
+    expect((await record()).waves?.status).toBe('halted');
+    const again = await runPipeline(
+      { records: parsePayload(parameterChange(OTHER, { id: 'evt-3' })) },
+      deps,
+      { apply: true },
+    );
+    expect(redeployed(again)).toEqual([]);
+    expect(again.report.actions.find((x) => x.target.endsWith('/b'))?.detail).toMatch(
+      /also reads \/app\/db\/password, whose waves are halted/,
+    );
+    expect(b.deployments).toHaveLength(1);
+  }, 60_000);
+
+  it('lets no wave go on the bake’s end alone: an event after it restarts nothing until a look judged the bake', async () => {
+    account([
+      { name: 'a', tasks: 1, onDeploy: complete },
+      { name: 'b', tasks: 2, onDeploy: complete },
+    ]);
+    expect(await run(event())).toEqual(['a']);
+    scripted.account.now += 2 * MINUTE;
+    expect(await run(deploymentEvent('a', 'SERVICE_DEPLOYMENT_COMPLETED', 'completed'))).toEqual(
+      [],
+    );
+    // During the bake the canary's new task exits.
+    scripted.account.now += MINUTE;
+    const a = scripted.account.services.find((s) => s.name === 'a');
+    const task = scripted.account.tasks.find((t) => t.startedBy === a?.deployments[0]?.id);
+    if (!task) throw new Error('no task of the new deployment');
+    Object.assign(task, {
+      lastStatus: 'STOPPED',
+      desiredStatus: 'STOPPED',
+      stopCode: 'TaskFailedToStart',
+      stoppedReason: 'ResourceInitializationError: unable to pull secrets',
+      stoppedAt: scripted.account.now,
+    });
+    // Past the bake's end the change's event comes again: nothing goes.
+    scripted.account.now += 5 * MINUTE;
+    expect(await run(event())).toEqual([]);
+    // The look that judges the bake halts the waves.
+    expect(await run(await followUp())).toEqual([]);
+    expect((await record()).waves?.status).toBe('halted');
+  }, 60_000);
+});

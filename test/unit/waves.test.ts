@@ -125,6 +125,24 @@ describe('the waves of one change', () => {
     expect(waves.waves[0]?.bakedAt).toBe(at(8).toISOString());
     expect(lookDelaySeconds(waves, at(4), 900)).toBe(241);
     expect(admit(waves, four, DEFAULT, '1,25%,100%', at(7), '/p').admit.size).toBe(0);
+    // The bake's end alone lets nothing go: a look after it must read the canary again.
+    expect(wantsRun(waves, at(8))).toBe(false);
+    expect(admit(waves, four, DEFAULT, '1,25%,100%', at(8), '/p').admit.size).toBe(0);
+    // A look before the bake's end judges nothing; one after it, reading the canary settled, does.
+    const canary = new Map([
+      [four[1]?.arn as string, { state: 'settled' as const, at: at(3).toISOString() }],
+    ]);
+    expect(settle(waves, canary, at(7), 300_000).waves.waves[0]?.judgedAt).toBeFalsy();
+    expect(
+      settle(
+        waves,
+        new Map([[four[1]?.arn as string, { state: 'unread' as const }]]),
+        at(8),
+        300_000,
+      ).waves.waves[0]?.judgedAt,
+    ).toBeFalsy();
+    waves = settle(waves, canary, at(8), 300_000).waves;
+    expect(waves.waves[0]?.judgedAt).toBe(at(8).toISOString());
     expect(wantsRun(waves, at(8))).toBe(true);
     const next = admit(waves, four, DEFAULT, '1,25%,100%', at(8), '/p');
     // 25% of the three left, rounded up: the fewest tasks next.
