@@ -104,9 +104,10 @@ function wavesSetting(raw: string | null): WaveSpec {
 function bake(raw: string | null): number {
   if (raw === '0') return 0;
   const ms = parseDuration(raw ?? '5m');
-  if (ms === null || ms > 86_400_000)
+  // The bake is read when it ends, and ECS lists a stopped task for at least an hour.
+  if (ms === null || ms > 3_600_000)
     throw new SettingsError(
-      `WATCHER_BAKE must be 0 or a duration up to 24h such as 5m, 90s or 1h, got ${JSON.stringify((raw ?? '').slice(0, 40))}`,
+      `WATCHER_BAKE must be 0 or a duration up to 1h such as 5m, 90s or 1h (ECS lists a stopped task for at least an hour, and the bake is read when it ends), got ${JSON.stringify((raw ?? '').slice(0, 40))}`,
     );
   return ms;
 }

@@ -390,8 +390,11 @@ async function main(): Promise<void> {
 
 // ---- Staged restarts (steps 14 to 22): a canary first, then waves; a failing canary halts ----
 
-/** WATCHER_BAKE for the demo (the default is 5m): each wave runs this long before the next. */
-const BAKE_S = 5;
+/**
+ * WATCHER_BAKE for the demo (the default is 5m): each wave runs this long before the next.
+ * DEMO_BAKE_SECONDS changes it (its test runs with 2).
+ */
+const BAKE_S = Math.max(1, Number(process.env.DEMO_BAKE_SECONDS ?? 5) || 5);
 const TOKEN = '/prod/api/token';
 const WEBHOOK = '/prod/payments/webhook-secret';
 const REDEPLOY = { 'rotation-watcher:action': 'redeploy' };
