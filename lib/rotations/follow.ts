@@ -186,9 +186,11 @@ export async function followUp(
   const schedule = options.schedule || takeOver;
   if (schedule && !owns(current, link)) return [];
   // While a wave of its restarts is in flight, links come every minute for the waves' own look;
-  // the consumers are read at the usual pace (and when the deadline has come), not on each.
+  // they read the consumers at the usual pace (and when the deadline has come), not on each. The
+  // sweep's look always reads them.
   const waves = inFlight(current.waves);
   const waiting =
+    options.schedule &&
     waves &&
     now.toISOString() < current.deadline &&
     Boolean(current.lookedAt) &&

@@ -423,6 +423,8 @@ export function resumeByHand(current: Waves, now: Date): { waves: Waves; retry: 
       status: 'rolling',
       waves,
       restarts: current.restarts.filter((restart) => !retry.includes(restart.arn)),
+      // Sends refused before the fix count for nothing now.
+      unsent: {},
       halt: null,
       resumed: [
         ...(current.resumed ?? []),
