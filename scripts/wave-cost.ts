@@ -13,7 +13,11 @@ import { parsePayload, type RecordResult } from '../lib/events/index.js';
 import { runPipeline } from '../lib/pipeline.js';
 import { recordPk } from '../lib/rotations/record.js';
 import { RotationStore } from '../lib/rotations/store.js';
-import { emptyAccount, type ScriptedAccount } from '../test/support/account/index.js';
+import {
+  emptyAccount,
+  parameterReaders,
+  type ScriptedAccount,
+} from '../test/support/account/index.js';
 import { serveScripted } from '../test/support/account/server.js';
 import { startMoto } from './moto.js';
 import { Seeder } from './seed.js';
@@ -24,41 +28,12 @@ const CHANGE = Date.parse('2026-11-20T12:00:00Z');
 const MINUTE = 60_000;
 
 function account(a: ScriptedAccount, count: number): void {
-  Object.assign(a, emptyAccount(CHANGE + MINUTE));
-  a.clusters = ['prod'];
-  a.parameters = [{ name: NAME, version: 2, lastModified: CHANGE }];
-  a.taskDefinitions = [{ family: 'app', revision: 1, secrets: [{ name: 'DB', valueFrom: NAME }] }];
-  a.services = Array.from({ length: count }, (_, i) => ({
-    cluster: 'prod',
+  const readers = Array.from({ length: count }, (_, i) => ({
     name: `s${i}`,
-    status: 'ACTIVE' as const,
-    desiredCount: 1 + (i % 3),
-    tags: { 'rotation-watcher:action': 'redeploy' },
+    tasks: 1 + (i % 3),
     onDeploy: { kind: 'complete' as const, after: 60 },
-    deployments: [
-      {
-        id: `ecs-svc/${i}000`,
-        status: 'PRIMARY',
-        rolloutState: 'COMPLETED' as const,
-        createdAt: CHANGE - 60 * MINUTE,
-        updatedAt: CHANGE - 50 * MINUTE,
-        taskDefinition: 'app:1',
-      },
-    ],
   }));
-  a.tasks = a.services.flatMap((s, i) =>
-    Array.from({ length: s.desiredCount }, (_, k) => ({
-      cluster: 'prod',
-      id: `old-${i}-${k}`,
-      taskDefinition: 'app:1',
-      group: `service:${s.name}`,
-      startedBy: `ecs-svc/${i}000`,
-      createdAt: CHANGE - 60 * MINUTE,
-      startedAt: CHANGE - 59 * MINUTE,
-      lastStatus: 'RUNNING',
-      desiredStatus: 'RUNNING',
-    })),
-  );
+  Object.assign(a, parameterReaders(NAME, CHANGE, readers));
 }
 
 interface Cost {
@@ -115,8 +90,9 @@ async function measure(
     const [record] = await store.list(pk);
     if (record?.status !== 'open') break;
     for (const service of a.services)
+      // Each service's first deployment (ecs-svc/NAME-0) is from before the change.
       for (const d of service.deployments)
-        if (d.rolloutState === 'COMPLETED' && !d.id.endsWith('000') && !told.has(d.id)) {
+        if (d.rolloutState === 'COMPLETED' && !d.id.endsWith('-0') && !told.has(d.id)) {
           told.add(d.id);
           await go([nudge(a, service.name, d.id)]);
         }

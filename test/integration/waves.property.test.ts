@@ -24,7 +24,7 @@ import { parameterChange } from '../helpers/events.js';
 import { useScriptedAccount } from '../helpers/scripted.js';
 import {
   type DeploymentScript,
-  emptyAccount,
+  parameterReaders,
   type ScriptedDeployment,
   type ScriptedService,
 } from '../support/account/index.js';
@@ -128,47 +128,13 @@ const world: fc.Arbitrary<World> = fc.record({
 
 /** The scripted account for one generated world: every service tagged redeploy, all stale. */
 function seedAccount(w: World): void {
-  const a = emptyAccount(CHANGE + MINUTE);
-  a.clusters = ['prod'];
-  a.parameters = [{ name: NAME, version: 2, lastModified: CHANGE }];
-  a.taskDefinitions = [{ family: 'app', revision: 1, secrets: [{ name: 'T', valueFrom: NAME }] }];
-  a.services = w.services.map(
-    (s, i): ScriptedService => ({
-      cluster: 'prod',
-      name: SERVICES[i] as string,
-      status: 'ACTIVE',
-      desiredCount: s.tasks,
-      tags: {
-        'rotation-watcher:action': 'redeploy',
-        ...(s.canary ? { 'rotation-watcher:wave': 'canary' } : {}),
-      },
-      onDeploy: s.script,
-      deployments: [
-        {
-          id: `ecs-svc/${i}000`,
-          status: 'PRIMARY',
-          rolloutState: 'COMPLETED',
-          createdAt: CHANGE - 60 * MINUTE,
-          updatedAt: CHANGE - 50 * MINUTE,
-          taskDefinition: 'app:1',
-        },
-      ],
-    }),
-  );
-  a.tasks = w.services.flatMap((s, i) =>
-    Array.from({ length: s.tasks }, (_, k) => ({
-      cluster: 'prod',
-      id: `old-${i}-${k}`,
-      taskDefinition: 'app:1',
-      group: `service:${SERVICES[i]}`,
-      startedBy: `ecs-svc/${i}000`,
-      createdAt: CHANGE - 60 * MINUTE,
-      startedAt: CHANGE - 59 * MINUTE,
-      lastStatus: 'RUNNING',
-      desiredStatus: 'RUNNING',
-    })),
-  );
-  Object.assign(scripted.account, a);
+  const readers = w.services.map((s, i) => ({
+    name: SERVICES[i] as string,
+    tasks: s.tasks,
+    onDeploy: s.script,
+    ...(s.canary ? { tags: { 'rotation-watcher:wave': 'canary' } } : {}),
+  }));
+  Object.assign(scripted.account, parameterReaders(NAME, CHANGE, readers));
 }
 
 /** The deployments the watcher's UpdateService calls began, by service name (as ECS answered). */

@@ -15,9 +15,9 @@ import { parameterChange } from '../helpers/events.js';
 import { useScriptedAccount } from '../helpers/scripted.js';
 import {
   type DeploymentScript,
-  emptyAccount,
+  parameterReaders,
+  type Reader,
   type ScriptedService,
-  type ScriptedTask,
 } from '../support/account/index.js';
 
 const scripted = useScriptedAccount();
@@ -49,48 +49,8 @@ afterAll(async () => {
 });
 
 /** Services named by their running task counts, each tagged redeploy, each rollout scripted. */
-function account(services: Array<{ name: string; tasks: number; onDeploy: DeploymentScript }>) {
-  const a = emptyAccount(CHANGE + 2 * MINUTE);
-  a.clusters = ['prod'];
-  a.parameters = [{ name: NAME, version: 2, lastModified: CHANGE }];
-  a.taskDefinitions = [{ family: 'app', revision: 1, secrets: [{ name: 'DB', valueFrom: NAME }] }];
-  a.services = services.map(
-    (s): ScriptedService => ({
-      cluster: 'prod',
-      name: s.name,
-      status: 'ACTIVE',
-      desiredCount: s.tasks,
-      tags: { 'rotation-watcher:action': 'redeploy' },
-      onDeploy: s.onDeploy,
-      deployments: [
-        {
-          id: `ecs-svc/${s.name}-0`,
-          status: 'PRIMARY',
-          rolloutState: 'COMPLETED',
-          createdAt: CHANGE - 60 * MINUTE,
-          updatedAt: CHANGE - 50 * MINUTE,
-          taskDefinition: 'app:1',
-        },
-      ],
-    }),
-  );
-  a.tasks = services.flatMap((s) =>
-    Array.from(
-      { length: s.tasks },
-      (_, k): ScriptedTask => ({
-        cluster: 'prod',
-        id: `${s.name}-old-${k}`,
-        taskDefinition: 'app:1',
-        group: `service:${s.name}`,
-        startedBy: `ecs-svc/${s.name}-0`,
-        createdAt: CHANGE - 60 * MINUTE,
-        startedAt: CHANGE - 59 * MINUTE,
-        lastStatus: 'RUNNING',
-        desiredStatus: 'RUNNING',
-      }),
-    ),
-  );
-  Object.assign(scripted.account, a);
+function account(services: Reader[]) {
+  Object.assign(scripted.account, parameterReaders(NAME, CHANGE, services, CHANGE + 2 * MINUTE));
 }
 
 beforeEach(async () => {

@@ -2,6 +2,7 @@
 // from it, a server for it. See model.ts for what a test can script,
 // synthetic.ts for the bench's large accounts built on it.
 export * from './model.js';
+export { parameterReaders, type Reader } from './readers.js';
 export { advanceAccount, MUTATING_APIS, scriptedRoute } from './route.js';
 export {
   BUCKETS_PATH,
