@@ -301,15 +301,18 @@ function confirmedOnly(planned: Plan, confirmed: ReadonlySet<string> | undefined
   if (!confirmed) return planned;
   return {
     ...planned,
-    actions: planned.actions.map((action) =>
-      action.status === 'planned' && !confirmed.has(restartKey(action))
-        ? {
-            ...action,
-            status: 'skipped',
-            detail: 'not in what was confirmed (the account changed since): run it again to act',
-          }
-        : action,
-    ),
+    // Every unconfirmed restart, the cap's too (else the waves' gate, which spends the cap, would
+    // send it).
+    actions: planned.actions.map((action) => {
+      if (action.status !== 'planned' && action.heldBy !== 'max-actions') return action;
+      if (confirmed.has(restartKey(action))) return action;
+      const { heldBy: _, ...rest } = action;
+      return {
+        ...rest,
+        status: 'skipped',
+        detail: 'not in what was confirmed (the account changed since): run it again to act',
+      };
+    }),
   };
 }
 

@@ -95,6 +95,7 @@ export async function gate(
   const wanted = new Map<string, number>();
   const gate: Gate = { ...none };
   const staged = new Set<string>();
+  const oldest = new Map<string, string>();
   for (const change of result.changes.filter(
     (c) => c.effect === 'value' && movesWhatIsRead(c, result.consumers),
   )) {
@@ -103,6 +104,21 @@ export async function gate(
       observationsOf(result.consumers, change, undefined, now).map((seen) => [seen.arn, seen]),
     );
     const mine = restarts.filter((action) => (judged.get(action.consumer.arn)?.staleRuns ?? 0) > 0);
+    const seen = new Map(
+      [...judged.values()].map((o) => [
+        o.arn,
+        o.replacing
+          ? ('replacing' as const)
+          : o.staleRuns === 0
+            ? ('fresh' as const)
+            : ('stale' as const),
+      ]),
+    );
+    // The consumer's oldest staged change: only an older change's waves may hold it elsewhere.
+    for (const action of mine) {
+      const before = oldest.get(action.consumer.arn);
+      if (!before || change.changedAt < before) oldest.set(action.consumer.arn, change.changedAt);
+    }
     if (mine.length === 0) continue;
     staged.add(valueKey(change));
     for (const action of mine)
@@ -123,7 +139,16 @@ export async function gate(
         let_(new Set(candidates.map((c) => c.arn)), new Map());
         continue;
       }
-      const shown = admit(known?.waves, candidates, steps, spec, now, change.name, result.complete);
+      const shown = admit(
+        known?.waves,
+        candidates,
+        steps,
+        spec,
+        now,
+        change.name,
+        result.complete,
+        seen,
+      );
       let_(shown.admit, persist ? withoutTable(shown.held) : shown.held);
       continue;
     }
@@ -174,6 +199,7 @@ export async function gate(
           now,
           change.name,
           result.complete,
+          seen,
         );
         const unchanged = current !== null && sameWaves(current.waves, admission.waves);
         return {
@@ -205,7 +231,7 @@ export async function gate(
   }
   // Other values each consumer reads, whose waves (of a change not in this run) hold it.
   if (deps.rotations) {
-    const newest = new Map<string, Promise<RotationRecord | undefined>>();
+    const newest = new Map<string, Promise<RotationRecord | undefined | 'unreadable'>>();
     const { store } = deps.rotations;
     const newestOf = (pk: string) => {
       let found = newest.get(pk);
@@ -213,7 +239,7 @@ export async function gate(
         found = store
           .list(pk, 1)
           .then((records) => records[0])
-          .catch(() => undefined);
+          .catch(() => 'unreadable' as const);
         newest.set(pk, found);
       }
       return found;
@@ -235,7 +261,12 @@ export async function gate(
           d.references.flatMap((ref: Reference) => (ref.target ? [ref.target] : [])),
         ),
       ];
-      const why = await heldElsewhere(action.consumer, targets, staged, newestOf);
+      const why = await heldElsewhere(
+        action.consumer,
+        targets,
+        { staged, since: oldest.get(arn) ?? '' },
+        newestOf,
+      );
       if (why) held.set(arn, why);
     }
   }
@@ -275,15 +306,18 @@ export async function gate(
 
 /**
  * Why a consumer waits for another value's waves: the newest record of a value it reads (not one
- * this run stages) is open with waves in flight or halted, and holds it among those still on the
- * old value, not yet restarted by them.
+ * this run stages) holds it among those still on the old value, not yet restarted by them, and
+ * either its waves are halted (open, or closed overdue: the value is known to be bad) or they are
+ * in flight for an older change than this consumer's own (`since`): the newer waits for the
+ * older, never both for each other. A record that cannot be read holds it too.
  */
 async function heldElsewhere(
   consumer: Consumer,
   targets: Target[],
-  staged: ReadonlySet<string>,
-  newestOf: (pk: string) => Promise<RotationRecord | undefined>,
+  mine: { staged: ReadonlySet<string>; since: string },
+  newestOf: (pk: string) => Promise<RotationRecord | undefined | 'unreadable'>,
 ): Promise<string | null> {
+  const { staged, since } = mine;
   const values = new Map<string, { pk: string; name: string }>();
   for (const target of targets) {
     if (!target.name) continue;
@@ -300,8 +334,15 @@ async function heldElsewhere(
   }
   for (const { pk, name } of values.values()) {
     const newest = await newestOf(pk);
+    if (newest === 'unreadable')
+      return `held back: it also reads ${name}, whose rotation records could not be read; the next run tries again`;
     const waves = newest?.waves;
-    if (newest?.status !== 'open' || !waves || waves.status === 'done') continue;
+    if (!newest || !waves) continue;
+    const halted =
+      waves.status === 'halted' && (newest.status === 'open' || newest.status === 'overdue');
+    const older =
+      newest.status === 'open' && waves.status === 'rolling' && newest.value.changedAt < since;
+    if (!halted && !older) continue;
     const holds = newest.consumers.some((c) => c.arn === consumer.arn && !CLEARED.has(c.state));
     const restarted = waves.restarts.some((r) => r.arn === consumer.arn);
     // A member of that value's wave in flight is one its waves let go.

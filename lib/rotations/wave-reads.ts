@@ -9,7 +9,7 @@ import type { AwsClients } from '../aws/index.js';
 import { jobsDescribed } from '../consumers/batch-reads.js';
 import { servicesNow, stoppedTasksOf } from '../consumers/ecs-reads.js';
 import type { Nudge } from '../domain/index.js';
-import type { RestartFact, WaveRestart, Waves } from './waves.js';
+import { NOT_NEEDED, type RestartFact, type WaveRestart, type Waves } from './waves.js';
 
 /** Stops that say nothing of the value: a person's, a scale-in or a replacement, the host's. */
 const HARMLESS_STOPS = new Set(['UserInitiated', 'SpotInterruption', 'TerminationNotice']);
@@ -45,11 +45,11 @@ export async function readFacts(
     (restart) =>
       restart.wave === index &&
       // A consumer that needed no restart has nothing to read.
-      !(restart.ref === null && restart.state === 'settled') &&
+      restart.reason !== NOT_NEEDED &&
       (restart.state === 'in-flight' || (restart.state === 'settled' && baked)),
   );
   const services = looked.filter((restart) => restart.kind === 'redeploy');
-  const jobs = looked.filter((restart) => restart.kind === 'resubmit');
+  const jobs = looked.filter((restart) => restart.kind === 'resubmit' && restart.ref !== null);
   await Promise.all([
     ...groupBy(services, (r) => `${r.region} ${r.parent ?? ''}`).map((group) =>
       serviceFacts(group, wave.settledAt, clients, nudges, facts, now),
@@ -191,7 +191,8 @@ function newest(deployments: Deployment[], at: string): Deployment | undefined {
 
 /**
  * ECS reports no rolloutState for services behind a Classic Load Balancer: such a deployment is
- * done when it is the only one, runs its desired count, and nothing failed.
+ * done when it is the only one, runs its desired count, nothing is pending, and fewer tasks
+ * failed than would halt the waves.
  */
 function steady(d: Deployment, all: Deployment[]): boolean {
   return (
@@ -199,7 +200,8 @@ function steady(d: Deployment, all: Deployment[]): boolean {
     all.every((other) => other === d || other.status === 'INACTIVE') &&
     (d.runningCount ?? 0) >= (d.desiredCount ?? 1) &&
     (d.pendingCount ?? 0) === 0 &&
-    (d.failedTasks ?? 0) === 0
+    // ECS never resets failedTasks: below the count that halts (a blip) does not keep it open.
+    (d.failedTasks ?? 0) < Math.max(2, d.desiredCount ?? 0)
   );
 }
 
@@ -213,11 +215,15 @@ async function jobFacts(
   const region = (restarts[0] as WaveRestart).region;
   let jobs: JobDetail[];
   try {
-    jobs = await jobsDescribed(
-      region,
-      restarts.map((r) => r.ref as string),
-      clients,
-    );
+    // DescribeJobs takes 100 jobs a call.
+    const ids = restarts.map((r) => r.ref as string);
+    jobs = (
+      await Promise.all(
+        Array.from({ length: Math.ceil(ids.length / 100) }, (_, k) =>
+          jobsDescribed(region, ids.slice(k * 100, k * 100 + 100), clients),
+        ),
+      )
+    ).flat();
   } catch {
     for (const restart of restarts) facts.set(restart.arn, { state: 'unread' });
     return;

@@ -179,9 +179,11 @@ export interface Admission {
 
 /**
  * Which of `candidates` (the consumers a run would restart for one change) may be restarted now.
- * Only the wave in flight; the next wave opens once the one before it baked. A consumer of the
- * wave the plan no longer restarts (its own deploy replaced it, it stopped) is settled here:
- * it needs nothing more. Halted waves admit nobody.
+ * Only the wave in flight; the next wave opens once the one before it was judged. A member of the
+ * wave in flight that is no longer a candidate is settled only when the run saw it fresh (or,
+ * reading the whole account, not at all); one being replaced by a deployment the watcher did not
+ * send (another change's wave, a person) is followed as a restart of its own; one still stale
+ * keeps the wave waiting. Halted waves admit nobody.
  */
 export function admit(
   current: Waves | undefined,
@@ -192,6 +194,8 @@ export function admit(
   name: string,
   /** The run read the whole account: a member it did not find needs no restart. */
   whole = true,
+  /** What the run saw of each consumer it found, judged against this change alone. */
+  seen: ReadonlyMap<string, 'fresh' | 'replacing' | 'stale'> = new Map(),
 ): Admission {
   const at = now.toISOString();
   const waves: Waves = current
@@ -211,14 +215,20 @@ export function admit(
   const restarted = new Set(waves.restarts.map((restart) => restart.arn));
   const byArn = new Map(candidates.map((candidate) => [candidate.arn, candidate]));
   const index = waves.waves.length - 1;
-  // Members of the wave in flight the plan no longer restarts need nothing more.
+  // Members of the wave in flight the plan no longer restarts.
   const current0 = waves.waves[index];
-  if (current0 && whole)
-    for (const arn of current0.members)
-      if (!byArn.has(arn) && !restarted.has(arn)) {
+  if (current0)
+    for (const arn of current0.members) {
+      if (byArn.has(arn) || restarted.has(arn)) continue;
+      const state = seen.get(arn);
+      if (state === 'fresh' || (whole && state === undefined)) {
         waves.restarts.push(notNeeded(arn, index, at));
         restarted.add(arn);
+      } else if (state === 'replacing' && !arn.includes(':job/')) {
+        waves.restarts.push(replacedElsewhere(arn, index, current0.openedAt));
+        restarted.add(arn);
       }
+    }
   let wave = waves.waves[index];
   const baked = !wave || Boolean(wave.judgedAt);
   const inWaves = new Set(waves.waves.flatMap((w) => w.members));
@@ -246,6 +256,8 @@ export function admit(
   return { waves, admit: admitted, held };
 }
 
+export const NOT_NEEDED = 'no restart needed any more (replaced by its own deploy, or stopped)';
+
 const label = (index: number) => (index === 0 ? 'the canary' : `wave ${index + 1}`);
 
 function notNeeded(arn: string, wave: number, at: string): WaveRestart {
@@ -260,7 +272,20 @@ function notNeeded(arn: string, wave: number, at: string): WaveRestart {
     at,
     state: 'settled',
     settledAt: at,
-    reason: 'no restart needed any more (replaced by its own deploy, or stopped)',
+    reason: NOT_NEEDED,
+  };
+}
+
+/**
+ * A member being replaced by a deployment the watcher did not send: followed as its restart (the
+ * service's newest deployment since the wave opened), so its health counts for the wave.
+ */
+function replacedElsewhere(arn: string, wave: number, openedAt: string): WaveRestart {
+  return {
+    ...notNeeded(arn, wave, openedAt),
+    state: 'in-flight',
+    settledAt: null,
+    reason: 'being replaced by a deployment the watcher did not send for this change',
   };
 }
 
@@ -364,9 +389,13 @@ export function settle(
     wave.bakedAt &&
     wave.bakedAt <= at &&
     !wave.judgedAt &&
-    // Judged only on a look after the bake's end that read each restart it sent again as
-    // settled (no task stopped badly since the wave settled); one not needed has nothing to read.
-    mine.every((restart) => restart.ref === null || facts.get(restart.arn)?.state === 'settled')
+    // Judged only on a look after the bake's end that read each restart again as settled (no
+    // task stopped badly since the wave settled); one that needed no restart has nothing to read.
+    mine.every(
+      (restart) =>
+        (restart.ref === null && restart.reason === NOT_NEEDED) ||
+        facts.get(restart.arn)?.state === 'settled',
+    )
   )
     waves[index] = { ...wave, judgedAt: at };
   const changed =
@@ -466,7 +495,8 @@ export function lookDelaySeconds(waves: Waves | undefined, now: Date, usual: num
   const wave = waves?.waves.at(-1);
   if (wave?.bakedAt) {
     const left = Math.ceil((Date.parse(wave.bakedAt) - now.getTime()) / 1000) + 1;
-    return Math.min(usual, Math.max(10, left));
+    // Past the bake's end and not yet judged (a read failed): a minute, as in flight.
+    return Math.min(usual, left > 0 ? Math.max(10, left) : 60);
   }
   return Math.min(usual, 60);
 }

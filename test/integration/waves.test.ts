@@ -9,6 +9,8 @@ import { parsePayload, type RecordResult } from '../../lib/events/index.js';
 import { type PipelineDeps, runPipeline } from '../../lib/pipeline.js';
 import { type RotationRecord, recordPk } from '../../lib/rotations/record.js';
 import { RotationStore } from '../../lib/rotations/store.js';
+import { readFacts } from '../../lib/rotations/wave-reads.js';
+import { settle, type Waves } from '../../lib/rotations/waves.js';
 import { type Moto, startMoto } from '../../scripts/moto.js';
 import { Seeder } from '../../scripts/seed.js';
 import { parameterChange } from '../helpers/events.js';
@@ -393,6 +395,11 @@ describe('what the review found', () => {
     expect(again.report.actions.find((x) => x.target.endsWith('/b'))?.detail).toMatch(
       /also reads \/app\/db\/password, whose waves are halted/,
     );
+    // A day on, NAME's record goes overdue (nobody fixed the value): its halt still holds b.
+    scripted.account.now += 24 * 60 * MINUTE;
+    await run(await followUp());
+    expect((await record()).status).toBe('overdue');
+    expect(await run(parsePayload(parameterChange(OTHER, { id: 'evt-4' })))).toEqual([]);
     expect(b.deployments).toHaveLength(1);
   }, 60_000);
 
@@ -425,4 +432,56 @@ describe('what the review found', () => {
     expect(await run(await followUp())).toEqual([]);
     expect((await record()).waves?.status).toBe('halted');
   }, 60_000);
+
+  it('settles a Classic Load Balancer deployment (no rolloutState) at its desired count despite one failed task', async () => {
+    account([{ name: 'a', tasks: 3, onDeploy: { kind: 'stall' } }]);
+    const now = scripted.account.now;
+    const service = scripted.account.services[0] as ScriptedService;
+    service.deployments = [
+      {
+        id: 'ecs-svc/new',
+        status: 'PRIMARY',
+        createdAt: now - 10 * MINUTE,
+        updatedAt: now - 5 * MINUTE,
+        taskDefinition: 'app:1',
+        desiredCount: 3,
+        runningCount: 3,
+        failedTasks: 1,
+      },
+    ];
+    const arn = 'arn:aws:ecs:us-east-1:123456789012:service/prod/a';
+    const waves: Waves = {
+      spec: '1,100%',
+      status: 'rolling',
+      halt: null,
+      waves: [
+        {
+          members: [arn],
+          openedAt: new Date(now - 11 * MINUTE).toISOString(),
+          settledAt: null,
+          bakedAt: null,
+        },
+      ],
+      restarts: [
+        {
+          arn,
+          name: 'a',
+          kind: 'redeploy',
+          region: REGION,
+          parent: 'prod',
+          wave: 0,
+          ref: 'ecs-svc/new',
+          at: new Date(now - 10 * MINUTE).toISOString(),
+          state: 'in-flight',
+          settledAt: null,
+          reason: null,
+        },
+      ],
+    };
+    const later = new Date(now + 60 * MINUTE);
+    scripted.account.now = later.getTime();
+    const facts = await readFacts(waves, deps.clients, [], later);
+    expect(facts.get(arn)).toMatchObject({ state: 'settled' });
+    expect(settle(waves, facts, later, 300_000).halted).toBe(false);
+  });
 });

@@ -221,11 +221,47 @@ describe('the waves of one change', () => {
     const first = admit(undefined, four, DEFAULT, '1,25%,100%', at(0), '/p');
     // b was replaced by its own deploy: no longer a candidate.
     const rest = four.filter((c) => c.name !== 'b');
-    const again = admit(first.waves, rest, DEFAULT, '1,25%,100%', at(1), '/p');
+    const b = four[1]?.arn as string;
+    const again = admit(
+      first.waves,
+      rest,
+      DEFAULT,
+      '1,25%,100%',
+      at(1),
+      '/p',
+      true,
+      new Map([[b, 'fresh']]),
+    );
     expect(again.waves.restarts).toMatchObject([{ name: 'b', state: 'settled', ref: null }]);
     // Not when the run could not read the whole account: it may simply not have seen it.
     const partial = admit(first.waves, rest, DEFAULT, '1,25%,100%', at(1), '/p', false);
     expect(partial.waves.restarts).toEqual([]);
+    // Nor when it saw it still stale (held for another reason): the wave waits for it.
+    const stale = admit(
+      first.waves,
+      rest,
+      DEFAULT,
+      '1,25%,100%',
+      at(1),
+      '/p',
+      true,
+      new Map([[b, 'stale']]),
+    );
+    expect(stale.waves.restarts).toEqual([]);
+    // Being replaced by a deployment the watcher did not send: followed as its restart.
+    const replaced = admit(
+      first.waves,
+      rest,
+      DEFAULT,
+      '1,25%,100%',
+      at(1),
+      '/p',
+      true,
+      new Map([[b, 'replacing']]),
+    );
+    expect(replaced.waves.restarts).toMatchObject([
+      { name: 'b', state: 'in-flight', ref: null, at: at(0).toISOString() },
+    ]);
   });
 
   it('halt by hand and say so; done once every consumer had its wave', () => {
