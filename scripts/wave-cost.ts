@@ -89,8 +89,8 @@ async function measure(
     a.now += 10_000;
     const [record] = await store.list(pk);
     if (record?.status !== 'open') break;
+    // Each service's first deployment (ecs-svc/NAME-0) is from before the change.
     for (const service of a.services)
-      // Each service's first deployment (ecs-svc/NAME-0) is from before the change.
       for (const d of service.deployments)
         if (d.rolloutState === 'COMPLETED' && !d.id.endsWith('-0') && !told.has(d.id)) {
           told.add(d.id);
