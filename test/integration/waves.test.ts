@@ -484,4 +484,28 @@ describe('what the review found', () => {
     expect(facts.get(arn)).toMatchObject({ state: 'settled' });
     expect(settle(waves, facts, later, 300_000).halted).toBe(false);
   });
+
+  it('restarts only what a person confirmed (drift --apply), whatever the cap had held in the plan', async () => {
+    account([
+      { name: 'a', tasks: 3, onDeploy: complete },
+      { name: 'd', tasks: 1, onDeploy: complete },
+    ]);
+    const capped = buildDeps(
+      readSettings({
+        WATCHER_STATE_TABLE: table,
+        WATCHER_MAX_ACTIONS: '1',
+        WATCHER_API_SHARE: '1',
+      }),
+      { home: REGION, now: () => new Date(scripted.account.now) },
+    );
+    // Asked when the plan held d back by the cap, the person confirmed a alone: d is not
+    // restarted (before, the gate spent the cap on it and sent it); the waves choose among what
+    // may go, so a is the canary.
+    const confirmed = new Set(['redeploy#arn:aws:ecs:us-east-1:123456789012:service/prod/a']);
+    const done = await runPipeline({ sweep: true }, capped, { apply: true, confirmed });
+    expect(redeployed(done)).toEqual(['a']);
+    expect(done.report.actions.find((x) => x.target.endsWith('/d'))?.detail).toMatch(
+      /not in what was confirmed/,
+    );
+  }, 60_000);
 });
