@@ -251,7 +251,13 @@ async function deliver(
     {
       clients,
       cache,
-      settings: readSettings({ WATCHER_DEFAULT_ACTION: 'notify', WATCHER_MAX_ACTIONS: '1000' }),
+      // All at once: these timelines have no state table (the waves' own timelines are in
+      // waves.property.test.ts); what is checked is who is restarted, once.
+      settings: readSettings({
+        WATCHER_DEFAULT_ACTION: 'notify',
+        WATCHER_MAX_ACTIONS: '1000',
+        WATCHER_WAVES: 'all',
+      }),
       regions: [account.region],
       home: account.region,
       now: () => new Date(account.now),
