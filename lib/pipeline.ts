@@ -5,13 +5,14 @@ import { discover } from './discovery/index.js';
 import type { Change, DiscoveryResult, Outcome } from './domain/index.js';
 import { dedupeChanges, type RecordResult, valueKey } from './events/index.js';
 import { concerns } from './gaps.js';
-import { notify, runMessage } from './notify/index.js';
+import { isChannelKind, notify, runMessage } from './notify/index.js';
 import { worthTelling } from './notify/summary.js';
 import { type Plan, type PlannedAction, plan } from './plan.js';
 import { remember, sortOut } from './remind.js';
 import { buildReport, plannedOutcomes, type RunReport } from './report.js';
+import { gate } from './rotations/gate.js';
 import { followRun, type RunDeps, withRestarts } from './rotations/index.js';
-import { gate, lookAtWaves, noteRestarts } from './rotations/stage.js';
+import { lookAtWaves, noteRestarts } from './rotations/stage.js';
 
 import type { Leases } from './state/lease.js';
 import type { ReminderStore } from './state/reminders.js';
@@ -175,7 +176,7 @@ async function pipeline(
   const news = {
     ...toTell,
     actions: toTell.actions.filter(
-      (action) => !(action.status === 'done' && CHANNELS.has(action.kind)),
+      (action) => !(action.status === 'done' && isChannelKind(action.kind)),
     ),
   };
   const notifications =
@@ -217,8 +218,6 @@ async function pipeline(
     handedOver: false,
   };
 }
-
-const CHANNELS: ReadonlySet<string> = new Set(['sns', 'slack', 'eventbridge']);
 
 /**
  * A run cut short by its time limit does nothing with the part it read: acting and telling on

@@ -31,12 +31,13 @@ export type { CachedDefinition, DefinitionStore, Loaded, TagsLoaded } from './de
 export type { Gap, GapScope } from './gap.js';
 export type { MoveMemory, MoveTime, TimeBasis } from './moves.js';
 export type { Nudge } from './nudge.js';
-export type {
-  ChannelKind,
-  Outcome,
-  OutcomeKind,
-  RestartKind,
-  StateKind,
+export {
+  CHANNEL_KINDS,
+  type ChannelKind,
+  type Outcome,
+  type OutcomeKind,
+  type RestartKind,
+  type StateKind,
 } from './outcome.js';
 export type {
   ChangedValue,

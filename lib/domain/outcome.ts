@@ -1,8 +1,9 @@
 /** A restart the watcher sends: a service's redeploy, a job's resubmit. */
 export type RestartKind = 'redeploy' | 'resubmit';
 
-/** A channel a run's report or a rotation's signal is sent on. */
-export type ChannelKind = 'sns' | 'slack' | 'eventbridge';
+/** The channels a run's report or a rotation's signal is sent on. */
+export const CHANNEL_KINDS = ['sns', 'slack', 'eventbridge'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
 
 /**
  * A step of keeping the state table that can fail on its own: a rotation `record` written, a

@@ -3,7 +3,7 @@
 // its own limits (sns, slack, json, text, fit) and sent by it (channels, webhook), each channel
 // on its own.
 import { describeError } from '../aws/index.js';
-import type { ChannelKind, Outcome } from '../domain/index.js';
+import { CHANNEL_KINDS, type ChannelKind, type Outcome } from '../domain/index.js';
 import type { RunReport } from '../report.js';
 import type { RotationRecord } from '../rotations/record.js';
 import { type ChannelOptions, channelsOf } from './channels.js';
@@ -44,6 +44,11 @@ export interface NotifyOptions extends ChannelOptions {
 /** A run's report as a message: summarised here, once, however many channels render it. */
 export function runMessage(report: RunReport): RunMessage {
   return { kind: 'run', summary: summarize(report) };
+}
+
+/** Whether an outcome's kind (or a channel a record names) is one of the channels. */
+export function isChannelKind(kind: string): kind is ChannelKind {
+  return (CHANNEL_KINDS as readonly string[]).includes(kind);
 }
 
 /** A rotation record's signal as a message. */

@@ -19,7 +19,7 @@ import {
 import { reread } from './reread.js';
 import { tell } from './signal.js';
 import { type FollowDeps, type FollowUpMessage, recordFailure } from './types.js';
-import { inFlight, lookDelaySeconds } from './waves.js';
+import { inFlight, lookDelaySeconds } from './wave-progress.js';
 
 /** SQS holds a message back 15 minutes at most: a follow-up looks again that often. */
 export const FOLLOW_UP_DELAY_S = 900;

@@ -1,5 +1,5 @@
 import type { ChannelKind, Outcome } from '../domain/index.js';
-import { notify, signalMessage } from '../notify/index.js';
+import { isChannelKind, notify, signalMessage } from '../notify/index.js';
 import type { RotationRecord, Signal } from './record.js';
 import { type FollowDeps, recordFailure } from './types.js';
 
@@ -63,10 +63,4 @@ export async function tell(
     );
   }
   return outcomes;
-}
-
-const CHANNEL_KINDS: readonly string[] = ['sns', 'slack', 'eventbridge'] satisfies ChannelKind[];
-
-function isChannelKind(kind: string): kind is ChannelKind {
-  return CHANNEL_KINDS.includes(kind);
 }

@@ -5,11 +5,13 @@
 
 import type { JobDetail } from '@aws-sdk/client-batch';
 import type { Task } from '@aws-sdk/client-ecs';
-import type { AwsClients } from '../aws/index.js';
+import { type AwsClients, chunks } from '../aws/index.js';
 import { jobsDescribed } from '../consumers/batch-reads.js';
 import { servicesNow, stoppedTasksOf } from '../consumers/ecs-reads.js';
+import { groupBy } from '../consumers/shared.js';
 import type { Nudge } from '../domain/index.js';
-import { NOT_NEEDED, type RestartFact, type WaveRestart, type Waves } from './waves.js';
+import type { RestartFact } from './wave-progress.js';
+import { NOT_NEEDED, type WaveRestart, type Waves } from './waves.js';
 
 /** Stops that say nothing of the value: a person's, a scale-in or a replacement, the host's. */
 const HARMLESS_STOPS = new Set(['UserInitiated', 'SpotInterruption', 'TerminationNotice']);
@@ -51,10 +53,12 @@ export async function readFacts(
   const services = looked.filter((restart) => restart.kind === 'redeploy');
   const jobs = looked.filter((restart) => restart.kind === 'resubmit' && restart.ref !== null);
   await Promise.all([
-    ...groupBy(services, (r) => `${r.region} ${r.parent ?? ''}`).map((group) =>
+    ...[...groupBy(services, (r) => `${r.region} ${r.parent ?? ''}`).values()].map((group) =>
       serviceFacts(group, wave.settledAt, clients, nudges, facts, now),
     ),
-    ...groupBy(jobs, (r) => r.region).map((group) => jobFacts(group, clients, nudges, facts, now)),
+    ...[...groupBy(jobs, (r) => r.region).values()].map((group) =>
+      jobFacts(group, clients, nudges, facts, now),
+    ),
   ]);
   return facts;
 }
@@ -218,11 +222,7 @@ async function jobFacts(
     // DescribeJobs takes 100 jobs a call.
     const ids = restarts.map((r) => r.ref as string);
     jobs = (
-      await Promise.all(
-        Array.from({ length: Math.ceil(ids.length / 100) }, (_, k) =>
-          jobsDescribed(region, ids.slice(k * 100, k * 100 + 100), clients),
-        ),
-      )
+      await Promise.all(chunks(ids, 100).map((group) => jobsDescribed(region, group, clients)))
     ).flat();
   } catch {
     for (const restart of restarts) facts.set(restart.arn, { state: 'unread' });
@@ -259,12 +259,6 @@ async function jobFacts(
           : { state: 'in-progress' },
       );
   }
-}
-
-function groupBy<T>(items: T[], key: (item: T) => string): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
-  return [...groups.values()];
 }
 
 /** `arn:…:service/CLUSTER/NAME` → CLUSTER. */

@@ -1,18 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  admit,
-  type Candidate,
   haltByHand,
   lookDelaySeconds,
+  resumeByHand,
+  settle,
+  wantsRun,
+} from '../../lib/rotations/wave-progress.js';
+import {
+  admit,
+  type Candidate,
   membersOf,
   noteSent,
   parseWaves,
-  resumeByHand,
-  settle,
   type WaveStep,
   type Waves,
-  wantsRun,
 } from '../../lib/rotations/waves.js';
 
 const T0 = new Date('2026-11-20T12:00:00Z');
@@ -112,7 +114,7 @@ describe('the waves of one change', () => {
     ]);
     // The same run again (a redelivery) sends nothing more.
     expect(admit(waves, four, DEFAULT, '1,25%,100%', at(1), '/p').admit.size).toBe(0);
-    expect(wantsRun(waves, at(1))).toBe(false);
+    expect(wantsRun(waves)).toBe(false);
     // The canary's deployment completes at minute 3; the bake (5 minutes) runs to minute 8.
     const settled = settle(
       waves,
@@ -126,7 +128,7 @@ describe('the waves of one change', () => {
     expect(lookDelaySeconds(waves, at(4), 900)).toBe(241);
     expect(admit(waves, four, DEFAULT, '1,25%,100%', at(7), '/p').admit.size).toBe(0);
     // The bake's end alone lets nothing go: a look after it must read the canary again.
-    expect(wantsRun(waves, at(8))).toBe(false);
+    expect(wantsRun(waves)).toBe(false);
     expect(admit(waves, four, DEFAULT, '1,25%,100%', at(8), '/p').admit.size).toBe(0);
     // A look before the bake's end judges nothing; one after it, reading the canary settled, does.
     const canary = new Map([
@@ -143,7 +145,7 @@ describe('the waves of one change', () => {
     ).toBeFalsy();
     waves = settle(waves, canary, at(8), 300_000).waves;
     expect(waves.waves[0]?.judgedAt).toBe(at(8).toISOString());
-    expect(wantsRun(waves, at(8))).toBe(true);
+    expect(wantsRun(waves)).toBe(true);
     const next = admit(waves, four, DEFAULT, '1,25%,100%', at(8), '/p');
     // 25% of the three left, rounded up: the fewest tasks next.
     expect(short(next.admit)).toEqual(['c']);
