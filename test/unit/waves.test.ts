@@ -32,6 +32,19 @@ function candidate(name: string, runs: number, canary = false): Candidate {
     canary,
   };
 }
+/** The waves after the canary's redeploy (deployment `ref`) was sent at minute 0. */
+const sentTo = (waves: Waves, arn: string, name: string, ref: string) =>
+  noteSent(waves, [
+    {
+      arn,
+      name,
+      kind: 'redeploy',
+      region: 'us-east-1',
+      parent: 'prod',
+      ref,
+      at: at(0).toISOString(),
+    },
+  ]);
 const short = (arns: Iterable<string>) => [...arns].map((arn) => arn.split('/').at(-1)).sort();
 
 describe('WATCHER_WAVES', () => {
@@ -101,17 +114,7 @@ describe('the waves of one change', () => {
     const first = admit(undefined, four, DEFAULT, '1,25%,100%', at(0), '/p');
     expect(short(first.admit)).toEqual(['b']);
     expect(short(first.held.keys())).toEqual(['a', 'c', 'd']);
-    let waves = noteSent(first.waves, [
-      {
-        arn: four[1]?.arn as string,
-        name: 'b',
-        kind: 'redeploy',
-        region: 'us-east-1',
-        parent: 'prod',
-        ref: 'ecs-svc/1',
-        at: at(0).toISOString(),
-      },
-    ]);
+    let waves = sentTo(first.waves, four[1]?.arn as string, 'b', 'ecs-svc/1');
     // The same run again (a redelivery) sends nothing more.
     expect(admit(waves, four, DEFAULT, '1,25%,100%', at(1), '/p').admit.size).toBe(0);
     expect(wantsRun(waves)).toBe(false);
@@ -154,17 +157,7 @@ describe('the waves of one change', () => {
   it('halt on a failed restart: nothing more goes, and the halt names it; resume lets it go again', () => {
     const first = admit(undefined, four, DEFAULT, '1,25%,100%', at(0), '/p');
     const b = four[1]?.arn as string;
-    const sent = noteSent(first.waves, [
-      {
-        arn: b,
-        name: 'b',
-        kind: 'redeploy',
-        region: 'us-east-1',
-        parent: 'prod',
-        ref: 'ecs-svc/1',
-        at: at(0).toISOString(),
-      },
-    ]);
+    const sent = sentTo(first.waves, b, 'b', 'ecs-svc/1');
     const failed = settle(
       sent,
       new Map([
@@ -201,17 +194,7 @@ describe('the waves of one change', () => {
   it('halt a restart in progress for too long (a stalled rollout), not one AWS could not be asked about', () => {
     const first = admit(undefined, four, DEFAULT, '1,25%,100%', at(0), '/p');
     const b = four[1]?.arn as string;
-    const sent = noteSent(first.waves, [
-      {
-        arn: b,
-        name: 'b',
-        kind: 'redeploy',
-        region: 'us-east-1',
-        parent: 'prod',
-        ref: 'ecs-svc/1',
-        at: at(0).toISOString(),
-      },
-    ]);
+    const sent = sentTo(first.waves, b, 'b', 'ecs-svc/1');
     expect(settle(sent, new Map([[b, { state: 'unread' }]]), at(120), 0).halted).toBe(false);
     expect(settle(sent, new Map([[b, { state: 'in-progress' }]]), at(30), 0).halted).toBe(false);
     const stalled = settle(sent, new Map([[b, { state: 'in-progress' }]]), at(61), 0);
@@ -276,17 +259,7 @@ describe('the waves of one change', () => {
       '/p',
     ).waves;
     expect(haltByHand(w, at(1))).toMatchObject({ status: 'halted', halt: { by: 'person' } });
-    const sent = noteSent(w, [
-      {
-        arn: candidate('a', 1).arn,
-        name: 'a',
-        kind: 'redeploy',
-        region: 'us-east-1',
-        parent: 'prod',
-        ref: 'ecs-svc/1',
-        at: at(0).toISOString(),
-      },
-    ]);
+    const sent = sentTo(w, candidate('a', 1).arn, 'a', 'ecs-svc/1');
     const baked = settle(
       sent,
       new Map([[candidate('a', 1).arn, { state: 'settled', at: at(1).toISOString() }]]),
